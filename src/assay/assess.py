@@ -1,0 +1,214 @@
+"""`assay assess`: run every activity a manifest names and write signed outputs.
+
+Each step adds files to the output folder and records each as evidence. Later capabilities
+(evaluations, label, provenance, incidents) add their steps to `STEPS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from assay.assurance.evidence import Evidence, record_evidence
+from assay.manifest import Manifest, load_manifest
+from assay.store.blobs import atomic_write
+from assay.workspace import Workspace
+
+
+class AssessmentOutput(BaseModel):
+    name: str
+    path: str
+    kind: str
+    title: str
+    sha256: str
+    evidence_id: str
+
+
+class AssessmentResult(BaseModel):
+    system: str
+    system_name: str
+    out_dir: str
+    index: str
+    outputs: list[AssessmentOutput]
+    errors: int
+    warnings: int
+    database: str
+
+
+@dataclass
+class AssessmentContext:
+    """What the steps share: the manifest, the workspace, the output folder and what has been written."""
+
+    manifest: Manifest
+    manifest_path: Path
+    ws: Workspace
+    out_dir: Path
+    today: dt.date
+    outputs: list[AssessmentOutput] = field(default_factory=list)
+    errors: int = 0
+    warnings: int = 0
+
+    def write(self, name: str, content: bytes, *, kind: str, title: str, media_type: str) -> Evidence:
+        """Write one output file atomically and record it as signed evidence."""
+        atomic_write(self.out_dir / name, content)
+        ev = record_evidence(
+            self.ws,
+            content,
+            kind=kind,
+            system=self.manifest.system.id,
+            name=name,
+            media_type=media_type,
+            summary=title,
+        )
+        self.outputs.append(
+            AssessmentOutput(
+                name=name,
+                path=str(self.out_dir / name),
+                kind=kind,
+                title=title,
+                sha256=ev.sha256,
+                evidence_id=ev.id,
+            )
+        )
+        return ev
+
+    def write_json(self, name: str, data: object, *, kind: str, title: str) -> Evidence:
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+        return self.write(name, text.encode(), kind=kind, title=title, media_type="application/json")
+
+
+Step = Callable[[AssessmentContext], None]
+
+
+def _step_register(ctx: AssessmentContext) -> None:
+    from assay.registry.service import register_system
+
+    register_system(ctx.ws, ctx.manifest)
+    ctx.write(
+        "assay.yaml",
+        ctx.manifest_path.read_bytes(),
+        kind="manifest",
+        title="The manifest this assessment ran on",
+        media_type="application/yaml",
+    )
+
+
+def _step_inventory(ctx: AssessmentContext) -> None:
+    from assay.registry.inventory import build_inventory
+
+    inventory = build_inventory(ctx.manifest, ctx.manifest_path.parent)
+    ctx.warnings += sum(1 for c in inventory.components if c.problem)
+    ctx.write_json(
+        "inventory.json",
+        inventory.model_dump(mode="json"),
+        kind="registry.inventory",
+        title="Component inventory with artifact hashes",
+    )
+
+
+def _step_responsibility(ctx: AssessmentContext) -> None:
+    from assay.registry import allocate, assess_safety_net, render_raci_html
+    from assay.registry.models import Severity
+    from assay.registry.service import get_manifest
+
+    # The stored manifest carries overrides made through the API as well as the file's own.
+    manifest = get_manifest(ctx.ws, ctx.manifest.system.id)
+    matrix = allocate(manifest)
+    net = assess_safety_net(manifest, ctx.today)
+    flags = [*matrix.flags, *net.flags]
+    ctx.errors += sum(1 for f in flags if f.severity is Severity.error)
+    ctx.warnings += sum(1 for f in flags if f.severity is Severity.warning)
+    ctx.write_json(
+        "raci.json",
+        matrix.model_dump(mode="json"),
+        kind="registry.raci",
+        title="Responsibility (RACI) matrix",
+    )
+    ctx.write_json(
+        "safety-net.json",
+        net.model_dump(mode="json"),
+        kind="registry.safety_net",
+        title="Safety net: commitments, liability and insurance",
+    )
+    ctx.write(
+        "raci.html",
+        render_raci_html(matrix, net, manifest).encode(),
+        kind="registry.raci",
+        title="Responsibility allocation and safety net (HTML)",
+        media_type="text/html",
+    )
+
+
+def _step_controls(ctx: AssessmentContext) -> None:
+    from assay.assurance.coverage import control_coverage
+
+    coverage = control_coverage({o.kind for o in ctx.outputs})
+    ctx.write_json(
+        "controls.json",
+        coverage.model_dump(mode="json"),
+        kind="assurance.report",
+        title="Framework controls and the evidence that meets them",
+    )
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("Register the system", _step_register),
+    ("Inventory components", _step_inventory),
+    ("Allocate responsibility", _step_responsibility),
+    ("Map evidence to controls", _step_controls),
+]
+
+
+def assess(
+    manifest_path: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    ws: Workspace | None = None,
+    today: dt.date | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> AssessmentResult:
+    """Validate first (nothing is written if the manifest is invalid), then run each step in order."""
+    from assay.report.index import render_index
+
+    path = Path(manifest_path)
+    manifest = load_manifest(path)  # raises ManifestInvalid before anything is stored
+    if path.is_dir():
+        path = path / "assay.yaml"
+    ws = ws or Workspace.for_manifest(path)
+    out = Path(out_dir) if out_dir else path.parent / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = AssessmentContext(
+        manifest=manifest, manifest_path=path, ws=ws, out_dir=out, today=today or dt.date.today()
+    )
+    total = len(STEPS) + 1
+    for i, (label, step) in enumerate(STEPS):
+        if progress:
+            progress(label, i, total)
+        step(ctx)
+    if progress:
+        progress("Write the index", len(STEPS), total)
+    index_html = render_index(ctx.manifest, ctx.outputs, ctx.errors, ctx.warnings, ws.signing_key.key_id)
+    ctx.write(
+        "index.html",
+        index_html.encode(),
+        kind="assurance.report",
+        title="Assessment index",
+        media_type="text/html",
+    )
+    if progress:
+        progress("Done", total, total)
+    return AssessmentResult(
+        system=manifest.system.id,
+        system_name=manifest.system.name,
+        out_dir=str(out),
+        index=str(out / "index.html"),
+        outputs=ctx.outputs,
+        errors=ctx.errors,
+        warnings=ctx.warnings,
+        database=ws.db.backend,
+    )

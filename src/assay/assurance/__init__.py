@@ -1,0 +1,1 @@
+"""Evidence and its signatures: what makes an assessment checkable by a third party."""

@@ -1,0 +1,43 @@
+"""The `assay` command. Each group lives in its own module and imports heavy code only when run."""
+
+from __future__ import annotations
+
+import typer
+
+from assay import __version__
+from assay.cli import catalog, evidence, manifest_cmds, registry, server, tokens
+
+app = typer.Typer(
+    name="assay",
+    help="Singapore's Model AI Governance Framework for Generative AI, as running software.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+manifest_cmds.register(app)
+app.add_typer(registry.app, name="registry", help="Parties, components, control points and the RACI matrix.")
+app.add_typer(catalog.app, name="catalog", help="The framework's controls and their crosswalks.")
+app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
+app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
+app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
+server.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"assay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Assess a generative AI system against the framework and publish signed evidence."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,167 @@
+"""`assay init`, `assay validate`, `assay assess` and `assay manifest schema`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from assay.cli.common import console, fail_on_invalid_manifest, stderr
+
+manifest_app = typer.Typer(no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("validate")(validate)
+    app.command("assess")(assess)
+
+
+def init(
+    path: Path = typer.Argument(Path("assay.yaml"), help="Where to write the manifest."),
+    name: str | None = typer.Option(None, help="System name."),
+    intended_use: str | None = typer.Option(None, "--intended-use", help="What the system is for."),
+    sector: str | None = typer.Option(None, help="Sector, e.g. finance, healthcare, retail."),
+    model_type: str | None = typer.Option(None, "--model-type", help="closed, open-weights or open-source."),
+    developer: str | None = typer.Option(None, help="Organisation that developed the model."),
+    deployer: str | None = typer.Option(None, help="Organisation that deploys the application."),
+    model_name: str | None = typer.Option(None, "--model-name", help="The foundation model's name."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a commented starter manifest (asks for what flags leave out when run in a terminal)."""
+    from pydantic import ValidationError
+
+    from assay.manifest.starter import StarterAnswers, render_starter
+    from assay.store.blobs import atomic_write
+
+    if path.exists() and not force:
+        stderr.print(f"[red]{path} exists already[/red]; use --force to overwrite it.")
+        raise typer.Exit(2)
+    given = {
+        "name": name,
+        "intended_use": intended_use,
+        "sector": sector,
+        "model_type": model_type,
+        "developer": developer,
+        "deployer": deployer,
+        "model_name": model_name,
+    }
+    questions = {
+        "name": ("System name", None),
+        "intended_use": ("What is it for (intended use)", None),
+        "sector": ("Sector", "general"),
+        "model_type": ("Model type (closed, open-weights, open-source)", "closed"),
+        "developer": ("Model developer (organisation)", None),
+        "deployer": ("Deploying organisation", None),
+        "model_name": ("Foundation model name", None),
+    }
+    interactive = sys.stdin.isatty()
+    for key, value in given.items():
+        if value is None and interactive:
+            prompt, default = questions[key]
+            given[key] = typer.prompt(prompt, default=default)
+    missing = [k for k, v in given.items() if v is None and k not in ("sector", "model_type")]
+    if missing:
+        flags = ", ".join("--" + k.replace("_", "-") for k in missing)
+        stderr.print(f"[red]Not run in a terminal, so these are needed as flags:[/red] {flags}")
+        raise typer.Exit(2)
+    answers = {k: v for k, v in given.items() if v is not None}
+    try:
+        text = render_starter(StarterAnswers.model_validate(answers))
+    except ValidationError as exc:
+        for err in exc.errors():
+            stderr.print(f"[red]--{str(err['loc'][0]).replace('_', '-')}[/red]: {err['msg']}")
+        raise typer.Exit(2) from None
+    atomic_write(path, text.encode())
+    console.print(f"Wrote [bold]{path}[/bold]. Next: [cyan]assay validate {path}[/cyan]")
+
+
+def validate(
+    path: Path = typer.Argument(Path("assay.yaml"), help="The manifest to check."),
+    as_json: bool = typer.Option(False, "--json", help="Print problems as JSON."),
+) -> None:
+    """Check a manifest and report every problem at once, with line, column and field. Exit 2 if invalid."""
+    import json
+
+    from assay.manifest import ManifestInvalid, load_manifest
+
+    try:
+        m = load_manifest(path)
+    except ManifestInvalid as exc:
+        if as_json:
+            typer.echo(json.dumps([p.model_dump() for p in exc.problems], indent=2))
+            raise typer.Exit(2) from None
+        fail_on_invalid_manifest(exc)
+    if as_json:
+        typer.echo(json.dumps({"valid": True, "system": m.system.id}))
+        return
+    console.print(
+        f"[green]valid[/green]: {path} — {m.system.name} v{m.system.version}, "
+        f"{len(m.parties)} parties, {len(m.components)} components, {len(m.control_points)} control points"
+    )
+
+
+def assess(
+    path: Path = typer.Argument(Path("assay.yaml"), help="The manifest of the system to assess."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default: out/ beside the manifest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any error-severity flag is raised."),
+) -> None:
+    """Run everything the manifest names and write signed outputs, with an index.html."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assay.assess import assess as run_assessment
+    from assay.manifest import ManifestInvalid
+
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=as_json,
+            disable=as_json,
+        ) as bar:
+            task = bar.add_task("Assess", total=1)
+
+            def progress(label: str, done: int, total: int) -> None:
+                bar.update(task, description=label, completed=done, total=total)
+
+            result = run_assessment(path, out, progress=progress)
+    except ManifestInvalid as exc:
+        fail_on_invalid_manifest(exc)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        console.print(
+            f"\n[bold]{result.system_name}[/bold]: {len(result.outputs)} outputs, "
+            f"{result.errors} errors, {result.warnings} warnings (store: {result.database})"
+        )
+        for o in result.outputs:
+            console.print(f"  {o.path}  [dim]{o.kind}[/dim]")
+        console.print(f"\nOutputs are in [bold]{result.out_dir}[/bold]; open [cyan]{result.index}[/cyan]")
+    if strict and result.errors:
+        raise typer.Exit(1)
+
+
+@manifest_app.command("schema")
+def schema(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead of stdout."),
+) -> None:
+    """Print the manifest's JSON Schema, for editor completion."""
+    import json
+
+    from assay.manifest.schema import Manifest
+    from assay.store.blobs import atomic_write
+
+    doc = Manifest.model_json_schema(by_alias=True)
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "Assay manifest (assay.yaml)"
+    text = json.dumps(doc, indent=2) + "\n"
+    if output:
+        atomic_write(output, text.encode())
+        console.print(f"Wrote {output}")
+    else:
+        typer.echo(text, nl=False)

@@ -1,0 +1,31 @@
+"""The assessment's `index.html`: one page that links every output with its hash."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assay import __version__
+from assay.manifest import Manifest
+
+if TYPE_CHECKING:
+    from assay.assess import AssessmentOutput
+
+
+def render_index(
+    manifest: Manifest, outputs: Sequence[AssessmentOutput], errors: int, warnings: int, key_id: str
+) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
+    return env.get_template("assessment_index.html").render(
+        manifest=manifest,
+        outputs=[{**o.model_dump(), "href": Path(o.path).name} for o in outputs],
+        errors=errors,
+        warnings=warnings,
+        key_id=key_id,
+        version=__version__,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )

@@ -1,0 +1,83 @@
+"""A content-addressed blob store: each blob lives at its SHA-256 and is written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+HEX = set("0123456789abcdef")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class BlobCheck(BaseModel):
+    sha256: str
+    ok: bool
+    problem: str = ""
+    path: str = ""
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, digest: str) -> Path:
+        if len(digest) != 64 or not set(digest) <= HEX:
+            raise ValueError(f"not a SHA-256 hex digest: {digest!r}")
+        return self.root / digest[:2] / digest[2:]
+
+    def put(self, data: bytes) -> str:
+        digest = sha256_bytes(data)
+        target = self.path(digest)
+        if not target.exists():
+            atomic_write(target, data, mode=0o444)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        return self.path(digest).read_bytes()
+
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def check(self, digest: str) -> BlobCheck:
+        """Re-hash a stored blob: a changed byte or a missing file is a failure."""
+        p = self.path(digest)
+        if not p.exists():
+            return BlobCheck(sha256=digest, ok=False, problem="blob is missing", path=str(p))
+        actual = sha256_file(p)
+        if actual != digest:
+            return BlobCheck(
+                sha256=digest, ok=False, problem=f"content changed: it now hashes to {actual}", path=str(p)
+            )
+        return BlobCheck(sha256=digest, ok=True, path=str(p))

@@ -1,0 +1,1 @@
+"""Templates and static files for the dashboard and the public pages."""

@@ -1,0 +1,100 @@
+"""Shared fixtures. Store-backed tests run once per database backend: SQLite always, PostgreSQL when
+ASSAY_TEST_POSTGRES_URL points at a reachable server (CI starts one; locally those runs skip)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+EXAMPLE = REPO / "examples" / "helpdesk" / "assay.yaml"
+PG_ENV = "ASSAY_TEST_POSTGRES_URL"
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+def _postgres_reachable(url: str) -> str | None:
+    """None if the server answers, otherwise why not."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return None
+    except Exception as exc:  # any connection failure means: skip with the reason
+        return f"PostgreSQL at {url} is not reachable: {exc}"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = _postgres_admin_url()
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server to test against (CI sets it)")
+    why = _postgres_reachable(url)
+    if why:
+        pytest.skip(why)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'assay.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = request.getfixturevalue("postgres_admin_url")
+    name = f"assay_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+    from assay.workspace import Workspace
+
+    ws = Workspace(tmp_path / ".assay", database_url)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def example_manifest_path() -> Path:
+    return EXAMPLE
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    """Say how many store tests ran on each backend, so CI's log shows both."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(rep, "nodeid", "")
+            if getattr(rep, "when", "call") not in ("call", "setup"):
+                continue
+            if outcome == "passed" and rep.when != "call":
+                continue
+            for backend in ("sqlite", "postgresql"):
+                if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+                    counts[(backend, outcome)] += 1
+    if counts:
+        terminalreporter.write_sep("-", "database backends")
+        for backend in ("sqlite", "postgresql"):
+            parts = [f"{counts[(backend, o)]} {o}" for o in ("passed", "failed", "skipped", "error")]
+            terminalreporter.write_line(f"{backend}: " + ", ".join(parts))
