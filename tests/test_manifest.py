@@ -35,7 +35,12 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_example_is_valid() -> None:
     m = load_manifest(EXAMPLE)
     assert m.system.id == "helpdesk"
-    assert {p.id for p in m.parties} == {"huggingface-tb", "lion-city-broadband", "harbour-cloud", "kb-writers"}
+    assert {p.id for p in m.parties} == {
+        "huggingface-tb",
+        "lion-city-broadband",
+        "harbour-cloud",
+        "kb-writers",
+    }
     assert m.safety_net.commitments[0].by == "huggingface-tb"  # `from` is read through its alias
 
 
@@ -43,7 +48,11 @@ def test_example_is_valid() -> None:
 # words the message must contain.
 BROKEN = [
     pytest.param(
-        ("parties:", "partys:"), "partys", "partys:", ["unknown key 'partys'", "did you mean 'parties'"], id="typo-key"
+        ("parties:", "partys:"),
+        "partys",
+        "partys:",
+        ["unknown key 'partys'", "did you mean 'parties'"],
+        id="typo-key",
     ),
     pytest.param(
         ("model_type: open-weights", "model_type: open-source-ish"),
@@ -91,7 +100,10 @@ BROKEN = [
         id="negative-money",
     ),
     pytest.param(
-        ("    jurisdiction: SG\n    contact: ai-governance", "    jurisdiction: SG\n    jurisdiction: MY\n    contact: ai-governance"),
+        (
+            "    jurisdiction: SG\n    contact: ai-governance",
+            "    jurisdiction: SG\n    jurisdiction: MY\n    contact: ai-governance",
+        ),
         "parties[1].jurisdiction",
         "jurisdiction: MY",
         ["appears twice"],
@@ -244,6 +256,7 @@ def test_manifest_round_trips_through_json() -> None:
     m = load_manifest(EXAMPLE)
     data = json.loads(m.model_dump_json(by_alias=True))
     assert Manifest.model_validate(data) == m
-    assert yaml.safe_load(EXAMPLE_TEXT)["safety_net"]["commitments"][0]["from"] == data["safety_net"][
-        "commitments"
-    ][0]["from"]
+    assert (
+        yaml.safe_load(EXAMPLE_TEXT)["safety_net"]["commitments"][0]["from"]
+        == data["safety_net"]["commitments"][0]["from"]
+    )

@@ -59,7 +59,9 @@ def test_register_update_and_override(workspace) -> None:  # type: ignore[no-unt
     assert [s.id for s in service.list_systems(workspace)] == ["helpdesk"]
     assert again.parties == 4 and again.components == 5
 
-    service.add_party(workspace, "helpdesk", Party(id="auditor", name="Independent Auditor", roles=["data_provider"]))
+    service.add_party(
+        workspace, "helpdesk", Party(id="auditor", name="Independent Auditor", roles=["data_provider"])
+    )
     assert service.get_system(workspace, "helpdesk").parties == 5
 
     override = AllocationOverride(
@@ -75,7 +77,10 @@ def test_register_update_and_override(workspace) -> None:  # type: ignore[no-unt
     assert kept.decided_on is not None
     # registering the file again keeps the override made through the API
     service.register_system(workspace, m)
-    assert any(o.risk_area == "factuality" for o in service.get_manifest(workspace, "helpdesk").responsibility.overrides)
+    assert any(
+        o.risk_area == "factuality"
+        for o in service.get_manifest(workspace, "helpdesk").responsibility.overrides
+    )
 
 
 def test_invalid_change_is_rolled_back(workspace) -> None:  # type: ignore[no-untyped-def]

@@ -38,6 +38,7 @@ class AssessmentResult(BaseModel):
     errors: int
     warnings: int
     database: str
+    workspace: str
 
 
 @dataclass
@@ -211,4 +212,5 @@ def assess(
         errors=ctx.errors,
         warnings=ctx.warnings,
         database=ws.db.backend,
+        workspace=str(ws.home),
     )

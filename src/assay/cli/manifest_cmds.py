@@ -142,6 +142,10 @@ def assess(
         for o in result.outputs:
             console.print(f"  {o.path}  [dim]{o.kind}[/dim]")
         console.print(f"\nOutputs are in [bold]{result.out_dir}[/bold]; open [cyan]{result.index}[/cyan]")
+        console.print(
+            f"Check the signed evidence: [cyan]assay evidence verify --home {result.workspace}[/cyan]",
+            soft_wrap=True,
+        )
     if strict and result.errors:
         raise typer.Exit(1)
 
