@@ -192,14 +192,25 @@ def test_invalid_manifest_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_invalid_manifest_leaves_existing_store_untouched(tmp_path: Path) -> None:
+    from assay.assurance.evidence import list_evidence
+    from assay.registry.service import list_systems
+    from assay.workspace import Workspace
+
+    def snapshot() -> tuple[list[str], list[str]]:
+        ws = Workspace(tmp_path / ".assay")
+        try:
+            return [e.id for e in list_evidence(ws)], [s.manifest_sha256 for s in list_systems(ws)]
+        finally:
+            ws.close()
+
     path = _write(tmp_path, EXAMPLE_TEXT)
     assert runner.invoke(app, ["assess", str(path)]).exit_code == 0
-    db = tmp_path / ".assay" / "assay.db"
-    before = db.read_bytes()
+    before = snapshot()
+    assert before[0] and before[1]
     index_before = (tmp_path / "out" / "index.html").read_bytes()
     path.write_text(EXAMPLE_TEXT.replace("model_type: open-weights", "model_type: nope", 1))
     assert runner.invoke(app, ["assess", str(path)]).exit_code == 2
-    assert db.read_bytes() == before
+    assert snapshot() == before
     assert (tmp_path / "out" / "index.html").read_bytes() == index_before
 
 

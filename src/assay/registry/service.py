@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from assay.manifest import Manifest, parse_manifest_data
 from assay.manifest.schema import AllocationOverride, Component, ControlPointHolding, Party
@@ -33,6 +33,12 @@ class SystemRecord(BaseModel):
     updated_at: dt.datetime
     parties: int
     components: int
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        """SQLite hands back naive times; they are UTC, and say so."""
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def manifest_json(manifest: Manifest) -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""Building the FastAPI application for one workspace: routers, auth, error shapes and limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+
+from assay import __version__
+from assay.api.errors import install_error_handlers
+from assay.api.limits import BodySizeLimit
+from assay.api.routers import (
+    catalog,
+    components,
+    control_points,
+    evidence,
+    pages,
+    parties,
+    responsibility,
+    systems,
+)
+from assay.workspace import Workspace
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+The registry, responsibility allocation and evidence of Singapore's Model AI Governance Framework for
+Generative AI, over HTTP. Reads are open on the loopback server; every write needs
+`Authorization: Bearer <token>` from `assay token create`. Problems with a request come back as 422 with
+`{"detail": [problem, ...]}`, each problem naming the field.
+"""
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+
+
+def create_app(ws: Workspace, *, open_reads: bool = True) -> FastAPI:
+    """One app per workspace; `open_reads=False` asks a viewer token for reads as well."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ws.db  # noqa: B018 - open the database and apply migrations before the first request
+        yield
+
+    app = FastAPI(title="Assay", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.workspace = ws
+    app.state.open_reads = open_reads
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (
+        systems.router,
+        parties.router,
+        components.router,
+        control_points.router,
+        responsibility.router,
+        evidence.router,
+        catalog.router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(pages.router)
+    static = resources.files("assay.web").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the app is up and its database is open")
+    def healthz() -> Health:
+        return Health(status="ok", version=__version__, database=ws.db.backend)
+
+    return app

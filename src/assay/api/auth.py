@@ -1,0 +1,82 @@
+"""Who may do what over HTTP.
+
+Reads are open on the loopback server: whoever can reach 127.0.0.1 is already on the machine that holds
+the `.assay/` folder. Every write needs an `Authorization: Bearer <token>` header naming a token whose
+role is high enough: editor for registry changes, admin for creating, replacing or deleting a system.
+A server bound to another address is built with `open_reads=False`, and then reads need a viewer token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from assay.api.deps import workspace
+from assay.api.errors import ErrorMessage
+from assay.tokens import ApiToken, Role, authenticate
+from assay.workspace import Workspace
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="AssayToken",
+    description="A token made with `assay token create NAME --role viewer|editor|admin`.",
+)
+
+AUTH_FAILURES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorMessage, "description": "No token, or an unknown or revoked one"},
+    403: {"model": ErrorMessage, "description": "The token's role is too low for this"},
+}
+
+
+def _check(ws: Workspace, secret: str | None, needed: Role) -> ApiToken:
+    if not secret:
+        raise HTTPException(
+            status_code=401,
+            detail="this needs a token: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = authenticate(ws, secret)
+    if token is None:
+        raise HTTPException(
+            status_code=401,
+            detail="the token is unknown or revoked",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    if not token.role.allows(needed):
+        raise HTTPException(
+            status_code=403,
+            detail=f"this needs the {needed.value} role; token '{token.name}' has {token.role.value}",
+        )
+    return token
+
+
+def require(needed: Role) -> Callable[..., ApiToken]:
+    """A dependency that admits only a valid token with at least the `needed` role."""
+
+    def dependency(
+        ws: Workspace = Depends(workspace),
+        credentials: HTTPAuthorizationCredentials | None = Security(bearer),
+    ) -> ApiToken:
+        return _check(ws, credentials.credentials if credentials else None, needed)
+
+    return dependency
+
+
+def read_access(request: Request, ws: Workspace = Depends(workspace)) -> None:
+    """Lets reads through on an open server; otherwise asks for a viewer token.
+
+    It reads the header itself rather than through `bearer`, so the OpenAPI document does not claim
+    that reads need a token when, on the default loopback server, they do not.
+    """
+    if request.app.state.open_reads:
+        return
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    _check(ws, secret.strip() if scheme.lower() == "bearer" else None, Role.viewer)
+
+
+editor = require(Role.editor)
+admin = require(Role.admin)
+viewer = require(Role.viewer)
