@@ -68,6 +68,9 @@ def test_raci_and_coverage_outputs(example_copy: Path) -> None:
     not_evidenced = [c for c in coverage["controls"] if not c["evidenced"]]
     assert not_evidenced, "evaluations and incidents have not run, so some controls must lack evidence"
     assert all(not set(c["evidence_needed"]) & set(coverage["evidence_kinds"]) for c in not_evidenced)
+    accountability = next(d for d in coverage["dimensions"] if d["dimension"] == "accountability")
+    index = (out / "index.html").read_text()
+    assert f"<td>Accountability</td><td>{accountability['evidenced']} of {accountability['controls']}</td>" in index
 
 
 def test_inventory_hashes_the_bundled_model(example_copy: Path) -> None:

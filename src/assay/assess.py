@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from assay.assurance.coverage import CoverageReport
 from assay.assurance.evidence import Evidence, record_evidence
 from assay.manifest import Manifest, load_manifest
 from assay.store.blobs import atomic_write
@@ -53,6 +54,7 @@ class AssessmentContext:
     outputs: list[AssessmentOutput] = field(default_factory=list)
     errors: int = 0
     warnings: int = 0
+    coverage: CoverageReport | None = None
 
     def write(self, name: str, content: bytes, *, kind: str, title: str, media_type: str) -> Evidence:
         """Write one output file atomically and record it as signed evidence."""
@@ -149,6 +151,7 @@ def _step_controls(ctx: AssessmentContext) -> None:
     from assay.assurance.coverage import control_coverage
 
     coverage = control_coverage({o.kind for o in ctx.outputs})
+    ctx.coverage = coverage
     ctx.write_json(
         "controls.json",
         coverage.model_dump(mode="json"),
@@ -193,7 +196,9 @@ def assess(
         step(ctx)
     if progress:
         progress("Write the index", len(STEPS), total)
-    index_html = render_index(ctx.manifest, ctx.outputs, ctx.errors, ctx.warnings, ws.signing_key.key_id)
+    index_html = render_index(
+        ctx.manifest, ctx.outputs, ctx.errors, ctx.warnings, ws.signing_key.key_id, ctx.coverage
+    )
     ctx.write(
         "index.html",
         index_html.encode(),

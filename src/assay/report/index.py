@@ -12,10 +12,16 @@ from assay.manifest import Manifest
 
 if TYPE_CHECKING:
     from assay.assess import AssessmentOutput
+    from assay.assurance.coverage import CoverageReport
 
 
 def render_index(
-    manifest: Manifest, outputs: Sequence[AssessmentOutput], errors: int, warnings: int, key_id: str
+    manifest: Manifest,
+    outputs: Sequence[AssessmentOutput],
+    errors: int,
+    warnings: int,
+    key_id: str,
+    coverage: CoverageReport | None = None,
 ) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -26,6 +32,7 @@ def render_index(
         errors=errors,
         warnings=warnings,
         key_id=key_id,
+        coverage=coverage,
         version=__version__,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
