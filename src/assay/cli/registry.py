@@ -39,16 +39,37 @@ class TableFormat(StrEnum):
     json = "json"
 
 
-def _load(path: Path) -> Manifest:
-    """The manifest, or exit 2 with every problem on stderr."""
+def _load(path: Path, system: str | None = None, home: Path | None = None) -> Manifest:
+    """The manifest file, or with --system the stored one (overrides made later included).
+
+    Exits 2 with every problem on stderr for an invalid file, and 2 for an unknown system.
+    """
+    from assay.cli.common import fail_on_invalid_manifest, open_workspace
     from assay.manifest import ManifestInvalid, load_manifest
 
     try:
-        return load_manifest(path)
+        if system is None:
+            return load_manifest(path)
+        from assay.registry.service import SystemNotFound, get_manifest
+
+        ws = open_workspace(home)
+        try:
+            return get_manifest(ws, system)
+        except SystemNotFound as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        finally:
+            ws.close()
     except ManifestInvalid as exc:
-        for problem in exc.problems:
-            typer.echo(problem.render(), err=True)
-        raise typer.Exit(2) from None
+        fail_on_invalid_manifest(exc)
+
+
+SYSTEM_OPT = typer.Option(
+    None, "--system", "-s", help="Read this registered system from the store instead of a manifest file."
+)
+HOME_OPT = typer.Option(
+    None, "--home", help="The workspace's .assay folder (default: ./.assay or ASSAY_HOME)."
+)
 
 
 def _today(value: str | None) -> dt.date:
@@ -61,19 +82,9 @@ def _today(value: str | None) -> dt.date:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write beside the target and rename, so a reader never sees half a file."""
-    import os
-    import tempfile
+    from assay.store.blobs import atomic_write
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"))
 
 
 def _console(to_text: bool = False) -> Console:
@@ -93,11 +104,13 @@ def raci(
     fmt: RaciFormat = typer.Option(RaciFormat.table, "--format", "-f", help="table, json or html."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     today: str | None = TODAY_OPT,
+    system: str | None = SYSTEM_OPT,
+    home: Path | None = HOME_OPT,
 ) -> None:
     """Who is Responsible, Accountable, Consulted and Informed for each risk area, by level of control."""
     from assay.registry.allocation import allocate
 
-    m = _load(manifest)
+    m = _load(manifest, system, home)
     matrix = allocate(m)
     if fmt is RaciFormat.json:
         from assay.registry.render import render_json
@@ -130,6 +143,8 @@ def flags(
     manifest: Path = MANIFEST_ARG,
     fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help="table or json."),
     today: str | None = TODAY_OPT,
+    system: str | None = SYSTEM_OPT,
+    home: Path | None = HOME_OPT,
 ) -> None:
     """Every allocation and safety-net flag; exits 1 if any is an error, so CI can gate on it."""
     from assay.registry.allocation import allocate
@@ -137,7 +152,7 @@ def flags(
     from assay.registry.render import flags_table, sorted_flags
     from assay.registry.safety_net import assess_safety_net
 
-    m = _load(manifest)
+    m = _load(manifest, system, home)
     found = sorted_flags([*allocate(m).flags, *assess_safety_net(m, _today(today)).flags])
     if fmt is TableFormat.json:
         import json
@@ -156,11 +171,13 @@ def safety_net(
     manifest: Path = MANIFEST_ARG,
     fmt: TableFormat = typer.Option(TableFormat.table, "--format", "-f", help="table or json."),
     today: str | None = TODAY_OPT,
+    system: str | None = SYSTEM_OPT,
+    home: Path | None = HOME_OPT,
 ) -> None:
     """Indemnities, insurance and liability per risk area, and which areas have no cover in force."""
     from assay.registry.safety_net import assess_safety_net
 
-    report = assess_safety_net(_load(manifest), _today(today))
+    report = assess_safety_net(_load(manifest, system, home), _today(today))
     if fmt is TableFormat.json:
         from assay.registry.render import render_json
 
@@ -171,3 +188,85 @@ def safety_net(
     console = _console()
     console.print(safety_net_table(report))
     console.print(flags_table(report.flags, title="Safety-net flags"))
+
+
+@app.command()
+def systems(
+    home: Path | None = HOME_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The systems registered in the store (by `assay assess` or the API)."""
+    from assay.cli.common import open_workspace
+    from assay.registry.service import list_systems
+
+    ws = open_workspace(home)
+    found = list_systems(ws)
+    ws.close()
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table("id", "name", "version", "model type", "parties", "components", "updated")
+    for rec in found:
+        table.add_row(
+            rec.id,
+            rec.name,
+            rec.version,
+            rec.model_type,
+            str(rec.parties),
+            str(rec.components),
+            f"{rec.updated_at:%Y-%m-%d %H:%M}",
+        )
+    _console().print(table if found else "No systems registered yet: run `assay assess`.")
+
+
+@app.command()
+def override(
+    system: str = typer.Argument(..., help="The registered system's id."),
+    risk_area: str = typer.Option(..., "--risk-area", help="The risk area whose allocation is replaced."),
+    accountable: str = typer.Option(..., "--accountable", help="Party id that is accountable."),
+    responsible: list[str] = typer.Option(
+        ..., "--responsible", help="Party id that is responsible (repeat)."
+    ),
+    rationale: str = typer.Option(..., "--rationale", help="Why; kept with the override (20+ characters)."),
+    decided_by: str = typer.Option("", "--by", help="Who decided."),
+    home: Path | None = HOME_OPT,
+) -> None:
+    """Replace a derived allocation in the store, keeping the written rationale.
+
+    The override survives re-registering the manifest; to keep it in version control, write it into
+    the manifest's `responsibility.overrides` instead.
+    """
+    from pydantic import ValidationError
+
+    from assay.cli.common import fail_on_invalid_manifest, open_workspace
+    from assay.manifest import ManifestInvalid
+    from assay.manifest.schema import AllocationOverride
+    from assay.registry.service import SystemNotFound, add_override
+
+    try:
+        entry = AllocationOverride(
+            risk_area=risk_area,
+            accountable=accountable,
+            responsible=responsible,
+            rationale=rationale,
+            decided_by=decided_by,
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+    ws = open_workspace(home)
+    try:
+        add_override(ws, system, entry)
+    except SystemNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    except ManifestInvalid as exc:
+        fail_on_invalid_manifest(exc)
+    finally:
+        ws.close()
+    typer.echo(f"kept: {risk_area} of {system} is now the accountability of {accountable}")
