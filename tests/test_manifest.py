@@ -271,3 +271,19 @@ def test_manifest_round_trips_through_json() -> None:
         yaml.safe_load(EXAMPLE_TEXT)["safety_net"]["commitments"][0]["from"]
         == data["safety_net"]["commitments"][0]["from"]
     )
+
+
+def test_init_asks_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assay.cli.manifest_cmds as cmds
+
+    monkeypatch.setattr(cmds, "_interactive", lambda: True)
+    answers = "\n".join(["Loan Helper", "Explain loan terms", "open-source", "Acme AI", "Bank Co", "m1"])
+    path = tmp_path / "assay.yaml"
+    result = runner.invoke(app, ["init", str(path), "--sector", "banking"], input=answers + "\n")
+    assert result.exit_code == 0, result.output
+    assert "System name" in result.output and "Sector" not in result.output  # a given flag is not asked
+    m = load_manifest(path)
+    assert m.system.name == "Loan Helper"
+    assert m.system.sector == "banking"
+    assert m.system.model_type.value == "open-source"
+    assert [p.name for p in m.parties] == ["Acme AI", "Bank Co"]

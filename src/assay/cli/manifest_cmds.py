@@ -12,6 +12,11 @@ from assay.cli.common import console, fail_on_invalid_manifest, stderr
 manifest_app = typer.Typer(no_args_is_help=True)
 
 
+def _interactive() -> bool:
+    """Ask questions only when a person is at a terminal; CI gets an error naming the missing flags."""
+    return sys.stdin.isatty()
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("validate")(validate)
@@ -56,7 +61,7 @@ def init(
         "deployer": ("Deploying organisation", None),
         "model_name": ("Foundation model name", None),
     }
-    interactive = sys.stdin.isatty()
+    interactive = _interactive()
     for key, value in given.items():
         if value is None and interactive:
             prompt, default = questions[key]
