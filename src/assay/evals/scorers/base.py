@@ -1,0 +1,82 @@
+"""What every scorer is: an async judgement of one answer to one sample.
+
+Scorers are async so that an LLM judge can call a target; rule-based scorers simply return.
+They are registered by name (`register_scorer`) and built from a suite's `ScorerSpec`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from assay.evals.models import Completion, Sample, Score
+
+if TYPE_CHECKING:
+    from assay.evals.targets.base import Target
+
+
+class Scorer(abc.ABC):
+    name: str = ""
+
+    def __init__(self, *, targets: Mapping[str, Target] | None = None, **params: Any) -> None:
+        """`params` come from the suite; `targets` (by id) are there for scorers that call a model."""
+        self.params = params
+        self.targets = dict(targets or {})
+
+    @abc.abstractmethod
+    async def score(self, sample: Sample, completion: Completion) -> Score:
+        """Judge one answer; never raise for a bad answer: return a Score with `error` set."""
+
+    def identity(self) -> dict[str, Any]:
+        """Name and parameters, recorded with a run so a re-score can be compared."""
+        return {"name": self.name, "params": self.params}
+
+
+ScorerFactory = Callable[..., Scorer]
+_REGISTRY: dict[str, ScorerFactory] = {}
+
+
+def register_scorer(name: str) -> Callable[[ScorerFactory], ScorerFactory]:
+    """Class decorator: make a scorer available to suites by name."""
+
+    def deco(factory: ScorerFactory) -> ScorerFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def scorer_names() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def build_scorer(
+    name: str, params: dict[str, Any] | None = None, targets: Mapping[str, Target] | None = None
+) -> Scorer:
+    """Build a registered scorer by name with the suite's parameters and the run's targets."""
+    _load_builtins()
+    if name not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ValueError(f"unknown scorer '{name}'{hint}; known: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name](targets=targets, **(params or {}))
+
+
+def _load_builtins() -> None:
+    """Import the built-in scorer modules (they register themselves) and entry-point plugins."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    for mod in ("refusal", "match", "pii", "judge"):
+        try:
+            importlib.import_module(f"assay.evals.scorers.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"assay.evals.scorers.{mod}":
+                raise
+    for ep in entry_points(group="assay.scorers"):
+        if ep.name not in _REGISTRY:
+            _REGISTRY[ep.name] = ep.load()
