@@ -69,6 +69,7 @@ class Target(abc.ABC):
 
     async def preflight(self) -> None:
         """Fail fast, with a clear message, if the target cannot answer (TargetUnavailable)."""
+        return None
 
     def identity(self) -> dict[str, Any]:
         """What makes two targets answer alike: part of the response-cache key and of the evidence."""
@@ -76,3 +77,4 @@ class Target(abc.ABC):
 
     async def aclose(self) -> None:
         """Release connections or models."""
+        return None
