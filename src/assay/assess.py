@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from assay.assurance.coverage import CoverageReport
 from assay.assurance.evidence import Evidence, record_evidence
 from assay.manifest import Manifest, load_manifest
-from assay.store.blobs import atomic_write
+from assay.store.blobs import atomic_write, sha256_bytes
 from assay.workspace import Workspace
 
 
@@ -55,6 +55,7 @@ class AssessmentContext:
     errors: int = 0
     warnings: int = 0
     coverage: CoverageReport | None = None
+    sub_progress: Callable[[int, int], None] | None = None
 
     def write(self, name: str, content: bytes, *, kind: str, title: str, media_type: str) -> Evidence:
         """Write one output file atomically and record it as signed evidence."""
@@ -147,6 +148,47 @@ def _step_responsibility(ctx: AssessmentContext) -> None:
     )
 
 
+def _step_evaluations(ctx: AssessmentContext) -> None:
+    """Run each suite the manifest names on each of its targets (the bundled model by default)."""
+    import asyncio
+
+    from assay.evals.runner import RunOptions
+    from assay.evals.service import evaluate
+    from assay.store.blobs import atomic_write
+
+    for ref in ctx.manifest.suites:
+        for target_id in ref.targets or ["bundled"]:
+            options = RunOptions(limit=ref.limit, sample=ref.sample, seed=ref.seed)
+            outcome = asyncio.run(
+                evaluate(
+                    ctx.ws,
+                    ref.suite,
+                    target_id,
+                    manifest=ctx.manifest,
+                    base_dir=ctx.manifest_path.parent,
+                    options=options,
+                    progress=ctx.sub_progress,
+                )
+            )
+            summary = outcome.summary
+            name = f"evals/{summary.suite_id}-{target_id}.html"
+            content = Path(outcome.report).read_bytes()
+            atomic_write(ctx.out_dir / name, content)
+            ctx.outputs.append(
+                AssessmentOutput(
+                    name=name,
+                    path=str(ctx.out_dir / name),
+                    kind="eval.run",
+                    title=f"Evaluation: {summary.suite_id} on {target_id} (score "
+                    + (f"{100 * summary.score:.0f}%" if summary.score is not None else "n/a")
+                    + f", grade {summary.grade or 'n/a'})",
+                    sha256=sha256_bytes(content),
+                    evidence_id=outcome.evidence_ids[-1],
+                )
+            )
+            ctx.warnings += summary.target_errors
+
+
 def _step_controls(ctx: AssessmentContext) -> None:
     from assay.assurance.coverage import control_coverage
 
@@ -164,6 +206,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Register the system", _step_register),
     ("Inventory components", _step_inventory),
     ("Allocate responsibility", _step_responsibility),
+    ("Run evaluation suites", _step_evaluations),
     ("Map evidence to controls", _step_controls),
 ]
 
@@ -175,6 +218,7 @@ def assess(
     ws: Workspace | None = None,
     today: dt.date | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    sample_progress: Callable[[int, int], None] | None = None,
 ) -> AssessmentResult:
     """Validate first (nothing is written if the manifest is invalid), then run each step in order."""
     from assay.report.index import render_index
@@ -187,7 +231,12 @@ def assess(
     out = Path(out_dir) if out_dir else path.parent / "out"
     out.mkdir(parents=True, exist_ok=True)
     ctx = AssessmentContext(
-        manifest=manifest, manifest_path=path, ws=ws, out_dir=out, today=today or dt.date.today()
+        sub_progress=sample_progress,
+        manifest=manifest,
+        manifest_path=path,
+        ws=ws,
+        out_dir=out,
+        today=today or dt.date.today(),
     )
     total = len(STEPS) + 1
     for i, (label, step) in enumerate(STEPS):

@@ -130,11 +130,15 @@ def assess(
             disable=as_json,
         ) as bar:
             task = bar.add_task("Assess", total=1)
+            samples = bar.add_task("  samples", total=None, visible=False)
 
             def progress(label: str, done: int, total: int) -> None:
                 bar.update(task, description=label, completed=done, total=total)
 
-            result = run_assessment(path, out, progress=progress)
+            def sample_progress(done: int, total: int) -> None:
+                bar.update(samples, completed=done, total=total, visible=done < total)
+
+            result = run_assessment(path, out, progress=progress, sample_progress=sample_progress)
     except ManifestInvalid as exc:
         fail_on_invalid_manifest(exc)
     if as_json:

@@ -1,0 +1,225 @@
+"""`assay eval …`: run a suite against a target, resume, re-score, list and show runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from assay.cli.common import HOME_OPTION, console, stderr
+
+app = typer.Typer(no_args_is_help=True)
+
+MANIFEST_OPT = typer.Option(
+    None,
+    "--manifest",
+    "-m",
+    help="assay.yaml whose targets (and workspace) to use; default ./assay.yaml if present.",
+)
+
+
+def _context(manifest_path: Path | None, home: Path | None):  # type: ignore[no-untyped-def]
+    """(workspace, manifest or None, base folder); exits 2 on an invalid manifest."""
+    from assay.cli.common import fail_on_invalid_manifest
+    from assay.manifest import ManifestInvalid, load_manifest
+    from assay.workspace import Workspace
+
+    if manifest_path is None and Path("assay.yaml").exists():
+        manifest_path = Path("assay.yaml")
+    manifest = None
+    base = Path.cwd()
+    if manifest_path is not None:
+        try:
+            manifest = load_manifest(manifest_path)
+        except ManifestInvalid as exc:
+            fail_on_invalid_manifest(exc)
+        base = (manifest_path if manifest_path.is_dir() else manifest_path.parent).resolve()
+    if home is not None:
+        ws = Workspace(home.resolve())
+    elif manifest_path is not None:
+        ws = Workspace.for_manifest(
+            manifest_path if not manifest_path.is_dir() else manifest_path / "assay.yaml"
+        )
+    else:
+        ws = Workspace.at()
+    return ws, manifest, base
+
+
+def _progress_bar(as_json: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=as_json,
+        transient=as_json,
+    )
+
+
+def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
+    s = outcome.summary
+    score = f"{100 * s.score:.1f}%" if s.score is not None else "–"
+    console.print(
+        f"[bold]{s.suite_id}[/bold] on [bold]{s.target_id}[/bold]: score {score}, grade {s.grade or '–'}, "
+        f"{s.records}/{s.samples} samples, {s.target_errors} target errors, {s.cache_hits} cached, "
+        f"{s.samples_per_s}/s, {s.cpu_ms_per_sample} ms CPU per sample ({s.status})"
+    )
+    rows = (s.metrics or {}).get("by_category") or []
+    if rows:
+        from rich.table import Table
+
+        table = Table("category", "passed", "judged", "rate", "95% interval", title="By category")
+        for row in rows:
+            table.add_row(
+                str(row.get("group")),
+                str(row.get("k")),
+                str(row.get("n")),
+                f"{100 * row['rate']:.1f}%" if row.get("rate") is not None else "–",
+                f"{100 * row['lower']:.1f}–{100 * row['upper']:.1f}%" if row.get("lower") is not None else "",
+            )
+        console.print(table)
+    console.print(f"Report: [cyan]{outcome.report}[/cyan]", soft_wrap=True)
+    if s.status != "complete":
+        console.print(
+            f"Interrupted: continue with [cyan]assay eval run … --resume {s.run_id}[/cyan]", soft_wrap=True
+        )
+
+
+@app.command("run")
+def run(
+    suite: str = typer.Argument(
+        ..., help="A built-in suite name or a suite file (YAML, JSONL, CSV, Moonshot JSON)."
+    ),
+    target: str = typer.Option(
+        "bundled", "--target", "-t", help="Target id from the manifest (default: bundled)."
+    ),
+    manifest: Path | None = MANIFEST_OPT,
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples."),
+    sample: int | None = typer.Option(None, "--sample", min=1, help="A random N samples (see --seed)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --sample."),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="Ask each sample this many times."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Longest answer, in tokens."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue an interrupted run by its id."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
+    ray: str | None = typer.Option(None, "--ray", help="Spread samples over a Ray cluster at this address."),
+    home: Path | None = HOME_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Run a suite against a target; every sample goes to an append-only log, the run becomes evidence."""
+    import asyncio
+
+    from assay.evals.runner import RunOptions
+    from assay.evals.service import evaluate
+    from assay.evals.targets.base import GenerationParams, TargetUnavailable
+
+    ws, m, base = _context(manifest, home)
+    params = GenerationParams(max_tokens=max_tokens) if max_tokens else GenerationParams()
+    options = RunOptions(
+        limit=limit, sample=sample, seed=seed, epochs=epochs, use_cache=not no_cache, params=params
+    )
+    if ray:
+        from assay.evals.distributed import evaluate_on_ray
+
+        runner_fn = evaluate_on_ray
+        extra = {"address": ray}
+    else:
+        runner_fn = evaluate
+        extra = {}
+    try:
+        with _progress_bar(as_json) as bar:
+            task = bar.add_task(f"{suite} → {target}", total=None, rate="")
+            import time
+
+            start = time.perf_counter()
+
+            def progress(done: int, total: int) -> None:
+                elapsed = time.perf_counter() - start
+                rate = f"{done / elapsed:6.1f}/s" if elapsed > 0.5 else ""
+                bar.update(task, completed=done, total=total, rate=rate)
+
+            outcome = asyncio.run(
+                runner_fn(
+                    ws,
+                    suite,
+                    target,
+                    manifest=m,
+                    base_dir=base,
+                    options=options,
+                    resume_run=resume,
+                    progress=progress,
+                    **extra,
+                )
+            )
+    except TargetUnavailable as exc:
+        stderr.print(f"[red]target unavailable[/red]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        stderr.print(
+            "[yellow]interrupted[/yellow]: the log keeps every finished sample; resume with --resume"
+        )
+        raise typer.Exit(130) from None
+    except (FileNotFoundError, ValueError) as exc:
+        stderr.print(f"[red]error[/red]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        ws.close()
+    if as_json:
+        typer.echo(outcome.model_dump_json(indent=2))
+    else:
+        _print_summary(outcome)
+
+
+@app.command("rescore")
+def rescore(
+    run_id: str = typer.Argument(..., help="The run to score again (its folder name under .assay/runs)."),
+    manifest: Path | None = MANIFEST_OPT,
+    home: Path | None = HOME_OPTION,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Score a finished run's answers again without calling the model; writes a new run beside it."""
+    import asyncio
+
+    from assay.evals.rescore import rescore_run
+    from assay.evals.service import build_targets, record_run, runs_dir
+
+    ws, m, base = _context(manifest, home)
+    folder = runs_dir(ws) / run_id
+    if not (folder / "spec.json").exists():
+        stderr.print(f"[red]no run '{run_id}'[/red] in {runs_dir(ws)}", highlight=False)
+        raise typer.Exit(2)
+    summary = asyncio.run(rescore_run(folder, scorer_targets=build_targets(m, base)))
+    outcome = record_run(ws, runs_dir(ws) / summary.run_id, system=m.system.id if m else None)
+    ws.close()
+    if as_json:
+        typer.echo(outcome.model_dump_json(indent=2))
+    else:
+        _print_summary(outcome)
+
+
+@app.command("list")
+def list_(home: Path | None = HOME_OPTION, manifest: Path | None = MANIFEST_OPT) -> None:
+    """The runs in this workspace."""
+    from rich.table import Table
+
+    from assay.evals.service import list_runs
+
+    ws, _m, _base = _context(manifest, home)
+    table = Table("run", "suite", "target", "status", "samples", "score", "grade")
+    for s in list_runs(ws):
+        score = f"{100 * s.score:.1f}%" if s.score is not None else "–"
+        table.add_row(
+            s.run_id, s.suite_id, s.target_id, s.status, f"{s.records}/{s.samples}", score, s.grade or ""
+        )
+    console.print(table)

@@ -1,0 +1,153 @@
+"""Running suites for a manifest's targets inside a workspace: runs, reports and signed evidence.
+
+The engine (`Runner`) needs only folders; this module adds what a governed assessment needs on top:
+targets from the manifest, the workspace's response cache, the HTML report and evidence records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from assay.evals.runner import Runner, RunOptions, RunSummary, load_run
+from assay.evals.targets.base import GenerationParams, Target
+from assay.manifest.schema import Manifest, TargetKind
+from assay.manifest.schema import Target as TargetSpec
+from assay.workspace import Workspace
+
+DEFAULT_BUNDLED = TargetSpec(id="bundled", kind=TargetKind.bundled, model="SmolLM2-135M-Instruct")
+
+
+class EvalOutcome(BaseModel):
+    summary: RunSummary
+    folder: str
+    report: str
+    evidence_ids: list[str]
+
+
+def runs_dir(ws: Workspace) -> Path:
+    return ws.home / "runs"
+
+
+def cache_path(ws: Workspace) -> Path:
+    return ws.home / "cache" / "responses.sqlite"
+
+
+def target_specs(manifest: Manifest | None) -> dict[str, TargetSpec]:
+    """The manifest's targets, plus the bundled model under the id `bundled` unless that id is taken."""
+    specs = {t.id: t for t in manifest.targets} if manifest else {}
+    specs.setdefault("bundled", DEFAULT_BUNDLED)
+    return specs
+
+
+def build_targets(manifest: Manifest | None, base_dir: Path | None) -> dict[str, Target]:
+    """Every target of the manifest, built lazily enough that unused ones cost nothing to construct."""
+    from assay.evals.targets import build_target
+
+    return {tid: build_target(spec, base_dir) for tid, spec in target_specs(manifest).items()}
+
+
+def resolve_suite(name: str, base_dir: Path | None):  # type: ignore[no-untyped-def]
+    """A suite by built-in name, or by path relative to the manifest's folder, then to the cwd."""
+    from assay.evals.suites import load_suite
+
+    if base_dir is not None and (base_dir / name).exists():
+        return load_suite(base_dir / name)
+    return load_suite(name)
+
+
+async def evaluate(
+    ws: Workspace,
+    suite_name: str,
+    target_id: str,
+    *,
+    manifest: Manifest | None = None,
+    base_dir: Path | None = None,
+    options: RunOptions | None = None,
+    resume_run: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvalOutcome:
+    """Run one suite against one target, write its report and record both as signed evidence."""
+    from assay.evals.targets.base import TargetUnavailable
+
+    suite, _report = resolve_suite(suite_name, base_dir)
+    targets = build_targets(manifest, base_dir)
+    if target_id not in targets:
+        raise TargetUnavailable(f"no target '{target_id}'; the manifest has: {', '.join(sorted(targets))}")
+    target = targets[target_id]
+    spec = target_specs(manifest)[target_id]
+    options = options or RunOptions()
+    if options.system_prompt is None and spec.system_prompt:
+        options = options.model_copy(update={"system_prompt": spec.system_prompt})
+    if suite.generation and options.params == GenerationParams():
+        options = options.model_copy(update={"params": GenerationParams(**suite.generation)})
+    judges = {tid: t for tid, t in targets.items() if tid != target_id}
+    judges[target_id] = target
+    from assay.store.response_cache import ResponseCache
+
+    cache = ResponseCache(cache_path(ws)) if options.use_cache else None
+    try:
+        await target.preflight()
+        runner = Runner(
+            suite,
+            target,
+            runs_dir(ws),
+            options=options,
+            scorer_targets=judges,
+            cache=cache,
+            progress=progress,
+            run_id=resume_run,
+        )
+        await runner.run(resume=resume_run is not None)
+    finally:
+        if cache is not None:
+            cache.close()
+        await asyncio.gather(*(t.aclose() for t in targets.values()))
+    return record_run(ws, runner.folder, system=manifest.system.id if manifest else None)
+
+
+def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
+    """Write the run's report and sign the summary, the log and the report as evidence."""
+    from assay.assurance.evidence import record_evidence
+    from assay.evals.report import render_run_report
+    from assay.store.blobs import atomic_write
+
+    spec, suite, records, summary = load_run(folder)
+    assert summary is not None
+    html = render_run_report(spec, suite, records, summary)
+    atomic_write(folder / "report.html", html.encode())
+    ids = []
+    title = f"{suite.title or suite.id} on {spec.target_id}"
+    for name, media, what in (
+        ("summary.json", "application/json", "summary"),
+        ("log.jsonl", "application/x-ndjson", "per-sample log"),
+        ("report.html", "text/html", "report"),
+    ):
+        ev = record_evidence(
+            ws,
+            (folder / name).read_bytes(),
+            kind="eval.run",
+            system=system,
+            name=f"runs/{folder.name}/{name}",
+            media_type=media,
+            summary=f"{title}: {what}",
+        )
+        ids.append(ev.id)
+    return EvalOutcome(
+        summary=summary, folder=str(folder), report=str(folder / "report.html"), evidence_ids=ids
+    )
+
+
+def list_runs(ws: Workspace) -> list[RunSummary]:
+    out = []
+    root = runs_dir(ws)
+    if not root.exists():
+        return out
+    for folder in sorted(root.iterdir()):
+        summary = folder / "summary.json"
+        if summary.exists():
+            out.append(RunSummary.model_validate_json(summary.read_text()))
+    return out
