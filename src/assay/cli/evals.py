@@ -76,19 +76,23 @@ def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
         f"{s.records}/{s.samples} samples, {s.target_errors} target errors, {s.cache_hits} cached, "
         f"{s.samples_per_s}/s, {s.cpu_ms_per_sample} ms CPU per sample ({s.status})"
     )
-    rows = (s.metrics or {}).get("by_category") or []
+    metrics = s.metrics or {}
+    primary = metrics.get("primary_scorer")
+    rows = [
+        r
+        for r in metrics.get("rows", [])
+        if r["scorer"] == primary and r["group"] in ("category", "language")
+    ]
     if rows:
         from rich.table import Table
 
-        table = Table("category", "passed", "judged", "rate", "95% interval", title="By category")
+        table = Table("by", "group", "passed", "judged", "rate", "95% interval", title=f"{primary} pass rate")
         for row in rows:
-            table.add_row(
-                str(row.get("group")),
-                str(row.get("k")),
-                str(row.get("n")),
-                f"{100 * row['rate']:.1f}%" if row.get("rate") is not None else "–",
-                f"{100 * row['lower']:.1f}–{100 * row['upper']:.1f}%" if row.get("lower") is not None else "",
-            )
+            interval = ""
+            if row.get("ci_low") is not None:
+                interval = f"{100 * row['ci_low']:.1f}–{100 * row['ci_high']:.1f}%"
+            rate = f"{100 * row['rate']:.1f}%" if row.get("rate") is not None else "–"
+            table.add_row(row["group"], row["key"], str(row["k"]), str(row["n"]), rate, interval)
         console.print(table)
     console.print(f"Report: [cyan]{outcome.report}[/cyan]", soft_wrap=True)
     if s.status != "complete":
