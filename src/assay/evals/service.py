@@ -69,8 +69,12 @@ async def evaluate(
     options: RunOptions | None = None,
     resume_run: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    runner_factory: Callable[..., Runner] = Runner,
 ) -> EvalOutcome:
-    """Run one suite against one target, write its report and record both as signed evidence."""
+    """Run one suite against one target, write its report and record both as signed evidence.
+
+    `runner_factory` swaps how the target is called (e.g. `RayRunner` spreads it over a cluster).
+    """
     from assay.evals.targets.base import TargetUnavailable
 
     suite, _report = resolve_suite(suite_name, base_dir)
@@ -91,7 +95,7 @@ async def evaluate(
     cache = ResponseCache(cache_path(ws)) if options.use_cache else None
     try:
         await target.preflight()
-        runner = Runner(
+        runner = runner_factory(
             suite,
             target,
             runs_dir(ws),
