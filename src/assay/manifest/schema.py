@@ -160,6 +160,17 @@ class Target(Strict):
     rate_limit_per_s: float | None = Field(None, gt=0)
     timeout_s: float = Field(60.0, gt=0)
     retries: int = Field(3, ge=0, le=20)
+    request_template: dict[str, Any] | list[Any] | str | None = Field(
+        None,
+        description="kind http: the JSON body to send, with {{prompt}}, {{messages}}, {{system}}, "
+        "{{model}}, {{max_tokens}}, {{temperature}} placeholders (a string is rendered with Jinja2)",
+    )
+    response_path: str | None = Field(
+        None, description="kind http: JSONPath to the answer text in the response, e.g. $.output.text"
+    )
+    headers: dict[str, str] = Field(
+        {}, description="kind http/openai: extra request headers; values may use ${ENV_VAR} references"
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Target:

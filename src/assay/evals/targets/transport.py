@@ -1,0 +1,133 @@
+"""The HTTP plumbing shared by the `openai` and `http` kinds: one pooled client per target, JSON in
+and out, failures sorted into retryable and fatal, and a fast reachability probe.
+
+The hot path is deliberately plain (bytes in, `json.loads` out, no per-request validation models)
+because a remote target is benchmarked against a bare httpx loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from assay.evals.targets.base import TargetUnavailable
+from assay.evals.targets.limits import (
+    RETRYABLE_STATUS,
+    Backoff,
+    Fatal,
+    Retryable,
+    TokenBucket,
+    call_with_retries,
+    parse_retry_after,
+)
+
+CONNECT_TIMEOUT_S = 3.0
+PREFLIGHT_TIMEOUT_S = 10.0
+
+
+def _excerpt(resp: httpx.Response, limit: int = 300) -> str:
+    try:
+        text = resp.text
+    except Exception:  # an undecodable body still deserves a status line
+        return ""
+    text = " ".join(text.split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+class JSONTransport:
+    """POSTs JSON to one endpoint with the target's limits; owns the target's single `AsyncClient`."""
+
+    def __init__(
+        self,
+        *,
+        what: str,
+        timeout_s: float,
+        max_concurrency: int,
+        backoff: Backoff,
+        rate_limit_per_s: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.what = what
+        self.timeout_s = timeout_s
+        self.max_concurrency = max_concurrency
+        self.backoff = backoff
+        self.limiter = TokenBucket(rate_limit_per_s) if rate_limit_per_s else None
+        self.headers = {"content-type": "application/json", "accept": "application/json", **(headers or {})}
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """Created on first use, inside the running event loop; reused for every call (keep-alive).
+
+        Pooled connections belong to one event loop, so a target used from a new loop (a preflight in
+        one `asyncio.run`, the run in another) gets a fresh client there."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._loop = loop
+            self._client = httpx.AsyncClient(
+                headers=self.headers,
+                timeout=httpx.Timeout(self.timeout_s, connect=min(CONNECT_TIMEOUT_S, self.timeout_s)),
+                limits=httpx.Limits(
+                    max_connections=self.max_concurrency,
+                    max_keepalive_connections=self.max_concurrency,
+                    keepalive_expiry=30.0,
+                ),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def post_json(self, url: str, body: Any) -> tuple[Any, int, float]:
+        """The decoded answer, the retries it took, and the seconds from first attempt to answer."""
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        client = self.client
+        timeout_s = self.timeout_s
+
+        async def attempt() -> Any:
+            try:
+                resp = await client.post(url, content=payload)
+            except httpx.TimeoutException as exc:
+                raise Retryable(f"no answer from {url} within {timeout_s:g} s") from exc
+            except httpx.TransportError as exc:
+                raise Retryable(f"connection to {url} failed: {type(exc).__name__}: {exc}") from exc
+            status = resp.status_code
+            if status < 300:
+                try:
+                    return json.loads(resp.content)
+                except ValueError as exc:
+                    raise Fatal(f"{url} answered HTTP {status} with a body that is not JSON") from exc
+            if status in RETRYABLE_STATUS or status >= 500:
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                raise Retryable(f"HTTP {status} from {url}: {_excerpt(resp)}", retry_after)
+            raise Fatal(f"HTTP {status} from {url} (not retried): {_excerpt(resp)}")
+
+        start = time.perf_counter()
+        data, retries = await call_with_retries(attempt, self.backoff, self.limiter, self.what)
+        return data, retries, time.perf_counter() - start
+
+    async def probe(self, method: str, url: str, body: Any = None) -> httpx.Response:
+        """One quick request for preflight: unreachable in ≤ 3 s connect time → TargetUnavailable."""
+        timeout = httpx.Timeout(min(self.timeout_s, PREFLIGHT_TIMEOUT_S), connect=CONNECT_TIMEOUT_S)
+        try:
+            if body is None:
+                return await self.client.request(method, url, timeout=timeout)
+            return await self.client.request(method, url, json=body, timeout=timeout)
+        except httpx.TimeoutException as exc:
+            raise TargetUnavailable(
+                f"{self.what}: {url} did not answer in time ({type(exc).__name__})"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TargetUnavailable(
+                f"{self.what}: cannot reach {url}: {type(exc).__name__}: {exc or 'connection failed'}"
+            ) from exc
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            if self._loop is asyncio.get_running_loop():
+                await client.aclose()
