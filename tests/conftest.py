@@ -15,6 +15,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 EXAMPLE = REPO / "examples" / "helpdesk" / "assay.yaml"
 PG_ENV = "ASSAY_TEST_POSTGRES_URL"
+SUITES_BLOCK = "suites:\n  - suite: suites/helpdesk-basics.yaml\n    targets: [bundled]\n\n"
+
+
+def example_text(with_suites: bool = False) -> str:
+    """The example manifest; without its suites unless asked, so tests that need only the registry
+    do not run the bundled model (tests of the evaluation step copy the whole example folder)."""
+    text = EXAMPLE.read_text()
+    if with_suites:
+        return text
+    assert SUITES_BLOCK in text, "the example's suites block changed; update SUITES_BLOCK"
+    return text.replace(SUITES_BLOCK, "")
 
 
 def _postgres_admin_url() -> str | None:

@@ -16,7 +16,7 @@ from assay.assurance.evidence import list_evidence
 from assay.cli.main import app
 from assay.workspace import Workspace
 
-from .conftest import EXAMPLE
+from .conftest import example_text
 
 runner = CliRunner()
 
@@ -24,7 +24,7 @@ runner = CliRunner()
 @pytest.fixture
 def example_copy(tmp_path: Path) -> Path:
     path = tmp_path / "assay.yaml"
-    path.write_text(EXAMPLE.read_text())
+    path.write_text(example_text())
     return path
 
 

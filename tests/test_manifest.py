@@ -13,10 +13,10 @@ from assay.cli.main import app
 from assay.manifest import ManifestInvalid, load_manifest, parse_manifest_text
 from assay.manifest.schema import Manifest
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, example_text
 
 runner = CliRunner()
-EXAMPLE_TEXT = EXAMPLE.read_text()
+EXAMPLE_TEXT = example_text()
 
 
 def _line_of(text: str, needle: str) -> int:

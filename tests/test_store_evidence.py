@@ -16,7 +16,7 @@ from assay.manifest.schema import AllocationOverride, Party
 from assay.registry import service
 from assay.store.blobs import BlobStore, sha256_bytes
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, example_text
 
 runner = CliRunner()
 
@@ -154,7 +154,7 @@ def test_changed_record_fails_its_signature(workspace) -> None:  # type: ignore[
 
 def test_assess_then_cli_verify_detects_a_flipped_byte(tmp_path: Path) -> None:
     manifest = tmp_path / "assay.yaml"
-    manifest.write_text(EXAMPLE.read_text())
+    manifest.write_text(example_text())
     result = runner.invoke(app, ["assess", str(manifest)])
     assert result.exit_code == 0, result.output
     home = tmp_path / ".assay"

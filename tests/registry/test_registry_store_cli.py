@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from assay.cli.main import app
 
+from ..conftest import example_text
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "helpdesk" / "assay.yaml"
 runner = CliRunner()
 
@@ -18,7 +20,7 @@ runner = CliRunner()
 def home(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ASSAY_DATABASE_URL", database_url)
     manifest = tmp_path / "assay.yaml"
-    manifest.write_text(EXAMPLE.read_text())
+    manifest.write_text(example_text())
     assert runner.invoke(app, ["assess", str(manifest)]).exit_code == 0
     return tmp_path / ".assay"
 
