@@ -207,3 +207,20 @@ def test_cli_run_writes_report_and_evidence(tmp_path: Path) -> None:
     assert outcome["summary"]["run_id"][:20] in listed.stdout
     verify = runner.invoke(app, ["evidence", "verify", "--home", str(tmp_path / ".assay")])
     assert verify.exit_code == 0, verify.output
+
+
+def test_malformed_rows_are_reported_with_their_line_or_fatal_with_strict(tmp_path: Path) -> None:
+    with run_mock_server() as server:
+        manifest, suite = _project(tmp_path, server.base_url, 5)
+        lines = suite.read_text().splitlines()
+        lines.insert(2, '{"id": "broken", "input": ')
+        suite.write_text("\n".join(lines) + "\n")
+        ok = runner.invoke(app, ["eval", "run", str(suite), "-t", "mock", "-m", str(manifest), "--json"])
+        assert ok.exit_code == 0, ok.output
+        assert f"{suite}:3" in ok.stderr
+        assert json.loads(ok.stdout)["summary"]["records"] == 5
+        strict = runner.invoke(
+            app, ["eval", "run", str(suite), "-t", "mock", "-m", str(manifest), "--strict"]
+        )
+    assert strict.exit_code == 2
+    assert "invalid suite" in strict.stderr and f"{suite}:3" in strict.stderr

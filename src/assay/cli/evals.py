@@ -118,6 +118,7 @@ def run(
     resume: str | None = typer.Option(None, "--resume", help="Continue an interrupted run by its id."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the response cache."),
     ray: str | None = typer.Option(None, "--ray", help="Spread samples over a Ray cluster at this address."),
+    strict: bool = typer.Option(False, "--strict", help="Malformed suite rows are fatal, not skipped."),
     home: Path | None = HOME_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
@@ -126,6 +127,7 @@ def run(
 
     from assay.evals.runner import RunOptions
     from assay.evals.service import evaluate
+    from assay.evals.suites import SuiteInvalid
     from assay.evals.targets.base import GenerationParams, TargetUnavailable
 
     ws, m, base = _context(manifest, home)
@@ -163,9 +165,15 @@ def run(
                     options=options,
                     resume_run=resume,
                     progress=progress,
+                    strict=strict,
                     **extra,
                 )
             )
+    except SuiteInvalid as exc:
+        stderr.print(f"[red]invalid suite[/red]: {len(exc.problems)} problem(s)", highlight=False)
+        for p in exc.problems:
+            stderr.print("  " + p.render(), highlight=False, markup=False)
+        raise typer.Exit(2) from None
     except TargetUnavailable as exc:
         stderr.print(f"[red]target unavailable[/red]: {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -179,6 +187,8 @@ def run(
         raise typer.Exit(2) from None
     finally:
         ws.close()
+    for p in outcome.load_problems:
+        stderr.print("[yellow]suite[/yellow] " + p.render(), highlight=False, markup=False)
     if as_json:
         typer.echo(outcome.model_dump_json(indent=2))
     else:

@@ -323,6 +323,7 @@ async def evaluate_on_ray(
     address: str = LOCAL,
     num_cpus: int | None = None,
     cpus_per_task: float = 1.0,
+    strict: bool = False,
 ) -> EvalOutcome:
     """`service.evaluate`, with the target's calls spread over the Ray cluster at `address`.
 
@@ -353,4 +354,5 @@ async def evaluate_on_ray(
         resume_run=resume_run,
         progress=progress,
         runner_factory=factory,
+        strict=strict,
     )

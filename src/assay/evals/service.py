@@ -10,10 +10,11 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assay.evals.runner import Runner, RunOptions, RunSummary, load_run
 from assay.evals.targets.base import GenerationParams, Target
+from assay.manifest.problems import Problem
 from assay.manifest.schema import Manifest, TargetKind
 from assay.manifest.schema import Target as TargetSpec
 from assay.workspace import Workspace
@@ -26,6 +27,9 @@ class EvalOutcome(BaseModel):
     folder: str
     report: str
     evidence_ids: list[str]
+    load_problems: list[Problem] = Field(
+        default_factory=list, description="suite rows skipped or worth a look, with file and line"
+    )
 
 
 def runs_dir(ws: Workspace) -> Path:
@@ -50,13 +54,16 @@ def build_targets(manifest: Manifest | None, base_dir: Path | None) -> dict[str,
     return {tid: build_target(spec, base_dir) for tid, spec in target_specs(manifest).items()}
 
 
-def resolve_suite(name: str, base_dir: Path | None):  # type: ignore[no-untyped-def]
-    """A suite by built-in name, or by path relative to the manifest's folder, then to the cwd."""
+def resolve_suite(name: str, base_dir: Path | None, strict: bool = False):  # type: ignore[no-untyped-def]
+    """A suite by built-in name, or by path relative to the manifest's folder, then to the cwd.
+
+    Malformed rows are skipped and reported (the LoadReport), or fatal with `strict` (SuiteInvalid).
+    """
     from assay.evals.suites import load_suite
 
     if base_dir is not None and (base_dir / name).exists():
-        return load_suite(base_dir / name)
-    return load_suite(name)
+        return load_suite(base_dir / name, strict=strict)
+    return load_suite(name, strict=strict)
 
 
 async def evaluate(
@@ -70,6 +77,7 @@ async def evaluate(
     resume_run: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     runner_factory: Callable[..., Runner] = Runner,
+    strict: bool = False,
 ) -> EvalOutcome:
     """Run one suite against one target, write its report and record both as signed evidence.
 
@@ -77,7 +85,7 @@ async def evaluate(
     """
     from assay.evals.targets.base import TargetUnavailable
 
-    suite, _report = resolve_suite(suite_name, base_dir)
+    suite, load_report = resolve_suite(suite_name, base_dir, strict)
     targets = build_targets(manifest, base_dir)
     if target_id not in targets:
         raise TargetUnavailable(f"no target '{target_id}'; the manifest has: {', '.join(sorted(targets))}")
@@ -110,7 +118,9 @@ async def evaluate(
         if cache is not None:
             cache.close()
         await asyncio.gather(*(t.aclose() for t in targets.values()))
-    return record_run(ws, runner.folder, system=manifest.system.id if manifest else None)
+    outcome = record_run(ws, runner.folder, system=manifest.system.id if manifest else None)
+    outcome.load_problems = load_report.problems
+    return outcome
 
 
 def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
