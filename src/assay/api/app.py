@@ -17,6 +17,7 @@ from assay.api.routers import (
     catalog,
     components,
     control_points,
+    evals,
     evidence,
     pages,
     parties,
@@ -63,6 +64,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True) -> FastAPI:
         control_points.router,
         responsibility.router,
         evidence.router,
+        evals.router,
         catalog.router,
     ):
         api.include_router(router)

@@ -165,3 +165,60 @@ def list_runs(ws: Workspace) -> list[RunSummary]:
         if summary.exists():
             out.append(RunSummary.model_validate_json(summary.read_text()))
     return out
+
+
+class RunStatus(BaseModel):
+    """A run as the API shows it: finished or not, and how far along (read from its files, so a run
+    started from the CLI shows its progress too)."""
+
+    run_id: str
+    suite_id: str
+    target_id: str
+    status: str = Field(description="running, complete or interrupted")
+    done: int
+    total: int
+    progress: float = Field(ge=0, le=1)
+    summary: RunSummary | None = None
+
+
+RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def run_status(ws: Workspace, run_id: str) -> RunStatus | None:
+    """None when no such run exists (or the id could escape the runs folder)."""
+    from assay.evals.runner import RunSpec
+
+    if not run_id or not set(run_id) <= RUN_ID_CHARS or run_id.startswith("."):
+        return None
+    folder = runs_dir(ws) / run_id
+    spec_path = folder / "spec.json"
+    if not spec_path.is_file():
+        return None
+    spec = RunSpec.model_validate_json(spec_path.read_text())
+    total = len(spec.sample_ids) * spec.options.epochs
+    summary_path = folder / "summary.json"
+    summary = RunSummary.model_validate_json(summary_path.read_text()) if summary_path.exists() else None
+    if summary is not None and summary.status == "complete":
+        done = summary.records
+    else:
+        log = folder / "log.jsonl"
+        done = log.read_bytes().count(b"\n") if log.exists() else 0
+    status = summary.status if summary is not None else "running"
+    return RunStatus(
+        run_id=run_id,
+        suite_id=spec.suite_id,
+        target_id=spec.target_id,
+        status=status,
+        done=min(done, total),
+        total=total,
+        progress=round(min(done, total) / total, 4) if total else 1.0,
+        summary=summary,
+    )
+
+
+def list_run_statuses(ws: Workspace) -> list[RunStatus]:
+    root = runs_dir(ws)
+    if not root.exists():
+        return []
+    found = (run_status(ws, folder.name) for folder in sorted(root.iterdir()))
+    return [s for s in found if s is not None]
