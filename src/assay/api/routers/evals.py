@@ -6,7 +6,7 @@ progress shows how far it has got.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import HTMLResponse
 
 from assay.api.auth import read_access
@@ -38,10 +38,10 @@ def get_run(run_id: str, ws: Workspace = Depends(workspace)) -> RunStatus:
 @router.get(
     "/{run_id}/report",
     summary="The run's HTML report",
-    response_class=HTMLResponse,
-    responses=NOT_FOUND,
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}, "description": "The report page"}} | NOT_FOUND,
 )
-def get_report(run_id: str, ws: Workspace = Depends(workspace)) -> HTMLResponse:
+def get_report(run_id: str, ws: Workspace = Depends(workspace)) -> Response:
     _status(ws, run_id)
     report = runs_dir(ws) / run_id / "report.html"
     if not report.is_file():
