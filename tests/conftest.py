@@ -73,8 +73,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         yield url
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(admin, name)
+
+
+def _drop_database(admin: str, name: str) -> None:
+    """Drop a test database; a background worker still attached is waited for, never an error."""
+    import time
+
+    import psycopg
+
+    for attempt in range(10):
+        try:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:  # e.g. an autovacuum worker owned by postgres
+            time.sleep(0.2 * (attempt + 1))
+        except psycopg.errors.ObjectInUse:
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture
