@@ -71,7 +71,7 @@ def _load_builtins() -> None:
     import importlib
     from importlib.metadata import entry_points
 
-    for mod in ("refusal", "match", "pii", "judge"):
+    for mod in ("refusal", "match", "pii", "judge", "unknown"):
         try:
             importlib.import_module(f"assay.evals.scorers.{mod}")
         except ModuleNotFoundError as exc:
