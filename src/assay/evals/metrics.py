@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assay.evals.models import DEFAULT_GRADES, GradeBand, SampleRecord
+from assay.evals.models import DEFAULT_GRADES, GradeBand, SampleRecord, Score
 
 if TYPE_CHECKING:
-    from assay.evals.models import Suite
+    from assay.evals.models import Sample, Suite
 
 IntervalMethod = Literal["wilson", "bootstrap"]
 GroupBy = Literal["overall", "category", "language"]
+PairGroup = Literal["overall", "attribute"]
 UNCATEGORISED = "(none)"
 _GROUP_ORDER: dict[str, int] = {"overall": 0, "category": 1, "language": 2}
 
@@ -107,6 +108,28 @@ class MetricRow(BaseModel):
     missing: int = Field(0, description="answered samples that have no score from this scorer")
 
 
+class PairRow(BaseModel):
+    """How often one scorer's verdict stayed the same across the two samples of a pair, over one group.
+
+    Two samples form a pair when they share `metadata.pair` (e.g. the same prompt with a protected
+    attribute swapped). A pair counts once per epoch. It is *complete* when both samples were answered
+    and scored without error; only complete pairs enter the denominator.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    scorer: str
+    group: PairGroup
+    key: str = Field(description="the attribute (metadata.attribute, else category); '*' for overall")
+    pairs: int = Field(description="complete pairs (the denominator)")
+    consistent: int = Field(description="complete pairs whose two answers got the same label (else verdict)")
+    both_passed: int = Field(0, description="complete pairs where both answers passed")
+    rate: float | None = Field(None, description="consistent / pairs; None when pairs is 0")
+    ci_low: float | None = None
+    ci_high: float | None = None
+    incomplete: int = Field(0, description="pairs with a member missing, unanswered or not scorable")
+
+
 class SuiteMetrics(BaseModel):
     """Everything a report needs about one run of one suite."""
 
@@ -125,9 +148,15 @@ class SuiteMetrics(BaseModel):
     confidence: float
     ci_method: IntervalMethod
     rows: list[MetricRow]
+    pairs: list[PairRow] = Field(
+        default_factory=list, description="pair consistency, when the suite has samples sharing metadata.pair"
+    )
 
     def row(self, scorer: str, group: GroupBy = "overall", key: str = "*") -> MetricRow | None:
         return next((r for r in self.rows if (r.scorer, r.group, r.key) == (scorer, group, key)), None)
+
+    def pair_row(self, scorer: str, group: PairGroup = "overall", key: str = "*") -> PairRow | None:
+        return next((r for r in self.pairs if (r.scorer, r.group, r.key) == (scorer, group, key)), None)
 
 
 def grade_for(score: float | None, grades: Sequence[GradeBand] = DEFAULT_GRADES) -> str | None:
@@ -248,6 +277,120 @@ def compute_metrics(
 
 
 def suite_metrics(suite: Suite, records: Iterable[SampleRecord], **kwargs: object) -> SuiteMetrics:
-    """`compute_metrics` with the suite's primary scorer (else its first) and its grade bands."""
+    """`compute_metrics` with the suite's primary scorer (else its first) and its grade bands.
+
+    When samples of the suite share `metadata.pair`, `pairs` holds their pair consistency
+    (`pair_consistency`, every scorer, with the same interval settings).
+    """
     primary = suite.primary_scorer or suite.scorers[0].name
-    return compute_metrics(records, primary, suite.grades, **kwargs)  # type: ignore[arg-type]
+    recs = list(records)
+    result = compute_metrics(recs, primary, suite.grades, **kwargs)  # type: ignore[arg-type]
+    if any(_pair_id(s) is not None for s in suite.samples):
+        opts = {k: kwargs[k] for k in ("resamples", "seed") if k in kwargs}
+        result.pairs = pair_consistency(
+            suite,
+            recs,
+            method=result.ci_method,
+            confidence=result.confidence,
+            **opts,  # type: ignore[arg-type]
+        )
+    return result
+
+
+def _pair_id(sample: Sample) -> str | None:
+    pair = sample.metadata.get("pair")
+    return None if pair is None or pair == "" else str(pair)
+
+
+def _same_verdict(a: Score, b: Score) -> bool:
+    """Same label when both have one (the option picked, refusal/compliance …), else same pass/fail."""
+    if a.label is not None and b.label is not None:
+        return a.label == b.label
+    return a.passed == b.passed and a.value == b.value
+
+
+def pair_consistency(
+    suite: Suite,
+    records: Iterable[SampleRecord],
+    scorer: str | None = None,
+    *,
+    method: IntervalMethod = "wilson",
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> list[PairRow]:
+    """For samples sharing `metadata.pair`: per scorer, overall and per attribute, how many pairs are
+    complete, how many got the same verdict on both sides (consistent), and the rate with its interval.
+
+    A pair's attribute is `metadata.attribute` of its samples (else their category). Two answers are
+    consistent when their scores carry the same `label` (for `multiple_choice`, the same option letter:
+    with options listed in the same order on both sides, the same role was chosen whatever attribute it
+    carried); scores without labels compare `passed` and `value`. Pairs are formed per epoch; a sample
+    logged twice in one epoch counts by its last record. Pairs with one member, a target error, a scorer
+    error or a missing score are counted as `incomplete`, outside the denominator. `scorer` limits the
+    rows to one scorer; otherwise every scorer in the records is reported. Rows are sorted by scorer,
+    then overall before attribute, then key.
+    """
+    _z(confidence)
+    members: dict[str, tuple[str, str]] = {}
+    for sample in suite.samples:
+        pair = _pair_id(sample)
+        if pair is not None:
+            attribute = sample.metadata.get("attribute") or sample.category or UNCATEGORISED
+            members[sample.id] = (pair, str(attribute))
+    latest: dict[tuple[str, int], SampleRecord] = {}
+    for rec in records:
+        if rec.sample_id in members:
+            latest[(rec.sample_id, rec.epoch)] = rec
+    scorers: list[str] = []
+    for rec in latest.values():
+        for s in rec.scores:
+            if s.scorer not in scorers:
+                scorers.append(s.scorer)
+    if scorer is not None:
+        scorers = [scorer]
+    grouped: dict[tuple[str, int], list[SampleRecord]] = defaultdict(list)
+    attributes: dict[str, str] = {}
+    for (sample_id, epoch), rec in latest.items():
+        pair, attribute = members[sample_id]
+        grouped[(pair, epoch)].append(rec)
+        attributes.setdefault(pair, attribute)
+
+    # scorer, group, key -> [pairs, consistent, both_passed, incomplete]
+    tallies: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (pair, _epoch), recs in grouped.items():
+        keys = [("overall", "*"), ("attribute", attributes[pair])]
+        for name in scorers:
+            scores = [
+                next((s for s in rec.scores if s.scorer == name), None) if rec.error is None else None
+                for rec in recs
+            ]
+            usable = [s for s in scores if s is not None and s.error is None]
+            for g in keys:
+                t = tallies[(name, *g)]
+                if len(recs) != 2 or len(usable) != 2:
+                    t[3] += 1
+                    continue
+                t[0] += 1
+                t[1] += int(_same_verdict(usable[0], usable[1]))
+                t[2] += int(bool(usable[0].passed) and bool(usable[1].passed))
+
+    rows: list[PairRow] = []
+    for (name, group, key), (n, k, both, incomplete) in tallies.items():
+        ci = proportion_interval(k, n, method, confidence, resamples, seed) if n else None
+        rows.append(
+            PairRow(
+                scorer=name,
+                group=group,  # type: ignore[arg-type]
+                key=key,
+                pairs=n,
+                consistent=k,
+                both_passed=both,
+                rate=k / n if n else None,
+                ci_low=ci[0] if ci else None,
+                ci_high=ci[1] if ci else None,
+                incomplete=incomplete,
+            )
+        )
+    rows.sort(key=lambda r: (r.scorer, r.group != "overall", r.key))
+    return rows
