@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 EXAMPLE = REPO / "examples" / "helpdesk" / "assay.yaml"
 PG_ENV = "ASSAY_TEST_POSTGRES_URL"
-SUITES_BLOCK = "suites:\n  - suite: suites/helpdesk-basics.yaml\n    targets: [bundled]\n\n"
+SUITES_START = "# The example's own suite"
 
 
 def example_text(with_suites: bool = False) -> str:
@@ -24,8 +24,9 @@ def example_text(with_suites: bool = False) -> str:
     text = EXAMPLE.read_text()
     if with_suites:
         return text
-    assert SUITES_BLOCK in text, "the example's suites block changed; update SUITES_BLOCK"
-    return text.replace(SUITES_BLOCK, "")
+    start = text.index(SUITES_START)
+    end = text.index("\n\n", text.index("\nsuites:", start)) + 2
+    return text[:start] + text[end:]
 
 
 def _postgres_admin_url() -> str | None:
