@@ -158,4 +158,4 @@ def test_full_example_runs_its_suite_on_the_bundled_model(tmp_path: Path) -> Non
     assert all(s["status"] == "complete" and s["records"] == 2 and s["target_errors"] == 0 for s in summaries)
     assert all(s["output_tokens"] > 0 for s in summaries)
     index = (Path(result.out_dir) / "index.html").read_text()
-    assert all(Path(o.path).name in index for o in evals)
+    assert all(f'href="{o.name}"' in index for o in evals)

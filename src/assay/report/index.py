@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assay import __version__
@@ -28,7 +27,7 @@ def render_index(
     env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
     return env.get_template("assessment_index.html").render(
         manifest=manifest,
-        outputs=[{**o.model_dump(), "href": Path(o.path).name} for o in outputs],
+        outputs=[{**o.model_dump(), "href": o.name} for o in outputs],
         errors=errors,
         warnings=warnings,
         key_id=key_id,
