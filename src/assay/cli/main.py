@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from assay import __version__
-from assay.cli import catalog, evals, evidence, manifest_cmds, registry, server, tokens
+from assay.cli import catalog, evals, evidence, manifest_cmds, redteam, registry, server, tokens
 
 app = typer.Typer(
     name="assay",
@@ -19,6 +19,7 @@ manifest_cmds.register(app)
 app.add_typer(registry.app, name="registry", help="Parties, components, control points and the RACI matrix.")
 app.add_typer(catalog.app, name="catalog", help="The framework's controls and their crosswalks.")
 app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")
+app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
