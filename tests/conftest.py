@@ -19,13 +19,13 @@ SUITES_START = "# The example's own suite"
 
 
 def example_text(with_suites: bool = False) -> str:
-    """The example manifest; without its suites unless asked, so tests that need only the registry
-    do not run the bundled model (tests of the evaluation step copy the whole example folder)."""
+    """The example manifest; without its suites and red-team runs unless asked, so tests that need only
+    the registry do not run the bundled model (tests of those steps copy the whole example folder)."""
     text = EXAMPLE.read_text()
     if with_suites:
         return text
     start = text.index(SUITES_START)
-    end = text.index("\n\n", text.index("\nsuites:", start)) + 2
+    end = text.index("\nsafety_net:", start) + 1
     return text[:start] + text[end:]
 
 

@@ -143,6 +143,8 @@ def test_full_example_runs_its_suite_on_the_bundled_model(tmp_path: Path) -> Non
     for ref in data["suites"]:  # every suite of the default set, but only a few samples each
         ref.pop("sample", None)
         ref["limit"] = 2
+    (attack_run,) = data["redteam"]
+    attack_run.update({"sample": 1, "attacks": ["baseline", "base64", "crescendo"]})
     manifest.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     result = assess(manifest)
     evals = [o for o in result.outputs if o.kind == "eval.run"]
@@ -159,3 +161,14 @@ def test_full_example_runs_its_suite_on_the_bundled_model(tmp_path: Path) -> Non
     assert all(s["output_tokens"] > 0 for s in summaries)
     index = (Path(result.out_dir) / "index.html").read_text()
     assert all(f'href="{o.name}"' in index for o in evals)
+    (attacks,) = [o for o in result.outputs if o.kind == "redteam.run"]
+    heatmap = Path(attacks.path).read_text()
+    assert "<svg" in heatmap and "base64" in heatmap and "crescendo" in heatmap
+    assert f'href="{attacks.name}"' in index
+    from assay.assurance.evidence import list_evidence
+    from assay.workspace import Workspace
+
+    ws = Workspace(manifest.parent / ".assay")
+    kinds = {e.kind for e in list_evidence(ws)}
+    ws.close()
+    assert {"eval.run", "redteam.run", "registry.raci", "manifest"} <= kinds

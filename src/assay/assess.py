@@ -81,6 +81,22 @@ class AssessmentContext:
         )
         return ev
 
+    def add_copy(self, name: str, source: Path, *, kind: str, title: str, evidence_id: str) -> None:
+        """Copy a file that is already evidence (e.g. a run's report) into the outputs, without signing
+        it twice: the output points at the existing record."""
+        content = source.read_bytes()
+        atomic_write(self.out_dir / name, content)
+        self.outputs.append(
+            AssessmentOutput(
+                name=name,
+                path=str(self.out_dir / name),
+                kind=kind,
+                title=title,
+                sha256=sha256_bytes(content),
+                evidence_id=evidence_id,
+            )
+        )
+
     def write_json(self, name: str, data: object, *, kind: str, title: str) -> Evidence:
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
         return self.write(name, text.encode(), kind=kind, title=title, media_type="application/json")
@@ -154,7 +170,6 @@ def _step_evaluations(ctx: AssessmentContext) -> None:
 
     from assay.evals.runner import RunOptions
     from assay.evals.service import evaluate
-    from assay.store.blobs import atomic_write
 
     for ref in ctx.manifest.suites:
         for target_id in ref.targets or ["bundled"]:
@@ -171,22 +186,55 @@ def _step_evaluations(ctx: AssessmentContext) -> None:
                 )
             )
             summary = outcome.summary
-            name = f"evals/{summary.suite_id}-{target_id}.html"
-            content = Path(outcome.report).read_bytes()
-            atomic_write(ctx.out_dir / name, content)
-            ctx.outputs.append(
-                AssessmentOutput(
-                    name=name,
-                    path=str(ctx.out_dir / name),
-                    kind="eval.run",
-                    title=f"Evaluation: {summary.suite_id} on {target_id} (score "
-                    + (f"{100 * summary.score:.0f}%" if summary.score is not None else "n/a")
-                    + f", grade {summary.grade or 'n/a'})",
-                    sha256=sha256_bytes(content),
-                    evidence_id=outcome.evidence_ids[-1],
-                )
+            score = f"{100 * summary.score:.0f}%" if summary.score is not None else "n/a"
+            grade = summary.grade or "n/a"
+            ctx.add_copy(
+                f"evals/{summary.suite_id}-{target_id}.html",
+                Path(outcome.report),
+                kind="eval.run",
+                title=f"Evaluation: {summary.suite_id} on {target_id} (score {score}, grade {grade})",
+                evidence_id=outcome.evidence_ids[-1],
             )
             ctx.warnings += summary.target_errors
+
+
+def _step_redteam(ctx: AssessmentContext) -> None:
+    """Attack each target with seed prompts × attacks; the report carries the attack × category heatmap."""
+    import asyncio
+
+    from assay.evals.runner import RunOptions
+    from assay.redteam.service import redteam
+
+    for ref in ctx.manifest.redteam:
+        for target_id in ref.targets or ["bundled"]:
+            outcome = asyncio.run(
+                redteam(
+                    ctx.ws,
+                    ref.seeds,
+                    ref.attacks,
+                    target_id,
+                    manifest=ctx.manifest,
+                    base_dir=ctx.manifest_path.parent,
+                    attacker_id=ref.attacker,
+                    judge_id=ref.judge,
+                    budget=ref.budget,
+                    max_queries=ref.max_queries,
+                    options=RunOptions(limit=ref.limit, sample=ref.sample, seed=ref.seed),
+                    progress=ctx.sub_progress,
+                )
+            )
+            rate = outcome.asr.overall.rate
+            title = f"Red team: {outcome.summary.suite_id} on {target_id} (attack success " + (
+                f"{100 * rate:.0f}%)" if rate is not None else "n/a)"
+            )
+            ctx.add_copy(
+                f"redteam/{outcome.summary.suite_id}-{target_id}.html",
+                Path(outcome.report),
+                kind="redteam.run",
+                title=title,
+                evidence_id=outcome.evidence_ids[-1],
+            )
+            ctx.warnings += outcome.summary.target_errors
 
 
 def _step_controls(ctx: AssessmentContext) -> None:
@@ -207,6 +255,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Inventory components", _step_inventory),
     ("Allocate responsibility", _step_responsibility),
     ("Run evaluation suites", _step_evaluations),
+    ("Red-team the targets", _step_redteam),
     ("Map evidence to controls", _step_controls),
 ]
 

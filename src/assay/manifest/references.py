@@ -25,6 +25,7 @@ def _iter_findings(m: Manifest) -> Iterator[Finding]:
     parties = [p.id for p in m.parties]
     components = [c.id for c in m.components]
     targets = [t.id for t in m.targets]
+    known_targets = [*targets, *(["bundled"] if "bundled" not in targets else [])]  # always available
     risk_areas = risk_area_catalog().ids
 
     for section, ids in (
@@ -68,10 +69,23 @@ def _iter_findings(m: Manifest) -> Iterator[Finding]:
     for i, t in enumerate(m.targets):
         if t.component is not None and t.component not in components:
             yield ("targets", i, "component"), f"no component with id '{t.component}'", "a component id"
+
+    def target(path: tuple[str | int, ...], value: str | None) -> Iterator[Finding]:
+        if value is not None and value not in known_targets:
+            yield (
+                path,
+                f"no target with id '{value}'{_hint(value, known_targets)}",
+                "one of: " + ", ".join(known_targets),
+            )
+
     for i, s in enumerate(m.suites):
         for j, t in enumerate(s.targets):
-            if t not in targets:
-                yield ("suites", i, "targets", j), f"no target with id '{t}'", "a target id"
+            yield from target(("suites", i, "targets", j), t)
+    for i, r in enumerate(m.redteam):
+        for j, t in enumerate(r.targets):
+            yield from target(("redteam", i, "targets", j), t)
+        yield from target(("redteam", i, "attacker"), r.attacker)
+        yield from target(("redteam", i, "judge"), r.judge)
     net = m.safety_net
     for i, c in enumerate(net.commitments):
         yield from party(("safety_net", "commitments", i, "from"), c.by)

@@ -189,6 +189,23 @@ class SuiteRef(Strict):
     seed: int = 0
 
 
+class RedTeamRef(Strict):
+    """A red-team run for `assay assess`: seed prompts × attacks against targets."""
+
+    seeds: str = Field("redteam-starter", description="a seed suite (built-in name or file)")
+    attacks: list[str] = Field(
+        default_factory=lambda: ["all"], description="attack ids or families, or 'all'"
+    )
+    targets: list[str] = []
+    attacker: str | None = Field(None, description="target that rewrites prompts for the PAIR-style loop")
+    judge: str | None = Field(None, description="target that grades answers as harmful compliance")
+    budget: int = Field(5, ge=1, le=100, description="target queries per adaptive sample")
+    max_queries: int | None = Field(None, ge=1, description="cap on the whole run's target queries")
+    limit: int | None = Field(None, ge=1)
+    sample: int | None = Field(None, ge=1)
+    seed: int = 0
+
+
 class PolicyPackRef(Strict):
     id: str = Field(min_length=1)
     path: str | None = None
@@ -287,6 +304,7 @@ class Manifest(Strict):
     datasets: list[Dataset] = []
     targets: list[Target] = []
     suites: list[SuiteRef] = []
+    redteam: list[RedTeamRef] = []
     policy_pack: PolicyPackRef | None = None
     provenance: Provenance | None = None
     safety_net: SafetyNet = SafetyNet()
