@@ -19,10 +19,9 @@ from assay.redteam.runner import AttackTrace
 def heatmap_svg(metrics: RedteamMetrics, title: str = "Attack success rate") -> str:
     """Attacks down, categories across; each cell the ASR with its k/n (blank where nothing was judged)."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
 
     attacks = [r.key for r in metrics.by_attack]
     categories = [r.key for r in metrics.by_category]
@@ -39,7 +38,9 @@ def heatmap_svg(metrics: RedteamMetrics, title: str = "Attack success rate") -> 
             labels[i][j] = f"{100 * cell.rate:.0f}%\n{cell.successes}/{cell.judged}"
     width = min(16.0, max(5.5, 2.6 + 1.1 * len(categories)))
     height = min(20.0, 1.4 + 0.48 * len(attacks))
-    fig, ax = plt.subplots(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
+    FigureCanvasSVG(fig)
+    ax = fig.subplots()
     cmap = matplotlib.colormaps["Reds"].with_extremes(bad="#eeeeee")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(categories)), labels=categories, rotation=35, ha="right", fontsize=8)
@@ -55,7 +56,6 @@ def heatmap_svg(metrics: RedteamMetrics, title: str = "Attack success rate") -> 
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
-    plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.find("<svg") :]
 
