@@ -184,3 +184,241 @@ def attacks_(
         s = a.spec
         table.add_row(s.id, s.family, str(s.mode), ", ".join(s.atlas), ", ".join(s.owasp_llm), s.name)
     console.print(table)
+
+
+# -- `assay redteam chat`: the terminal around `assay.redteam.chat.ChatSession` ---------------------------
+
+CHAT_COMMANDS = ("/attack ", "/attacks", "/history", "/reset", "/system ", "/save", "/help", "/quit")
+
+
+def _plain_reader(history: Path):  # type: ignore[no-untyped-def]
+    """`input()` with readline editing and a history file, when prompt_toolkit is not installed."""
+    import contextlib
+
+    try:
+        import readline
+    except ImportError:  # no readline (e.g. Windows): lines still work, without history
+        return lambda _toolbar: input("you › ")
+    readline.set_history_length(1000)
+    if history.exists():
+        with contextlib.suppress(OSError):
+            readline.read_history_file(str(history))
+
+    def read(_toolbar: str) -> str:
+        try:
+            line = input("you › ")
+        except KeyboardInterrupt:
+            print()  # a fresh prompt on its own line, as a shell does
+            raise
+        if line.strip():
+            try:
+                readline.append_history_file(1, str(history))
+            except OSError:
+                readline.write_history_file(str(history))
+        return line
+
+    return read
+
+
+def _toolkit_reader(history: Path, session):  # type: ignore[no-untyped-def]
+    """A prompt_toolkit prompt: file history, completion of commands and attack ids, F2 to pick an
+    attack for the next message, F5 to save the last exchange, and a toolbar saying what is set."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.completion import Completer, Completion
+    from prompt_toolkit.history import History
+    from prompt_toolkit.key_binding import KeyBindings
+
+    class LineHistory(History):
+        """One line per entry, as readline keeps it, so both front ends share the history file."""
+
+        def load_history_strings(self):  # type: ignore[no-untyped-def]
+            if history.exists():
+                lines = history.read_text(encoding="utf-8", errors="replace").splitlines()
+                yield from (line for line in reversed(lines) if line.strip())
+
+        def store_string(self, string: str) -> None:
+            with history.open("a", encoding="utf-8") as fh:
+                fh.write(" ".join(string.splitlines()) + "\n")
+
+    class ChatCompleter(Completer):
+        def get_completions(self, document, complete_event):  # type: ignore[no-untyped-def]
+            text = document.text_before_cursor
+            if text.startswith("/attack "):
+                word = text[len("/attack ") :]
+                for a in session.chat_attacks():
+                    if a.id.startswith(word):
+                        yield Completion(a.id, start_position=-len(word), display_meta=a.spec.name)
+            elif text.startswith("/") and " " not in text:
+                for c in CHAT_COMMANDS:
+                    if c.startswith(text):
+                        yield Completion(c, start_position=-len(text))
+
+    keys = KeyBindings()
+
+    @keys.add("f2")
+    def _pick_attack(event) -> None:  # type: ignore[no-untyped-def]
+        buffer = event.current_buffer
+        buffer.text = "/attack "
+        buffer.cursor_position = len(buffer.text)
+        buffer.start_completion(select_first=False)
+
+    @keys.add("f5")
+    def _save(event) -> None:  # type: ignore[no-untyped-def]
+        event.current_buffer.text = "/save"
+        event.current_buffer.validate_and_handle()
+
+    prompt = PromptSession(
+        history=LineHistory(),
+        completer=ChatCompleter(),
+        complete_while_typing=True,
+        key_bindings=keys,
+    )
+    return lambda toolbar: prompt.prompt("you › ", bottom_toolbar=toolbar)
+
+
+def _toolbar(session) -> str:  # type: ignore[no-untyped-def]
+    judge = f" · judge {session.judge_id}" if session.judge_id else ""
+    attack = session.pending_attack.id if session.pending_attack else "none"
+    return f" {session.target_id}{judge} · next attack: {attack} · F2 attack · F5 save · Ctrl-D quit"
+
+
+def _print_turn(turn, target_id: str) -> None:  # type: ignore[no-untyped-def]
+    from rich.text import Text
+
+    if turn.attack:
+        shown = turn.prompt if len(turn.prompt) <= 400 else turn.prompt[:400] + " …"
+        extra = f", {len(turn.sent)} messages" if len(turn.sent) > 1 else ""
+        console.print(Text(f"  sent through {turn.attack}{extra}: ", style="dim") + Text(shown))
+    if turn.error:
+        stderr.print(Text(f"target error: {turn.error}", style="red"))
+        return
+    console.print(Text(f"{target_id} › ", style="bold cyan") + Text(turn.answer or ""))
+    verdict = turn.refusal
+    parts = [f"refusal detector: {'refused' if verdict.refused else 'complied'} (score {verdict.score:g})"]
+    if turn.judge is not None:
+        j = turn.judge
+        if j.error:
+            parts.append(f"judge: not judged ({j.label}: {j.error})")
+        else:
+            meaning = "no harmful help" if j.passed else "harmful help"
+            parts.append(f"judge: {j.label} ({meaning})")
+    parts.append(f"{turn.latency_s:.2f} s")
+    console.print(Text("  " + " · ".join(parts), style="yellow"))
+
+
+@app.command("chat")
+def chat(
+    target: str = typer.Argument("bundled", help="Target id from the manifest (default: bundled)."),
+    manifest: Path | None = MANIFEST_OPT,
+    judge: str | None = typer.Option(
+        None, "--judge", help="Target id that grades each answer for harmful help (PASS/FAIL)."
+    ),
+    system_prompt: str | None = typer.Option(
+        None, "--system-prompt", help="System prompt (default: the target's own, from the manifest)."
+    ),
+    save_to: Path | None = typer.Option(
+        None,
+        "--save-to",
+        help="JSONL file that /save appends to (default: redteam-findings.jsonl by the manifest).",
+    ),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Longest answer, in tokens."),
+    attacks_dir: list[Path] | None = ATTACKS_DIR_OPT,
+    plain: bool = typer.Option(
+        False, "--plain", help="Plain line input (readline) even when prompt_toolkit is installed."
+    ),
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Chat with a target, judging every answer; /attack disguises the next message, /save keeps a finding
+    as a test sample. /help lists the commands."""
+    import asyncio
+
+    from assay.evals.service import target_specs
+    from assay.evals.targets import build_target
+    from assay.evals.targets.base import GenerationParams, TargetUnavailable
+    from assay.redteam.chat import DEFAULT_FINDINGS, HISTORY_FILE, ChatSession
+
+    ws, m, base = context(manifest, home)
+    ws.close()
+    specs = target_specs(m)
+    for role, tid in (("target", target), ("judge", judge)):
+        if tid is not None and tid not in specs:
+            stderr.print(
+                f"[red]error[/red]: no {role} '{tid}'; the manifest has: {', '.join(sorted(specs))}",
+                highlight=False,
+            )
+            raise typer.Exit(2)
+    library = load_library(attacks_dir)
+    live = build_target(specs[target], base)
+    judge_target = None
+    if judge is not None:
+        judge_target = live if judge == target else build_target(specs[judge], base)
+    spec_system = specs[target].system_prompt
+    session = ChatSession(
+        target=live,
+        target_id=target,
+        judge=judge_target,
+        judge_id=judge,
+        attacks=library,
+        system_prompt=system_prompt if system_prompt is not None else spec_system,
+        default_system_prompt=spec_system,
+        params=GenerationParams(max_tokens=max_tokens) if max_tokens else GenerationParams(),
+        findings_path=(save_to or base / DEFAULT_FINDINGS).resolve(),
+    )
+    ws.home.mkdir(parents=True, exist_ok=True)
+    history = ws.home / HISTORY_FILE
+    read = None
+    if not plain:
+        try:
+            read = _toolkit_reader(history, session)
+        except ImportError:  # prompt_toolkit is optional: fall back to readline
+            read = None
+    read = read or _plain_reader(history)
+    with asyncio.Runner() as loop:
+        try:
+            try:
+                for t in {id(x): x for x in (live, judge_target) if x is not None}.values():
+                    loop.run(t.preflight())
+            except TargetUnavailable as exc:
+                stderr.print(f"[red]target unavailable[/red]: {exc}", highlight=False)
+                raise typer.Exit(2) from None
+            judged = f", judged by [bold]{judge}[/bold]" if judge else ""
+            console.print(
+                f"Red-teaming [bold]{target}[/bold]{judged}. /help lists the commands; "
+                f"findings go to [cyan]{session.findings_path}[/cyan].",
+                soft_wrap=True,
+            )
+            _chat_loop(loop, session, read)
+        finally:
+            loop.run(session.aclose())
+
+
+def _chat_loop(loop, session, read) -> None:  # type: ignore[no-untyped-def]
+    """Read, handle, show, until /quit or Ctrl-D; Ctrl-C clears the line or cancels the request."""
+    from rich.text import Text
+
+    from assay.redteam.chat import parse_command
+
+    while True:
+        try:
+            line = read(lambda: _toolbar(session))
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        try:
+            if parse_command(line) is None and line.strip():
+                with console.status(f"waiting for {session.target_id} (Ctrl-C cancels)"):
+                    reply = loop.run(session.handle(line))
+            else:
+                reply = loop.run(session.handle(line))
+        except KeyboardInterrupt:
+            stderr.print("[yellow]cancelled[/yellow]: the conversation is as it was before that message")
+            continue
+        if reply.kind == "quit":
+            break
+        if reply.kind == "turn":
+            _print_turn(reply.turn, session.target_id)
+        elif reply.kind == "error":
+            stderr.print(Text(reply.text, style="red"))
+        elif reply.text:
+            console.print(Text(reply.text, style="green" if reply.kind == "saved" else ""))
