@@ -39,6 +39,19 @@ def test_migrations_match_the_tables(database_url: str) -> None:
         db.dispose()
 
 
+def test_head_revision_constant_matches_the_migrations() -> None:
+    from importlib import resources
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from assay.store.db import HEAD_REVISION
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("assay.store").joinpath("migrations")))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     from sqlalchemy import text
 
