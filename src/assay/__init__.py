@@ -13,6 +13,15 @@ _LAZY = {
     "Manifest": "assay.manifest.schema",
     "load_manifest": "assay.manifest.loader",
     "assess": "assay.assess",
+    "evaluate": "assay.evals.service",
+    "Suite": "assay.evals.models",
+    "Sample": "assay.evals.models",
+    "Target": "assay.evals.targets.base",
+    "Scorer": "assay.evals.scorers.base",
+    "register_scorer": "assay.evals.scorers.base",
+    "load_suite": "assay.evals.suites",
+    "Attack": "assay.redteam.attack",
+    "register_transform": "assay.redteam.attack",
 }
 
 
