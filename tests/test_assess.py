@@ -153,10 +153,11 @@ def test_full_example_runs_its_suite_on_the_bundled_model(tmp_path: Path) -> Non
     assert "Helpdesk basics" in report
     coverage = json.loads((Path(result.out_dir) / "controls.json").read_text())
     assert "eval.run" in coverage["evidence_kinds"]
+    runs = [p.parent for p in (manifest.parent / ".assay" / "runs").glob("*/summary.json")]
     summaries = [
-        json.loads(p.read_text()) for p in (manifest.parent / ".assay" / "runs").glob("*/summary.json")
+        json.loads((r / "summary.json").read_text()) for r in runs if not (r / "redteam.json").exists()
     ]
-    assert len(summaries) == len(names)
+    assert len(summaries) == len(names) and len(runs) == len(names) + 1  # and one red-team run
     assert all(s["status"] == "complete" and s["records"] == 2 and s["target_errors"] == 0 for s in summaries)
     assert all(s["output_tokens"] > 0 for s in summaries)
     index = (Path(result.out_dir) / "index.html").read_text()
