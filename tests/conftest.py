@@ -19,13 +19,16 @@ SUITES_START = "# The example's own suite"
 
 
 def example_text(with_suites: bool = False) -> str:
-    """The example manifest; without its suites and red-team runs unless asked, so tests that need only
-    the registry do not run the bundled model (tests of those steps copy the whole example folder)."""
+    """The example manifest; without its suites, red-team runs and provenance marks unless asked, so tests
+    that need only the registry do not run the bundled model (tests of those steps copy the example)."""
     text = EXAMPLE.read_text()
     if with_suites:
         return text
     start = text.index(SUITES_START)
     end = text.index("\nsafety_net:", start) + 1
+    text = text[:start] + text[end:]
+    start = text.index("# Content provenance:")
+    end = text.index("\npolicy_pack:", start) + 1
     return text[:start] + text[end:]
 
 

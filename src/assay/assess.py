@@ -237,6 +237,133 @@ def _step_redteam(ctx: AssessmentContext) -> None:
             ctx.warnings += outcome.summary.target_errors
 
 
+MARK_COUNT = 3  # answers the mark step generates
+MARK_MAX_TOKENS = 80  # enough scored tokens for the watermark detector, short enough for a CPU
+MARK_PROMPTS = [
+    "What download speeds does the fibre plan give, and what does it cost each month?",
+    "My internet has been slow since yesterday evening. What should I check first?",
+    "How do I read my monthly bill, and when is the payment due?",
+]
+
+
+def _mark_prompts(ctx: AssessmentContext, n: int) -> list[str]:
+    """A few of the system's own suite prompts (the first local suite file), else generic helpdesk ones."""
+    import yaml
+
+    for ref in ctx.manifest.suites:
+        path = ctx.manifest_path.parent / ref.suite
+        if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
+            continue
+        try:
+            samples = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("samples") or []
+        except (OSError, yaml.YAMLError):
+            continue
+        prompts = [
+            str(s["input"]) for s in samples if isinstance(s, dict) and isinstance(s.get("input"), str)
+        ]
+        if prompts:
+            return prompts[:n]
+    return MARK_PROMPTS[:n]
+
+
+def _step_mark(ctx: AssessmentContext) -> None:
+    """Mark generated outputs: the bundled target's answers are watermarked, signed, recorded in the
+    ledger and then verified, so the assessment shows provenance working end to end.
+
+    Runs only when the manifest has a `provenance` section; keys are created on first use."""
+    import html
+
+    settings = ctx.manifest.provenance
+    if settings is None:
+        return
+    from assay.provenance.c2pa_keys import init_c2pa_chain
+    from assay.provenance.keys import create_text_key, list_keys, load_text_key
+    from assay.provenance.mark import generate_marked_text, mark_text
+    from assay.provenance.text_watermark import WatermarkParams
+    from assay.provenance.verify import verify_content
+
+    system = ctx.manifest.system
+    bundled = next((t for t in ctx.manifest.targets if t.kind == "bundled"), None)
+    wm = settings.text_watermark
+    marks = []
+    if wm is not None and wm.enabled and bundled is not None:
+        key = (
+            load_text_key(ctx.ws, wm.key_id)
+            if wm.key_id
+            else (load_text_key(ctx.ws) if list_keys(ctx.ws) else create_text_key(ctx.ws))
+        )
+        params = WatermarkParams(gamma=wm.gamma, delta=wm.delta, context_width=wm.context_width)
+        marks += generate_marked_text(
+            ctx.ws,
+            _mark_prompts(ctx, MARK_COUNT),
+            params=params,
+            key_id=key.key_id,
+            system=system.id,
+            system_version=system.version,
+            system_prompt=bundled.system_prompt,
+            max_new_tokens=MARK_MAX_TOKENS,
+        )
+    if settings.c2pa:
+        init_c2pa_chain(ctx.ws)
+        source = marks[0].text if marks and marks[0].text else MARK_PROMPTS[0]
+        generator = settings.generator_name or system.name
+        model = bundled.model if bundled is not None and bundled.model else "unknown model"
+        result, _marked, _ = mark_text(
+            ctx.ws, source, system=system.id, system_version=system.version, model=model, generator=generator
+        )
+        marks.append(result)
+    if not marks:
+        ctx.warnings += 1
+        return
+    checks = []
+    for m in marks:
+        v = verify_content(ctx.ws, (m.text or "").encode("utf-8"), filename=f"output-{m.ledger_id}.txt")
+        checks.append(
+            {"ledger_id": m.ledger_id, "method": m.method, "verification": v.model_dump(mode="json")}
+        )
+        if v.verdict != "established":
+            ctx.warnings += 1
+    ctx.write_json(
+        "provenance/marks.json",
+        [m.model_dump(mode="json") for m in marks],
+        kind="provenance.mark",
+        title=f"Marked outputs: {len(marks)} generated answers watermarked/signed and recorded in the ledger",
+    )
+    ctx.write_json(
+        "provenance/verification.json",
+        checks,
+        kind="provenance.verify",
+        title="Verification of the marked outputs (JSON)",
+    )
+    rows = "".join(
+        f"<tr><td>#{c['ledger_id']}</td><td>{html.escape(c['method'])}</td>"
+        f"<td>{html.escape(c['verification']['headline'])}</td>"
+        f"<td>{'<br>'.join(html.escape(s) for s in c['verification']['sentences'])}</td>"
+        f"<td>{html.escape(c['verification']['confidence'])}</td></tr>"
+        for c in checks
+    )
+    established = sum(c["verification"]["verdict"] == "established" for c in checks)
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Provenance verification</title>"
+        "<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:70rem}"
+        "td,th{border:1px solid #ccd;padding:.3rem .5rem;vertical-align:top}table{border-collapse:collapse}"
+        "</style></head><body>"
+        f"<h1>Provenance: {established} of {len(checks)} marked outputs verified</h1>"
+        "<p>Each output the system generated here was marked (watermark, signed manifest) and recorded in "
+        "the ledger, then checked with <code>assay verify</code>. A text manifest has no hard binding "
+        "to the text and is lost if its invisible characters are stripped.</p>"
+        "<table><tr><th>Ledger</th><th>Marked with</th><th>Verdict</th><th>Findings</th>"
+        f"<th>Confidence</th></tr>{rows}</table></body></html>"
+    )
+    ctx.write(
+        "provenance/verification.html",
+        page.encode(),
+        kind="provenance.verify",
+        title=f"Provenance: {established} of {len(checks)} marked outputs verified",
+        media_type="text/html",
+    )
+
+
 def _step_controls(ctx: AssessmentContext) -> None:
     from assay.assurance.coverage import control_coverage
 
@@ -256,6 +383,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Allocate responsibility", _step_responsibility),
     ("Run evaluation suites", _step_evaluations),
     ("Red-team the targets", _step_redteam),
+    ("Mark generated outputs", _step_mark),
     ("Map evidence to controls", _step_controls),
 ]
 

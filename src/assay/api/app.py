@@ -12,7 +12,6 @@ from pydantic import BaseModel
 
 from assay import __version__
 from assay.api.errors import install_error_handlers
-from assay.api.limits import BodySizeLimit
 from assay.api.routers import (
     catalog,
     components,
@@ -23,6 +22,7 @@ from assay.api.routers import (
     parties,
     responsibility,
     systems,
+    verify,
 )
 from assay.workspace import Workspace
 
@@ -54,7 +54,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True) -> FastAPI:
     app.state.workspace = ws
     app.state.open_reads = open_reads
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(verify.BodyLimits)  # 2 MiB bodies; a larger, bounded cap for verify uploads
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (
@@ -66,10 +66,12 @@ def create_app(ws: Workspace, *, open_reads: bool = True) -> FastAPI:
         evidence.router,
         evals.router,
         catalog.router,
+        verify.router,
     ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(verify.pages)  # public: no read token even on a closed server
     static = resources.files("assay.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from assay import __version__
-from assay.cli import catalog, evals, evidence, manifest_cmds, redteam, registry, server, tokens
+from assay.cli import (
+    catalog,
+    evals,
+    evidence,
+    manifest_cmds,
+    provenance,
+    redteam,
+    registry,
+    server,
+    tokens,
+)
 
 app = typer.Typer(
     name="assay",
@@ -24,6 +34,7 @@ app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evi
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)
+provenance.register(app)
 
 
 def _version(value: bool) -> None:

@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -123,3 +135,43 @@ class ApiTokenRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LedgerEntryRow(Base):
+    """One marked output: its hashes, its fuzzy fingerprint and how it was marked.
+
+    The integer id is what an image watermark carries, so it stays small and never reused."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), default="recorded")  # "reserved" until the bytes exist
+    kind: Mapped[str] = mapped_column(String(16))  # "text" or "image"
+    media_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), index=True, default="")
+    norm_sha256: Mapped[str] = mapped_column(String(64), index=True, default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    fingerprint_kind: Mapped[str] = mapped_column(String(32), default="")
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    system: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    system_version: Mapped[str] = mapped_column(String(100), default="")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    method: Mapped[str] = mapped_column(String(100), default="")
+    key_id: Mapped[str] = mapped_column(String(100), default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    evidence_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LedgerBandRow(Base):
+    """Locality-sensitive hash bands of a fingerprint: similar content shares at least one band."""
+
+    __tablename__ = "ledger_bands"
+    __table_args__ = (Index("ix_ledger_bands_lookup", "kind", "band", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    band: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,286 @@
+"""Verification for everyone over HTTP: `POST /api/v1/verify` and the public `/verify` page.
+
+Neither needs a login: checking content is what the public does. Nothing is stored unless the caller
+asks (`keep=true`); on a server that is not open to anonymous reads, keeping also needs a token.
+Uploads get their own size cap (larger than the 2 MiB for JSON bodies, still bounded) and are refused
+with 413 before they are read whole. Content that cannot be checked is an answer, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assay.api.deps import workspace
+from assay.api.errors import ErrorMessage, ProblemReport
+from assay.api.limits import BodySizeLimit
+from assay.provenance.verify import MAX_VERIFY_BYTES, Verification, verify_content
+from assay.workspace import Workspace
+
+MAX_UPLOAD_BYTES = MAX_VERIFY_BYTES + 256 * 1024  # the content plus room for multipart framing
+UPLOAD_PATHS = frozenset({"/api/v1/verify", "/verify"})
+UPLOAD_TOO_LARGE = f"the upload is larger than {MAX_VERIFY_BYTES // 1_000_000} MB"
+
+router = APIRouter(tags=["verify"])
+pages = APIRouter(include_in_schema=False)
+
+
+class UploadTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail=UPLOAD_TOO_LARGE)
+
+
+class UploadSizeLimit:
+    """Like `BodySizeLimit`, with the upload cap, for the verify paths only."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = None
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = None
+        if length is not None and length > self.max_bytes:
+            await _refuse(send)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise UploadTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except UploadTooLarge:
+            if started:
+                raise
+            await _refuse(send)
+
+
+async def _refuse(send: Send) -> None:
+    body = json.dumps({"detail": UPLOAD_TOO_LARGE}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimits:
+    """The app's body caps: uploads to the verify paths get `UploadSizeLimit`, all else `BodySizeLimit`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.general = BodySizeLimit(app)
+        self.upload = UploadSizeLimit(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") in UPLOAD_PATHS:
+            await self.upload(scope, receive, send)
+        else:
+            await self.general(scope, receive, send)
+
+
+class VerifyText(BaseModel):
+    """Text to verify, sent as JSON."""
+
+    model_config = {"extra": "forbid"}
+
+    text: str = Field(max_length=MAX_VERIFY_BYTES, description="The text to check (UTF-8).")
+    keep: bool = Field(False, description="Keep the text and the result as evidence on this server.")
+
+
+REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "Image or text file"},
+                        "text": {"type": "string", "description": "Text, instead of a file"},
+                        "keep": {"type": "boolean", "default": False},
+                    },
+                }
+            },
+            "application/json": {"schema": VerifyText.model_json_schema()},
+        },
+    }
+}
+
+
+def _may_keep(request: Request, ws: Workspace) -> bool:
+    """Anyone may keep on an open (loopback) server; elsewhere keeping needs a valid token."""
+    if request.app.state.open_reads:
+        return True
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return False
+    from assay.tokens import authenticate
+
+    return authenticate(ws, secret.strip()) is not None
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+async def _read_submission(request: Request) -> tuple[bytes | None, str | None, str | None, bool]:
+    """(content, filename, declared type, keep) from a multipart or urlencoded form, JSON or raw bytes."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        try:
+            form = await request.form(max_files=2, max_fields=20)
+        except UploadTooLarge:
+            raise
+        except Exception as exc:  # a malformed form body is the client's mistake
+            raise HTTPException(status_code=400, detail=f"the form could not be read: {exc}") from exc
+        keep = _truthy(form.get("keep", ""))
+        upload = form.get("file")
+        if isinstance(upload, UploadFile) and (upload.filename or upload.size):
+            data = await upload.read(MAX_VERIFY_BYTES + 1)
+            if len(data) > MAX_VERIFY_BYTES:
+                raise UploadTooLarge()
+            if data:
+                return data, upload.filename, upload.content_type, keep
+        text = form.get("text")
+        if isinstance(text, str) and text:
+            return text.replace("\r\n", "\n").encode("utf-8"), None, "text/plain", keep
+        if isinstance(upload, str) and upload:
+            return upload.encode("utf-8"), None, None, keep
+        return None, None, None, keep
+    body = await request.body()
+    if ctype == "application/json":
+        try:
+            doc = VerifyText.model_validate_json(body)
+        except ValidationError as exc:
+            from fastapi.exceptions import RequestValidationError
+
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+            ) from exc
+        return doc.text.encode("utf-8"), None, "text/plain", doc.keep
+    return (body or None), None, ctype or None, _truthy(request.query_params.get("keep", ""))
+
+
+@router.post(
+    "/verify",
+    summary="Verify content for AI provenance (no login; nothing kept unless keep=true)",
+    response_model=Verification,
+    openapi_extra=REQUEST_BODY,
+    responses={
+        400: {"model": ErrorMessage, "description": "The form could not be read"},
+        413: {"model": ErrorMessage, "description": "The upload is larger than 20 MB"},
+        422: {"model": ProblemReport, "description": "No content was sent, or the JSON is invalid"},
+    },
+)
+async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depends(workspace)) -> Any:
+    """Send an image or text file as multipart `file`, or JSON `{"text": ...}`; get one verdict with its
+    parts (manifest, watermark, ledger). Content that cannot be checked still gets a 200 answer whose
+    `bad_input` says why."""
+    data, filename, declared, keep_form = await _read_submission(request)
+    if data is None:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": [
+                    {
+                        "file": "<request body>",
+                        "field": "file",
+                        "message": "no content was sent",
+                        "expected": "a multipart 'file' or 'text', or JSON {\"text\": ...}",
+                    }
+                ]
+            },
+        )
+    want_keep = (keep or keep_form) and _may_keep(request, ws)
+    v = await run_in_threadpool(
+        verify_content, ws, data, filename=filename, declared_type=declared, keep=want_keep
+    )
+    if (keep or keep_form) and not want_keep:
+        v = v.model_copy(update={"notes": [*v.notes, "not kept: keeping needs a token on this server"]})
+    return v
+
+
+# --- the page -------------------------------------------------------------------------------------------
+
+
+def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+    from assay import __version__
+    from assay.api.routers.pages import templates
+    from assay.web.i18n import load_catalogue, pick_language
+
+    catalogue = load_catalogue("verify")
+    lang = pick_language(
+        context.pop("lang", None) or request.query_params.get("lang"), request.headers.get("accept-language")
+    )
+    html = (
+        templates()
+        .get_template("verify.html")
+        .render(
+            version=__version__,
+            lang=lang,
+            languages=catalogue.languages,
+            t=catalogue.for_language(lang),
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+@pages.get("/verify", response_class=HTMLResponse)
+def verify_page(request: Request) -> HTMLResponse:
+    return _page(request)
+
+
+@pages.post("/verify", response_class=HTMLResponse)
+async def verify_page_submit(request: Request, ws: Workspace = Depends(workspace)) -> HTMLResponse:
+    from assay.web.i18n import load_catalogue, pick_language
+
+    try:
+        data, filename, declared, keep = await _read_submission(request)
+    except UploadTooLarge:
+        raise
+    except HTTPException as exc:
+        return _page(request, status_code=400, error=str(exc.detail))
+    lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+    if data is None:
+        t = load_catalogue("verify").for_language(lang)
+        return _page(request, status_code=422, error=t["nothing_given"])
+    want_keep = keep and _may_keep(request, ws)
+    v = await run_in_threadpool(
+        verify_content, ws, data, filename=filename, declared_type=declared, keep=want_keep
+    )
+    return _page(request, v=v)

@@ -1,0 +1,43 @@
+"""The `mark` step of `assay assess`: the example's answers are watermarked, signed, recorded, verified."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assay.assess import assess
+from tests.conftest import EXAMPLE, example_text
+
+PROVENANCE = "\nprovenance:\n  text_watermark: {gamma: 0.25, delta: 2.0}\n  c2pa: true\n"
+
+
+@pytest.mark.slow
+def test_assess_marks_and_verifies_generated_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from assay.evals.bundled.engine import ModelUnavailable, find_gguf
+
+    try:
+        find_gguf()
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    monkeypatch.setattr("assay.assess.MARK_COUNT", 1)  # one short answer keeps the test small
+    monkeypatch.setattr("assay.assess.MARK_MAX_TOKENS", 60)
+    shutil.copytree(EXAMPLE.parent / "suites", tmp_path / "suites")
+    manifest = tmp_path / "assay.yaml"
+    manifest.write_text(example_text() + PROVENANCE)
+    result = assess(manifest)
+    names = {o.name: o for o in result.outputs}
+    assert {"provenance/marks.json", "provenance/verification.json", "provenance/verification.html"} <= set(
+        names
+    )
+    assert names["provenance/marks.json"].kind == "provenance.mark"
+    checks = json.loads((Path(result.out_dir) / "provenance/verification.json").read_text())
+    assert len(checks) == 2  # one watermarked answer and one signed text
+    assert all(c["verification"]["verdict"] == "established" for c in checks)
+    methods = {c["method"] for c in checks}
+    assert methods == {"kgw-watermark", "text-manifest (embedded)"}
+    coverage = json.loads((Path(result.out_dir) / "controls.json").read_text())
+    assert "provenance.mark" in coverage["evidence_kinds"]
