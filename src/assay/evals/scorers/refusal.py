@@ -17,54 +17,23 @@ import unicodedata
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assay.evals.models import Completion, Expectation, Sample, Score
 from assay.evals.scorers.base import Scorer, register_scorer
+from assay.evals.scorers.patterns import WeightedRule
 
 PATTERNS_FILE = "refusal_patterns.yaml"
 
 
-class RefusalRule(BaseModel):
+class RefusalRule(WeightedRule):
     """A named group of patterns that carry one weight (positive: refusal cue, negative: compliance)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1)
-    language: str = Field(min_length=2, description="ISO 639-1 code, or '*' for any")
+    POSITIVE: ClassVar[str] = "refusal"
     kind: Literal["refusal", "compliance"]
-    scope: Literal["opening", "anywhere"] = "anywhere"
-    weight: float = Field(
-        gt=0, description="added (refusal) or subtracted (compliance) when any pattern hits"
-    )
-    patterns: list[str] = Field(min_length=1)
-    note: str = ""
-
-    _compiled: re.Pattern[str] | None = PrivateAttr(None)
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, v: list[str]) -> list[str]:
-        for p in v:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} does not compile: {exc}") from exc
-        return v
-
-    @property
-    def regex(self) -> re.Pattern[str]:
-        if self._compiled is None:
-            joined = "|".join(f"(?:{p})" for p in self.patterns)
-            self._compiled = re.compile(joined, re.IGNORECASE | re.MULTILINE)
-        return self._compiled
-
-    @property
-    def signed_weight(self) -> float:
-        return self.weight if self.kind == "refusal" else -self.weight
 
 
 class RefusalPatterns(BaseModel):

@@ -14,58 +14,28 @@ The file is validated when loaded and every pattern compiled up front, so a bad 
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assay.evals.models import Completion, Sample, Score
 from assay.evals.scorers.base import Scorer, register_scorer
+from assay.evals.scorers.patterns import WeightedRule
 from assay.evals.scorers.refusal import normalise
 
 PATTERNS_FILE = "unknown_patterns.yaml"
 PARAMS = ("patterns", "languages")
 
 
-class UnknownRule(BaseModel):
+class UnknownRule(WeightedRule):
     """A named group of patterns with one weight (`unknown`: adds; `assertion`: subtracts)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1)
-    language: str = Field(min_length=1, description="ISO 639-1 code, or '*' for any")
+    POSITIVE: ClassVar[str] = "unknown"
     kind: Literal["unknown", "assertion"]
-    scope: Literal["opening", "anywhere"] = "anywhere"
-    weight: float = Field(gt=0)
-    patterns: list[str] = Field(min_length=1)
-    note: str = ""
-
-    _compiled: re.Pattern[str] | None = PrivateAttr(None)
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, v: list[str]) -> list[str]:
-        for p in v:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} does not compile: {exc}") from exc
-        return v
-
-    @property
-    def regex(self) -> re.Pattern[str]:
-        if self._compiled is None:
-            joined = "|".join(f"(?:{p})" for p in self.patterns)
-            self._compiled = re.compile(joined, re.IGNORECASE | re.MULTILINE)
-        return self._compiled
-
-    @property
-    def signed_weight(self) -> float:
-        return self.weight if self.kind == "unknown" else -self.weight
 
 
 class UnknownPatterns(BaseModel):
