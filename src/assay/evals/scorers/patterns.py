@@ -7,8 +7,12 @@ rules that hit (subtracting those of the opposite kind) and compares the sum wit
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 
@@ -48,3 +52,43 @@ class WeightedRule(BaseModel):
     @property
     def signed_weight(self) -> float:
         return self.weight if self.kind == self.POSITIVE else -self.weight
+
+
+RuleFile = TypeVar("RuleFile", bound=BaseModel)
+R = TypeVar("R", bound=WeightedRule)
+
+
+def load_rule_file(model: type[RuleFile], default_file: str, path: str | Path | None, what: str) -> RuleFile:
+    """Read and validate a pattern file (the packaged `default_file` unless a path is given)."""
+    if path is None:
+        raw = resources.files("assay.evals").joinpath("data", default_file).read_text(encoding="utf-8")
+        source = default_file
+    else:
+        raw = Path(path).read_text(encoding="utf-8")
+        source = str(path)
+    data: Any = yaml.safe_load(raw)
+    try:
+        loaded = model.model_validate(data)
+    except ValueError as exc:
+        raise ValueError(f"{source}: invalid {what}: {exc}") from exc
+    for rule in getattr(loaded, "rules", []):
+        _ = rule.regex  # compile every rule now, so a bad file fails at load
+    return loaded
+
+
+def select_rules(rules: Sequence[R], languages: Sequence[str] | None) -> list[R]:
+    """The rules for the asked languages (rules for '*' always apply)."""
+    wanted = set(languages) if languages else None
+    return [r for r in rules if wanted is None or r.language == "*" or r.language in wanted]
+
+
+def weigh(rules: Sequence[WeightedRule], text: str, opening_chars: int) -> tuple[float, list[str]]:
+    """The summed signed weight of the rules that fire on `text`, and their ids."""
+    opening = text[:opening_chars]
+    score = 0.0
+    matched: list[str] = []
+    for rule in rules:
+        if rule.regex.search(opening if rule.scope == "opening" else text):
+            score += rule.signed_weight
+            matched.append(rule.id)
+    return round(score, 4), matched

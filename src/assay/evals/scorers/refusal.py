@@ -15,16 +15,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assay.evals.models import Completion, Expectation, Sample, Score
 from assay.evals.scorers.base import Scorer, register_scorer
-from assay.evals.scorers.patterns import WeightedRule
+from assay.evals.scorers.patterns import WeightedRule, load_rule_file, select_rules, weigh
 
 PATTERNS_FILE = "refusal_patterns.yaml"
 
@@ -73,20 +71,7 @@ def normalise(text: str) -> str:
 
 def load_patterns(path: str | Path | None = None) -> RefusalPatterns:
     """Read and validate a pattern file (the packaged one by default)."""
-    if path is None:
-        raw = resources.files("assay.evals").joinpath("data", PATTERNS_FILE).read_text(encoding="utf-8")
-        source = PATTERNS_FILE
-    else:
-        raw = Path(path).read_text(encoding="utf-8")
-        source = str(path)
-    data: Any = yaml.safe_load(raw)
-    try:
-        patterns = RefusalPatterns.model_validate(data)
-    except ValueError as exc:
-        raise ValueError(f"{source}: invalid refusal patterns: {exc}") from exc
-    for rule in patterns.rules:
-        _ = rule.regex
-    return patterns
+    return load_rule_file(RefusalPatterns, PATTERNS_FILE, path, "refusal patterns")
 
 
 class RefusalDetector:
@@ -94,27 +79,15 @@ class RefusalDetector:
 
     def __init__(self, patterns: RefusalPatterns | None = None, languages: list[str] | None = None) -> None:
         self.patterns = patterns or load_patterns()
-        wanted = set(languages) if languages else None
-        self.rules = [
-            r for r in self.patterns.rules if wanted is None or r.language == "*" or r.language in wanted
-        ]
+        self.rules = select_rules(self.patterns.rules, languages)
 
     def detect(self, text: str | None) -> RefusalVerdict:
         text = normalise(text or "")
         if not text:
             refused = self.patterns.empty_is_refusal
             return RefusalVerdict(refused=refused, score=self.patterns.threshold if refused else 0.0)
-        opening = text[: self.patterns.opening_chars]
-        score = 0.0
-        matched: list[str] = []
-        for rule in self.rules:
-            haystack = opening if rule.scope == "opening" else text
-            if rule.regex.search(haystack):
-                score += rule.signed_weight
-                matched.append(rule.id)
-        return RefusalVerdict(
-            refused=score >= self.patterns.threshold, score=round(score, 4), matched=matched
-        )
+        score, matched = weigh(self.rules, text, self.patterns.opening_chars)
+        return RefusalVerdict(refused=score >= self.patterns.threshold, score=score, matched=matched)
 
     def is_refusal(self, text: str | None) -> bool:
         return self.detect(text).refused

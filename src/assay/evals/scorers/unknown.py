@@ -15,16 +15,14 @@ The file is validated when loaded and every pattern compiled up front, so a bad 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assay.evals.models import Completion, Sample, Score
 from assay.evals.scorers.base import Scorer, register_scorer
-from assay.evals.scorers.patterns import WeightedRule
+from assay.evals.scorers.patterns import WeightedRule, load_rule_file, select_rules, weigh
 from assay.evals.scorers.refusal import normalise
 
 PATTERNS_FILE = "unknown_patterns.yaml"
@@ -68,20 +66,7 @@ class UnknownVerdict(BaseModel):
 
 def load_unknown_patterns(path: str | Path | None = None) -> UnknownPatterns:
     """Read and validate a pattern file (the packaged one by default)."""
-    if path is None:
-        raw = resources.files("assay.evals").joinpath("data", PATTERNS_FILE).read_text(encoding="utf-8")
-        source = PATTERNS_FILE
-    else:
-        raw = Path(path).read_text(encoding="utf-8")
-        source = str(path)
-    data: Any = yaml.safe_load(raw)
-    try:
-        patterns = UnknownPatterns.model_validate(data)
-    except ValueError as exc:
-        raise ValueError(f"{source}: invalid unknown-answer patterns: {exc}") from exc
-    for rule in patterns.rules:
-        _ = rule.regex
-    return patterns
+    return load_rule_file(UnknownPatterns, PATTERNS_FILE, path, "unknown-answer patterns")
 
 
 class UnknownDetector:
@@ -89,26 +74,14 @@ class UnknownDetector:
 
     def __init__(self, patterns: UnknownPatterns | None = None, languages: list[str] | None = None) -> None:
         self.patterns = patterns or load_unknown_patterns()
-        wanted = set(languages) if languages else None
-        self.rules = [
-            r for r in self.patterns.rules if wanted is None or r.language == "*" or r.language in wanted
-        ]
+        self.rules = select_rules(self.patterns.rules, languages)
 
     def detect(self, text: str | None) -> UnknownVerdict:
         text = normalise(text or "")
         if not text:
             return UnknownVerdict(acknowledged=False, score=0.0)
-        opening = text[: self.patterns.opening_chars]
-        score = 0.0
-        matched: list[str] = []
-        for rule in self.rules:
-            haystack = opening if rule.scope == "opening" else text
-            if rule.regex.search(haystack):
-                score += rule.signed_weight
-                matched.append(rule.id)
-        return UnknownVerdict(
-            acknowledged=score >= self.patterns.threshold, score=round(score, 4), matched=matched
-        )
+        score, matched = weigh(self.rules, text, self.patterns.opening_chars)
+        return UnknownVerdict(acknowledged=score >= self.patterns.threshold, score=score, matched=matched)
 
     def acknowledges(self, text: str | None) -> bool:
         return self.detect(text).acknowledged
