@@ -18,24 +18,29 @@ TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} 
 
 
 class BodyTooLarge(HTTPException):
-    def __init__(self) -> None:
-        super().__init__(status_code=413, detail=TOO_LARGE)
+    def __init__(self, detail: str = TOO_LARGE) -> None:
+        super().__init__(status_code=413, detail=detail)
 
 
 class BodySizeLimit:
     """Pure ASGI middleware: 413 on a large Content-Length, or as soon as a stream passes the cap."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, too_large: type[BodyTooLarge] = BodyTooLarge
+    ) -> None:
+        """`too_large` is the error raised (and answered) when the cap is passed; routes with another
+        cap pass a subclass that carries its own message."""
         self.app = app
         self.max_bytes = max_bytes
+        self.too_large = too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = _content_length(scope)
+        length = content_length(scope)
         if length is not None and length > self.max_bytes:
-            await _refuse(send)
+            await _refuse(send, self.too_large().detail)
             return
 
         seen = 0
@@ -47,7 +52,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge()
+                    raise self.too_large()
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -62,10 +67,10 @@ class BodySizeLimit:
             # Handlers normally turn this into a 413 themselves; this catches routes outside FastAPI.
             if started:
                 raise
-            await _refuse(send)
+            await _refuse(send, self.too_large().detail)
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:
@@ -75,8 +80,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send) -> None:
-    body = json.dumps({"detail": TOO_LARGE}).encode()
+async def _refuse(send: Send, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -8,7 +8,6 @@ with 413 before they are read whole. Content that cannot be checked is an answer
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,11 +16,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assay.api.deps import workspace
 from assay.api.errors import ErrorMessage, ProblemReport
-from assay.api.limits import BodySizeLimit
+from assay.api.limits import BodySizeLimit, BodyTooLarge
 from assay.provenance.verify import MAX_VERIFY_BYTES, Verification, verify_content
 from assay.workspace import Workspace
 
@@ -33,77 +32,17 @@ router = APIRouter(tags=["verify"])
 pages = APIRouter(include_in_schema=False)
 
 
-class UploadTooLarge(HTTPException):
+class UploadTooLarge(BodyTooLarge):
     def __init__(self) -> None:
-        super().__init__(status_code=413, detail=UPLOAD_TOO_LARGE)
-
-
-class UploadSizeLimit:
-    """Like `BodySizeLimit`, with the upload cap, for the verify paths only."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        length = None
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    length = None
-        if length is not None and length > self.max_bytes:
-            await _refuse(send)
-            return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise UploadTooLarge()
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except UploadTooLarge:
-            if started:
-                raise
-            await _refuse(send)
-
-
-async def _refuse(send: Send) -> None:
-    body = json.dumps({"detail": UPLOAD_TOO_LARGE}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        super().__init__(detail=UPLOAD_TOO_LARGE)
 
 
 class BodyLimits:
-    """The app's body caps: uploads to the verify paths get `UploadSizeLimit`, all else `BodySizeLimit`."""
+    """The app's body caps: uploads to the verify paths get the upload cap, everything else the 2 MiB one."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.general = BodySizeLimit(app)
-        self.upload = UploadSizeLimit(app)
+        self.upload = BodySizeLimit(app, MAX_UPLOAD_BYTES, UploadTooLarge)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path") in UPLOAD_PATHS:
