@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -35,3 +37,39 @@ def open_workspace(home: Path | None) -> Workspace:
 HOME_OPTION = typer.Option(
     None, "--home", help="The workspace's .assay folder (default: ./.assay or ASSAY_HOME)."
 )
+
+
+def fail_with_problems(title: str, problems: Sequence[object]) -> NoReturn:
+    """Print a headline and one line per problem (a Problem's `render()`, or its text), then exit 2."""
+    stderr.print(f"[red]{title}[/red]: {len(problems)} problem(s)", highlight=False)
+    for p in problems:
+        text = p.render() if hasattr(p, "render") else str(p)
+        stderr.print("  " + text, highlight=False, markup=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def run_errors_exit(
+    problem_errors: Mapping[type[Exception], str] | None = None, interrupted_hint: str = ""
+) -> Iterator[None]:
+    """How a run's failures end a command: invalid input (each exception type with `.problems` in
+    `problem_errors`, by default an invalid suite), unreachable targets and bad values exit 2 with one
+    clear message; Ctrl-C exits 130 after saying that the log keeps every finished sample."""
+    from assay.evals.suites import SuiteInvalid
+    from assay.evals.targets.base import TargetUnavailable
+
+    labels = dict(problem_errors or {SuiteInvalid: "invalid suite"})
+    try:
+        yield
+    except tuple(labels) as exc:
+        label = next(text for kind, text in labels.items() if isinstance(exc, kind))
+        fail_with_problems(label, exc.problems)  # type: ignore[attr-defined]
+    except TargetUnavailable as exc:
+        stderr.print(f"[red]target unavailable[/red]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        stderr.print(f"[yellow]interrupted[/yellow]: the log keeps every finished sample{interrupted_hint}")
+        raise typer.Exit(130) from None
+    except (FileNotFoundError, ValueError) as exc:
+        stderr.print(f"[red]error[/red]: {exc}", highlight=False)
+        raise typer.Exit(2) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assay.cli.common import HOME_OPTION, console, stderr
+from assay.cli.common import HOME_OPTION, console, run_errors_exit, stderr
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -127,8 +127,7 @@ def run(
 
     from assay.evals.runner import RunOptions
     from assay.evals.service import evaluate
-    from assay.evals.suites import SuiteInvalid
-    from assay.evals.targets.base import GenerationParams, TargetUnavailable
+    from assay.evals.targets.base import GenerationParams
 
     ws, m, base = _context(manifest, home)
     params = GenerationParams(max_tokens=max_tokens) if max_tokens else GenerationParams()
@@ -144,7 +143,7 @@ def run(
         runner_fn = evaluate
         extra = {}
     try:
-        with _progress_bar(as_json) as bar:
+        with run_errors_exit(interrupted_hint="; resume with --resume"), _progress_bar(as_json) as bar:
             task = bar.add_task(f"{suite} → {target}", total=None, rate="")
             import time
 
@@ -169,22 +168,6 @@ def run(
                     **extra,
                 )
             )
-    except SuiteInvalid as exc:
-        stderr.print(f"[red]invalid suite[/red]: {len(exc.problems)} problem(s)", highlight=False)
-        for p in exc.problems:
-            stderr.print("  " + p.render(), highlight=False, markup=False)
-        raise typer.Exit(2) from None
-    except TargetUnavailable as exc:
-        stderr.print(f"[red]target unavailable[/red]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        stderr.print(
-            "[yellow]interrupted[/yellow]: the log keeps every finished sample; resume with --resume"
-        )
-        raise typer.Exit(130) from None
-    except (FileNotFoundError, ValueError) as exc:
-        stderr.print(f"[red]error[/red]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
     finally:
         ws.close()
     for p in outcome.load_problems:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from assay.cli.common import HOME_OPTION, console, stderr
+from assay.cli.common import HOME_OPTION, console, fail_with_problems, run_errors_exit, stderr
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -41,10 +41,7 @@ def load_library(attacks_dir: list[Path] | None):  # type: ignore[no-untyped-def
     try:
         return load_attacks(attacks_dir or None)
     except AttackInvalid as exc:
-        stderr.print(f"[red]invalid attacks[/red]: {len(exc.problems)} problem(s)", highlight=False)
-        for p in exc.problems:
-            stderr.print("  " + p, highlight=False, markup=False)
-        raise typer.Exit(2) from None
+        fail_with_problems("invalid attacks", exc.problems)
 
 
 def _pct(v: float | None) -> str:
@@ -105,7 +102,7 @@ def run(
     from assay.cli.evals import _progress_bar
     from assay.evals.runner import RunOptions
     from assay.evals.suites import SuiteInvalid
-    from assay.evals.targets.base import GenerationParams, TargetUnavailable
+    from assay.evals.targets.base import GenerationParams
     from assay.redteam.library import AttackInvalid
     from assay.redteam.service import redteam
 
@@ -113,7 +110,8 @@ def run(
     params = GenerationParams(max_tokens=max_tokens) if max_tokens else GenerationParams()
     options = RunOptions(limit=limit, sample=sample, seed=seed, use_cache=not no_cache, params=params)
     try:
-        with _progress_bar(as_json) as bar:
+        errors = {SuiteInvalid: "invalid seed suite", AttackInvalid: "invalid attacks"}
+        with run_errors_exit(errors), _progress_bar(as_json) as bar:
             task = bar.add_task(f"{seeds} × {attacks} → {target}", total=None, rate="")
 
             def progress(done: int, total: int) -> None:
@@ -136,25 +134,6 @@ def run(
                     progress=progress,
                 )
             )
-    except AttackInvalid as exc:
-        stderr.print(f"[red]invalid attacks[/red]: {len(exc.problems)} problem(s)", highlight=False)
-        for p in exc.problems:
-            stderr.print("  " + p, highlight=False, markup=False)
-        raise typer.Exit(2) from None
-    except SuiteInvalid as exc:
-        stderr.print(f"[red]invalid seed suite[/red]: {len(exc.problems)} problem(s)", highlight=False)
-        for p in exc.problems:
-            stderr.print("  " + p.render(), highlight=False, markup=False)
-        raise typer.Exit(2) from None
-    except TargetUnavailable as exc:
-        stderr.print(f"[red]target unavailable[/red]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        stderr.print("[yellow]interrupted[/yellow]: the log keeps every finished sample")
-        raise typer.Exit(130) from None
-    except (FileNotFoundError, ValueError) as exc:
-        stderr.print(f"[red]error[/red]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
     finally:
         ws.close()
     for note in outcome.notes:
