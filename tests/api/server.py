@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from types import TracebackType
@@ -11,6 +10,7 @@ import httpx
 import uvicorn
 
 from assay.api.app import create_app
+from assay.evals.mockserver import listen_socket
 from assay.workspace import Workspace
 
 
@@ -19,9 +19,8 @@ class LiveServer:
 
     def __init__(self, ws: Workspace, *, open_reads: bool = True) -> None:
         self.ws = ws
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port meanwhile
+        # bound here, so no other process can take the port meanwhile (and with Nagle off)
+        self._sock = listen_socket()
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(

@@ -206,8 +206,15 @@ class MockServer:
         return self.app.bodies
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def listen_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket whose accepted connections send small writes at once.
+
+    asyncio turns Nagle's algorithm off only for sockets whose proto is IPPROTO_TCP; a socket made
+    with proto 0 (and the connections it accepts) kept it on, so every response written as headers
+    then body waited ~40 ms for the client's delayed ACK, capping a connection at ~23 requests/s.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
@@ -220,7 +227,7 @@ def serve_asgi(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str
     """Serve any ASGI app from a background Uvicorn thread; yields its root URL (no trailing slash)."""
     import uvicorn
 
-    sock = _bind(host, port)
+    sock = listen_socket(host, port)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -288,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
         )
     )
-    sock = _bind(args.host, args.port)
+    sock = listen_socket(args.host, args.port)
     print(f"http://{args.host}:{sock.getsockname()[1]}/v1", flush=True)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11", loop="asyncio")
