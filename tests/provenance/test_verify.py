@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -58,31 +59,73 @@ def test_a_marked_text_is_established_and_survives_stripping(ws: Workspace) -> N
 
 
 def test_text_signed_by_an_unknown_ca_or_expired_cert_is_not_trusted(ws: Workspace) -> None:
-    manifest = text_manifest.build_manifest(ANSWER, foreign_signer(), generator="X", model="y")
-    v = verify_content(ws, text_manifest.embed(ANSWER, manifest).encode())
+    signed = text_manifest.sign_text(ANSWER, foreign_signer(), generator="X", model="y")
+    v = verify_content(ws, signed.text.encode())
     assert v.credentials is not None and v.credentials.verdict == "valid_untrusted"
     assert not v.credentials.trusted and v.verdict == "cannot_tell"
-    past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    expired = foreign_signer(signer_not_before=past, signer_not_after=past + dt.timedelta(days=30))
-    v = verify_content(
-        ws,
-        text_manifest.embed(
-            ANSWER, text_manifest.build_manifest(ANSWER, expired, generator="X", model="y")
-        ).encode(),
+    # c2pa-rs will not sign with an expired certificate, so sign with one that expires in 2 s.
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    short = foreign_signer(
+        signer_not_before=now - dt.timedelta(days=1), signer_not_after=now + dt.timedelta(seconds=2)
     )
+    signed = text_manifest.sign_text(ANSWER, short, generator="X", model="y")
+    time.sleep(max(0.0, (short.not_after - dt.datetime.now(dt.UTC)).total_seconds()) + 1.2)
+    v = verify_content(ws, signed.text.encode())
     assert v.credentials is not None and v.credentials.verdict == "invalid"
-    assert any("not valid" in p for p in v.credentials.problems)
+    assert any("expired" in p for p in v.credentials.problems), v.credentials.problems
     assert v.verdict == "cannot_tell"
 
 
+def test_text_manifest_is_a_c2pa_manifest_store(ws: Workspace) -> None:
+    """The embedded bytes are C2PA JUMBF (checked by c2pa-text's validator), bound by a data hash
+    whose exclusion is exactly the invisible wrapper."""
+    from c2pa_text import find_wrapper_info, validate_manifest
+
+    signed = text_manifest.sign_text(ANSWER, load_signer(ws), generator="helpdesk", model="m", ledger_id=3)
+    assert signed.text.startswith(ANSWER) and signed.embedded
+    assert validate_manifest(signed.manifest).valid
+    assert signed.manifest[4:8] == b"jumb"
+    res = text_manifest.verify_manifest(signed.text, (ws.home / "keys/c2pa/trust-anchors.pem").read_text())
+    assert res.verdict == "trusted" and res.hash_matches is True and res.ledger_id == 3
+    codes = {c.code for c in res.codes if c.kind == "success"}
+    assert {
+        "claimSignature.validated",
+        "assertion.dataHash.match",
+        "assay.textWrapper.location.match",
+    } <= codes
+    _, start, length = find_wrapper_info(signed.text)
+    assert start == len(ANSWER.encode()) and start + length == len(signed.text.encode())
+    assert res.clean_text == ANSWER
+
+
 def test_text_edited_after_signing_is_flagged(ws: Workspace) -> None:
-    signer = load_signer(ws)
-    marked = text_manifest.embed(
-        ANSWER, text_manifest.build_manifest(ANSWER, signer, generator="g", model="m")
-    )
-    tampered = marked.replace("$49.90", "$9.90")
-    res = text_manifest.verify_manifest(tampered, "")
+    signed = text_manifest.sign_text(ANSWER, load_signer(ws), generator="g", model="m")
+    for tampered in (
+        signed.text.replace("$49.90", "$9.90"),  # an edit before the wrapper
+        signed.text + " (edited)",  # text added after it
+    ):
+        res = text_manifest.verify_manifest(tampered, "")
+        assert res.verdict == "invalid" and res.hash_matches is False
+        assert res.problems[0].startswith("the visible text is not the text that was signed")
+
+
+def test_a_manifest_moved_to_other_text_is_invalid(ws: Workspace) -> None:
+    """The wrapper carried over to a different text: signature fine, binding broken."""
+    signed = text_manifest.sign_text(ANSWER, load_signer(ws), generator="g", model="m")
+    manifest, _, _ = text_manifest.extract(signed.text)
+    from c2pa_text import embed_manifest
+
+    moved = embed_manifest("A different answer entirely.", manifest)
+    res = text_manifest.verify_manifest(moved, "")
     assert res.verdict == "invalid" and res.hash_matches is False
+
+
+def test_text_already_carrying_a_manifest_is_not_signed_twice(ws: Workspace) -> None:
+    from assay.provenance.mark import MarkError
+
+    _, marked, _ = mark_text(ws, ANSWER, model="remote")
+    with pytest.raises(MarkError, match="already carries"):
+        mark_text(ws, marked, model="remote")
 
 
 def test_sidecar_manifest(ws: Workspace, tmp_path: Path) -> None:
@@ -92,11 +135,18 @@ def test_sidecar_manifest(ws: Workspace, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     out = tmp_path / "reply.marked.txt"
     assert out.read_text() == ANSWER
-    manifest = tmp_path / "reply.marked.txt.manifest"
+    manifest = tmp_path / "reply.marked.c2pa"  # C2PA's sidecar name: the asset's name, .c2pa
     res = text_manifest.verify_manifest(
         ANSWER, (ws.home / "keys/c2pa/trust-anchors.pem").read_text(), manifest.read_bytes()
     )
     assert res.verdict == "trusted" and res.where == "sidecar"
+    # `assay verify` picks the sidecar up by name, and flags the text once it changes.
+    r = runner.invoke(app, ["verify", str(out), "--json", "--home", str(ws.home)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout[r.stdout.index("{") :])["credentials"]["verdict"] == "trusted"
+    out.write_text(ANSWER.replace("$49.90", "$4.99"))
+    r = runner.invoke(app, ["verify", str(out), "--json", "--home", str(ws.home)])
+    assert json.loads(r.stdout[r.stdout.index("{") :])["credentials"]["verdict"] == "invalid"
 
 
 def test_a_marked_image_is_established_after_jpeg_and_with_metadata_stripped(ws: Workspace) -> None:

@@ -41,7 +41,10 @@ def verify(
     source: str = typer.Argument(..., help="A text file or image (PNG, JPEG, WebP), or '-' for stdin."),
     as_json: bool = typer.Option(False, "--json", help="Print the verification as JSON."),
     manifest: Path | None = typer.Option(
-        None, "--manifest", help="A text manifest written beside the text (`assay mark --sidecar`)."
+        None,
+        "--manifest",
+        help="A C2PA manifest store kept beside the text (`assay mark --sidecar`); "
+        "FILE's own `.c2pa` sidecar is used when this is not given.",
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the content and the result as evidence."),
     home: Path | None = HOME_OPTION,
@@ -51,6 +54,10 @@ def verify(
 
     try:
         data, name = _read_input(source, MAX_VERIFY_BYTES)
+        own = Path(source).with_suffix(".c2pa")
+        if manifest is None and source != "-" and own != Path(source) and own.is_file():
+            manifest = own
+            stderr.print(f"using the sidecar manifest {manifest}", highlight=False, markup=False)
         sidecar = manifest.read_bytes()[: 1 << 20] if manifest is not None else None
     except (OSError, ValueError) as exc:
         stderr.print(f"[red]cannot read the input[/red]: {exc}", highlight=False)

@@ -31,7 +31,7 @@ Verdict = Literal["trusted", "valid_untrusted", "invalid", "no_manifest"]
 
 # Failure codes that say only "we do not know this signer"; every other failure is a broken manifest.
 TRUST_ONLY_FAILURES = frozenset({"signingCredential.untrusted"})
-_EXPLAIN = {
+EXPLAIN = {
     "assertion.dataHash.mismatch": "the content's bytes changed after it was signed",
     "assertion.boxesHash.mismatch": "the content's bytes changed after it was signed",
     "assertion.bmffHash.mismatch": "the content's bytes changed after it was signed",
@@ -42,6 +42,7 @@ _EXPLAIN = {
     "signingCredential.revoked": "the signing certificate was revoked",
     "signingCredential.invalid": "the signing certificate is not valid for C2PA signing",
     "signingCredential.untrusted": "the signer's certificate does not chain to a trusted root",
+    "assay.textWrapper.location.mismatch": "the manifest's exclusion range is not where it sits in the text",
     "claimSignature.outsideValidity": "the signature was made outside the certificate's validity period",
 }
 
@@ -82,6 +83,7 @@ class C2paVerdict(BaseModel):
     digital_source_type: str | None = None
     generator: str | None = None
     model: str | None = None
+    system: str | None = Field(None, description="the AI system named in Assay's assertion, if any")
     ledger_id: int | str | None = None
     title: str | None = None
     content_intact: bool | None = Field(None, description="the hard binding (data hash) matched")
@@ -152,6 +154,7 @@ def read_claims(manifest: dict, verdict: C2paVerdict) -> None:
                     verdict.claimed_time = verdict.claimed_time or _parse_time(action.get("when"))
         elif label == ASSAY_ASSERTION:
             verdict.ledger_id = body.get("ledger_id")
+            verdict.system = body.get("system") if isinstance(body.get("system"), str) else None
             verdict.model = verdict.model or body.get("model")
             verdict.claimed_time = verdict.claimed_time or _parse_time(body.get("signed_at"))
     gen = manifest.get("claim_generator_info") or []
@@ -206,14 +209,14 @@ def judge(verdict: C2paVerdict, state: str | None, noun: str = "image") -> None:
         )
         return
     verdict.verdict = "invalid"
-    reasons = list(dict.fromkeys(_EXPLAIN.get(c, c) for c in failures if c not in TRUST_ONLY_FAILURES))
+    reasons = list(dict.fromkeys(EXPLAIN.get(c, c) for c in failures if c not in TRUST_ONLY_FAILURES))
     if verdict.certificate_expired:
         until = verdict.signer.not_after if verdict.signer and verdict.signer.not_after else None
         when = f" on {until:%Y-%m-%d %H:%M:%S} UTC" if until else ""
         reasons = [
             f"the signing certificate expired{when} and no trusted timestamp shows the {noun} was signed "
             "before that" + (f" (the {noun} itself is unchanged)" if verdict.content_intact else "")
-        ] + [r for r in reasons if r != _EXPLAIN["signingCredential.expired"]]
+        ] + [r for r in reasons if r != EXPLAIN["signingCredential.expired"]]
     verdict.explanation = "the manifest does not verify: " + "; ".join(reasons or [f"c2pa says {state}"])
 
 

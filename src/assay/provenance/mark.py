@@ -85,14 +85,22 @@ def mark_text(
     With `sidecar` the text is left as it is and the manifest is returned for a file beside it."""
     from assay.provenance import ledger
     from assay.provenance.c2pa_keys import load_signer
-    from assay.provenance.text_manifest import NO_HARD_BINDING, build_manifest, embed
+    from assay.provenance.text_manifest import NO_HARD_BINDING, extract, sign_text
 
+    if not sidecar and (extract(text)[0] is not None or extract(text)[2] is not None):
+        raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="text", media_type="text/plain", system=system)
-    manifest = build_manifest(
-        text, signer, generator=generator, model=model, system=system, ledger_id=ledger_id
+    signed = sign_text(
+        text,
+        signer,
+        generator=generator,
+        model=model,
+        system=system,
+        ledger_id=ledger_id,
+        sidecar=sidecar,
     )
-    marked = text if sidecar else embed(text, manifest)
+    marked, manifest = signed.text, signed.manifest
     raw = marked.encode("utf-8")
     method = "text-manifest (sidecar)" if sidecar else "text-manifest (embedded)"
     entry = ledger.record_mark(
@@ -293,6 +301,13 @@ def marked_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.marked{path.suffix}")
 
 
+def sidecar_path(path: Path) -> Path:
+    """`answer.marked.txt` -> `answer.marked.c2pa`: C2PA's sidecar convention (same name, `.c2pa`)."""
+    from assay.provenance.text_manifest import SIDECAR_SUFFIX
+
+    return path.with_suffix(SIDECAR_SUFFIX)
+
+
 def mark_file(
     ws: Workspace,
     path: Path,
@@ -338,6 +353,6 @@ def mark_file(
         )
         atomic_write(out, marked.encode("utf-8"))
         if manifest is not None:
-            atomic_write(out.with_name(out.name + ".manifest"), manifest)
+            atomic_write(sidecar_path(out), manifest)
         return result.model_copy(update={"output_path": str(out)})
     raise MarkError(f"{path}: {kind.reason or 'not text or a supported image'}")

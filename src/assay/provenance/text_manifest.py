@@ -1,39 +1,63 @@
-"""A signed, C2PA-style provenance manifest for text whose logits we cannot reach (remote APIs).
+"""C2PA manifests for text whose logits we cannot reach (remote APIs).
 
-The claim names the generator and model, states a `c2pa.created` action with digital source type
-`trainedAlgorithmicMedia`, and carries the SHA-256 of the text. It is signed ES256 with the workspace's
-C2PA signing chain (`assay keys init`), and the chain travels inside the manifest so anyone with the
-trust roots can check it. The manifest is JSON compressed with zlib, not C2PA's binary JUMBF: Assay
-reads it, generic C2PA tools do not.
+The manifest is a real C2PA manifest store (JUMBF, COSE-signed with the workspace's ES256 chain from
+`assay keys init` or one the user brings), made by c2pa-rs: a `c2pa.created` action with digital
+source type `trainedAlgorithmicMedia`, the model as software agent, the generator as claim generator,
+an `org.assay.provenance` assertion with the ledger id, and a `c2pa.hash.data` hard binding over the
+text's UTF-8 bytes.
 
-It is carried either inside the text as invisible Unicode variation selectors, using the `c2pa-text`
-package's wrapper (C2PA's text embedding), or in a file beside the text. Either way it has NO HARD
-BINDING to the text: the invisible characters are lost when they are stripped (by many editors,
-copy-paste paths, normalisers, or on purpose), and the text then carries no provenance at all. The
-hash inside only tells whether the visible text still matches what was signed.
+It travels in one of two ways (C2PA 2.x, text embedding):
+
+- embedded: appended to the NFC text as a `C2PATextManifestWrapper` of invisible Unicode variation
+  selectors (the `c2pa-text` package encodes it); the data hash's exclusion range is exactly the
+  wrapper's bytes, padded to a length fixed before signing;
+- sidecar: the text is left alone and the manifest store is written beside it (`.c2pa`); the data
+  hash then covers every byte of the text.
+
+c2pa-python has no text asset handler, so signing goes through c2pa-rs's data-hashed embeddable API
+(the same C library, called directly) and reading gives c2pa-rs the text and the manifest apart. c2pa-rs
+then checks the signature, the certificate chain against the trust list and the data hash over the
+text; the one thing it cannot do for text is find where the wrapper sits, so Assay checks that the
+exclusion range is the wrapper's own bytes.
+
+Either way it has NO HARD BINDING that survives stripping: the invisible characters are lost when
+they are removed (by many editors, copy-paste paths, normalisers, or on purpose), and the text then
+carries no provenance at all. The data hash only tells whether the visible text still matches what
+was signed.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
 import unicodedata
-import zlib
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from assay import __version__
+from assay.provenance.c2pa_keys import C2paSigner
+from assay.provenance.c2pa_manifest import (
+    ASSAY_ASSERTION,
+    C2paError,
+    C2paVerdict,
+    ValidationCode,
+    judge,
+    manifest_definition,
+    read_store,
+    sign_context,
+    signer_info,
+    verdict_from_store,
+)
 
-FORMAT = "assay-text-manifest/1"
-TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+MEDIA_TYPE = "text/plain"
+SIDECAR_SUFFIX = ".c2pa"
 NO_HARD_BINDING = (
     "A text manifest has no hard binding to the text: it travels as invisible characters (or a file "
     "beside the text) and is lost if those characters are stripped, so its absence proves nothing."
 )
-MAX_MANIFEST_BYTES = 64 * 1024
+MAX_MANIFEST_BYTES = 256 * 1024
+_LOCATION_CODE = "assay.textWrapper.location"
 
 Verdict = Literal["trusted", "valid_untrusted", "invalid", "no_manifest"]
 
@@ -43,6 +67,7 @@ class TextManifestResult(BaseModel):
 
     verdict: Verdict
     where: Literal["embedded", "sidecar", "none"] = "none"
+    explanation: str = ""
     signer: str | None = None
     issuer: str | None = None
     signed_at: dt.datetime | None = None
@@ -54,211 +79,333 @@ class TextManifestResult(BaseModel):
     ledger_id: int | None = None
     hash_matches: bool | None = None
     problems: list[str] = []
+    codes: list[ValidationCode] = []
     clean_text: str = ""
     note: str = NO_HARD_BINDING
 
 
-def _text_hash(text: str) -> str:
-    return hashlib.sha256(unicodedata.normalize("NFC", text).encode("utf-8")).hexdigest()
+class SignedText(BaseModel):
+    """The text to publish and its manifest store (inside the text, or for a file beside it)."""
+
+    text: str
+    manifest: bytes
+    embedded: bool
 
 
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+# -- signing ---------------------------------------------------------------------------------------
 
 
-def build_manifest(
+def _data_hash(content: bytes, exclusion: tuple[int, int] | None) -> dict[str, Any]:
+    """c2pa-rs's DataHash as JSON: SHA-256 over the content, which ends where the exclusion starts."""
+    return {
+        "exclusions": [{"start": exclusion[0], "length": exclusion[1]}] if exclusion else [],
+        "name": "jumbf manifest",
+        "alg": "sha256",
+        "hash": list(hashlib.sha256(content).digest()),
+        "pad": [],
+    }
+
+
+def _native():  # type: ignore[no-untyped-def]
+    """c2pa-rs's C functions for data-hashed signing, which c2pa-python 0.38 does not wrap."""
+    import ctypes
+
+    from c2pa import c2pa as binding
+
+    lib = getattr(binding, "_lib", None)
+    if lib is None or not hasattr(lib, "c2pa_builder_sign_data_hashed_embeddable"):
+        raise C2paError("this c2pa-python build does not expose c2pa-rs's data-hashed signing")
+    bytes_out = ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
+    lib.c2pa_signer_reserve_size.argtypes = [ctypes.c_void_p]
+    lib.c2pa_signer_reserve_size.restype = ctypes.c_int64
+    lib.c2pa_builder_data_hashed_placeholder.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_char_p,
+        bytes_out,
+    ]
+    lib.c2pa_builder_data_hashed_placeholder.restype = ctypes.c_int64
+    lib.c2pa_builder_sign_data_hashed_embeddable.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_void_p,
+        bytes_out,
+    ]
+    lib.c2pa_builder_sign_data_hashed_embeddable.restype = ctypes.c_int64
+    return lib
+
+
+def _take(lib: Any, size: int, ptr: Any, what: str) -> bytes:
+    import ctypes
+
+    if size < 0 or not ptr:
+        err = lib.c2pa_error()
+        message = ctypes.string_at(err).decode("utf-8", "replace") if err else "no message"
+        raise C2paError(f"C2PA {what} failed: {message}")
+    try:
+        return ctypes.string_at(ptr, size)
+    finally:
+        lib.c2pa_free(ptr)
+
+
+def _sign_data_hashed(
+    definition: dict[str, Any], signer: C2paSigner, content: bytes, embedded: bool
+) -> tuple[bytes, int | None]:
+    """(manifest store, wrapper byte length or None) for `content` with the data-hash binding.
+
+    For an embedded manifest the wrapper's length must be in the signed exclusion range, so the
+    manifest's size comes first from c2pa-rs's placeholder (the signed store has the same size) and
+    the wrapper is padded to the worst-case length for that size.
+    """
+    import ctypes
+
+    import c2pa
+    from c2pa_text import worst_case_wrapper_byte_length
+
+    lib = _native()
+    fmt = b"application/c2pa"
+    try:
+        with (
+            c2pa.Signer.from_info(signer_info(signer)) as c_signer,
+            c2pa.Builder(definition, sign_context()) as builder,
+        ):
+            reserve = lib.c2pa_signer_reserve_size(c_signer._handle)
+            if reserve < 0:
+                _take(lib, -1, None, "signer set-up")
+            placeholder = ctypes.POINTER(ctypes.c_ubyte)()
+            size = lib.c2pa_builder_data_hashed_placeholder(
+                builder._handle, reserve, fmt, ctypes.byref(placeholder)
+            )
+            planned = len(_take(lib, size, placeholder, "placeholder"))
+            wrapper_len = worst_case_wrapper_byte_length(planned) if embedded else None
+            exclusion = (len(content), wrapper_len) if wrapper_len is not None else None
+            out = ctypes.POINTER(ctypes.c_ubyte)()
+            size = lib.c2pa_builder_sign_data_hashed_embeddable(
+                builder._handle,
+                c_signer._handle,
+                json.dumps(_data_hash(content, exclusion)).encode(),
+                fmt,
+                None,
+                ctypes.byref(out),
+            )
+            manifest = _take(lib, size, out, "signing")
+    except c2pa.C2paError as e:
+        raise C2paError(f"C2PA signing failed: {e}") from e
+    if wrapper_len is not None and worst_case_wrapper_byte_length(len(manifest)) > wrapper_len:
+        raise C2paError(f"the signed manifest ({len(manifest)} bytes) outgrew its placeholder ({planned})")
+    return manifest, wrapper_len
+
+
+def sign_text(
     text: str,
-    signer: Any,
+    signer: C2paSigner,
     *,
     generator: str,
     model: str,
     system: str | None = None,
     ledger_id: int | None = None,
     title: str = "",
-) -> bytes:
-    """The signed manifest bytes for `text` (`signer` is a `c2pa_keys.C2paSigner`)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    sidecar: bool = False,
+) -> SignedText:
+    """Sign `text` with a C2PA manifest, embedded as invisible characters or for a sidecar file.
 
-    claim = {
-        "claim_generator": f"Assay/{__version__}",
-        "title": title,
-        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": TRAINED,
-                            "softwareAgent": {"name": generator},
-                        }
-                    ]
-                },
-            },
-            {"label": "assay.generator", "data": {"generator": generator, "model": model, "system": system}},
-        ],
-        "content": {"alg": "sha256", "hash": _text_hash(text), "normalisation": "NFC"},
-        "ledger_id": ledger_id,
-    }
-    key = serialization.load_pem_private_key(signer.private_key_pem.get_secret_value().encode(), None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError("text manifests are signed ES256/384/512: the signer's key must be an EC key")
-    signature = key.sign(_canonical(claim), ec.ECDSA(hashes.SHA256()))
-    chain = [
-        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
-        for c in x509.load_pem_x509_certificates(signer.cert_chain_pem.encode())
-    ]
-    doc = {
-        "format": FORMAT,
-        "claim": claim,
-        "signature": {"alg": "ES256", "sig": base64.b64encode(signature).decode(), "x5chain": chain},
-    }
-    return zlib.compress(_canonical(doc), 9)
+    Embedding normalises the text to NFC first (as C2PA's text embedding asks); a sidecar signs the
+    text exactly as given, byte for byte.
+    """
+    from c2pa_text import encode_wrapper_padded, find_wrapper_info
+
+    extra = {"system": system} if system else None
+    definition = manifest_definition(
+        generator_name=generator,
+        model_name=model,
+        ledger_id=ledger_id,
+        title=title or f"{generator} output",
+        media_type=MEDIA_TYPE,
+        extra=extra,
+    )
+    if sidecar:
+        manifest, _ = _sign_data_hashed(definition, signer, text.encode("utf-8"), embedded=False)
+        return SignedText(text=text, manifest=manifest, embedded=False)
+    body = unicodedata.normalize("NFC", text)
+    try:
+        already = find_wrapper_info(body)
+    except ValueError:
+        already = True  # more than one wrapper
+    if already:
+        raise C2paError("the text already carries a C2PA manifest; sign the text without it")
+    manifest, wrapper_len = _sign_data_hashed(definition, signer, body.encode("utf-8"), embedded=True)
+    assert wrapper_len is not None
+    return SignedText(
+        text=body + encode_wrapper_padded(manifest, wrapper_len), manifest=manifest, embedded=True
+    )
 
 
-def embed(text: str, manifest: bytes) -> str:
-    """The text (NFC) with the manifest appended as invisible variation selectors (c2pa-text)."""
-    from c2pa_text import embed_manifest
+# -- reading -----------------------------------------------------------------------------------------
 
-    return embed_manifest(text, manifest)
+
+class _Wrapper(BaseModel):
+    manifest: bytes
+    start: int  # byte offset in the UTF-8 text
+    length: int  # byte length of the whole wrapper, padding included
+    clean: str
+
+
+def _find(text: str) -> tuple[_Wrapper | None, str | None]:
+    """(the embedded wrapper or None, a problem if one is there but unusable)."""
+    from c2pa_text import find_wrapper_info
+
+    try:
+        found = find_wrapper_info(text)
+    except ValueError as exc:  # two wrappers in one text
+        return None, str(exc)
+    except Exception as exc:  # the reader must never take verification down
+        return None, f"the embedded manifest could not be read: {exc}"
+    if found is None:
+        return None, None
+    manifest, start, length = found  # byte offset and byte length of the wrapper in the UTF-8 text
+    raw = text.encode("utf-8")
+    clean = (raw[:start] + raw[start + length :]).decode("utf-8")
+    return _Wrapper(manifest=manifest, start=start, length=length, clean=clean), None
 
 
 def extract(text: str) -> tuple[bytes | None, str, str | None]:
     """(manifest bytes or None, the text without the wrapper, a problem if the wrapper is malformed)."""
-    try:
-        from c2pa_text import extract_manifest
-
-        manifest, clean = extract_manifest(text)
-    except ValueError as exc:  # e.g. two wrappers in one text
-        return None, unicodedata.normalize("NFC", text), str(exc)
-    except Exception as exc:  # the reader must never take verification down
-        return None, text, f"the embedded manifest could not be read: {exc}"
-    return manifest, clean, None
+    wrapper, problem = _find(text)
+    if wrapper is None:
+        return None, text, problem
+    return wrapper.manifest, wrapper.clean, None
 
 
-def _load_doc(manifest: bytes) -> dict[str, Any]:
-    if len(manifest) > MAX_MANIFEST_BYTES:
-        raise ValueError("the manifest is too large")
-    try:
-        raw = zlib.decompressobj().decompress(manifest, MAX_MANIFEST_BYTES * 4)
-    except zlib.error:
-        raw = manifest  # a sidecar may be plain JSON
-    doc = json.loads(raw.decode("utf-8"))
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ValueError("not an Assay text manifest")
-    return doc
+def _exclusions(detailed: dict[str, Any] | None) -> list[tuple[int, int]] | None:
+    """The active manifest's data-hash exclusions, from c2pa-rs's detailed report."""
+    if not detailed:
+        return None
+    manifest = (detailed.get("manifests") or {}).get(detailed.get("active_manifest")) or {}
+    store = manifest.get("assertion_store") or {}
+    data_hash = store.get("c2pa.hash.data")
+    if not isinstance(data_hash, dict):
+        return None
+    return [(int(e["start"]), int(e["length"])) for e in data_hash.get("exclusions") or []]
 
 
-def _check_chain(chain: list[Any], roots_pem: str, at: dt.datetime) -> tuple[bool, list[str]]:
-    """(trusted, problems): signatures along the chain, validity at `at` and now, and a trusted root."""
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-
-    problems: list[str] = []
-    now = dt.datetime.now(dt.UTC)
-    for cert in chain:
-        for when, what in ((at, "when it was signed"), (now, "now")):
-            if not (cert.not_valid_before_utc <= when <= cert.not_valid_after_utc):
-                problems.append(
-                    f"the certificate '{cert.subject.rfc4514_string()}' was not valid {what} "
-                    f"(valid {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d})"
-                )
-                break
-    for child, parent in zip(chain, chain[1:], strict=False):
-        try:
-            child.verify_directly_issued_by(parent)
-        except (ValueError, TypeError, InvalidSignature):
-            problems.append(f"'{child.subject.rfc4514_string()}' is not issued by the next certificate")
-    roots = x509.load_pem_x509_certificates(roots_pem.encode()) if roots_pem.strip() else []
-    top = chain[-1]
-    trusted = False
-    for root in roots:
-        if root == top:
-            trusted = True
-            break
-        try:
-            top.verify_directly_issued_by(root)
-            trusted = True
-            break
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-    return trusted, problems
+def _check_location(
+    verdict: C2paVerdict, expected: list[tuple[int, int]], found: list[tuple[int, int]] | None
+) -> None:
+    """Replace c2pa-rs's 'exclusion does not match the manifest location' (it cannot locate a text
+    wrapper) with Assay's own check: the exclusion must be exactly the wrapper's bytes."""
+    located = found == expected
+    kept = []
+    for code in verdict.codes:
+        is_location = code.code == "assertion.dataHash.mismatch" and "location" in code.explanation
+        if not (is_location and located):
+            kept.append(code)
+    kept.append(
+        ValidationCode(
+            kind="success" if located else "failure",
+            code=f"{_LOCATION_CODE}.{'match' if located else 'mismatch'}",
+            explanation=(
+                "the data hash excludes exactly the embedded manifest's bytes"
+                if located
+                else f"the data hash excludes {found} but the manifest sits at {expected} (offset, length)"
+            ),
+        )
+    )
+    verdict.codes = kept
 
 
 def verify_manifest(text: str, roots_pem: str, sidecar: bytes | None = None) -> TextManifestResult:
-    """Check the embedded (or sidecar) manifest against the text and the trust roots."""
-    manifest, clean, problem = extract(text)
-    where: Literal["embedded", "sidecar", "none"] = "embedded" if manifest is not None else "none"
-    if manifest is None and sidecar is not None:
+    """Check the embedded (or sidecar) C2PA manifest against the text and the trust roots."""
+    import c2pa
+
+    wrapper, problem = _find(text)
+    clean = unicodedata.normalize("NFC", wrapper.clean if wrapper else text)
+    if wrapper is not None:
+        manifest, where = wrapper.manifest, "embedded"
+    elif sidecar is not None:
         manifest, where = sidecar, "sidecar"
-    if manifest is None:
-        problems = [problem] if problem else []
+    else:
         return TextManifestResult(
-            verdict="invalid" if problem else "no_manifest", problems=problems, clean_text=clean
+            verdict="invalid" if problem else "no_manifest",
+            explanation=problem or "no C2PA manifest is embedded in the text",
+            problems=[problem] if problem else [],
+            clean_text=clean,
         )
+    if len(manifest) > MAX_MANIFEST_BYTES:
+        return _unreadable(where, clean, f"the manifest is larger than {MAX_MANIFEST_BYTES // 1024} KB")
     try:
-        return _verify_doc(_load_doc(manifest), clean, roots_pem, where)
-    except Exception as exc:  # malformed JSON, base64, certificates: all "invalid", never raised
-        return TextManifestResult(
-            verdict="invalid", where=where, problems=[f"the manifest cannot be read: {exc}"], clean_text=clean
-        )
+        read = read_store(MEDIA_TYPE, text.encode("utf-8"), manifest, roots_pem)
+    except c2pa.C2paError as exc:
+        return _unreadable(where, clean, f"the manifest cannot be read: {exc}")
+    except Exception as exc:  # never a crash on hostile input
+        return _unreadable(where, clean, f"the manifest cannot be read: {type(exc).__name__}: {exc}")
+    if read is None:
+        return _unreadable(where, clean, "the manifest cannot be read: no C2PA manifest store in it")
+    store, cr, detailed = read
+    verdict = verdict_from_store(store, cr, MEDIA_TYPE)
+    expected = [(wrapper.start, wrapper.length)] if wrapper is not None else []
+    _check_location(verdict, expected, _exclusions(detailed))
+    failures = [c for c in verdict.codes if c.kind == "failure"]
+    state = verdict.validation_state
+    if state == "Invalid" and not failures:  # the only failure was the location c2pa-rs cannot check
+        state = "Trusted" if any(c.code == "signingCredential.trusted" for c in verdict.codes) else "Valid"
+    judge(verdict, state, "text")
+    return _result(verdict, where, clean)
 
 
-def _verify_doc(doc: dict[str, Any], clean: str, roots_pem: str, where: Any) -> TextManifestResult:
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    claim = doc["claim"]
-    sig = doc["signature"]
-    chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in sig["x5chain"]]
-    if not chain:
-        raise ValueError("no signing certificate")
-    leaf = chain[0]
-    signed_at = dt.datetime.fromisoformat(claim["created"])
-    if signed_at.tzinfo is None:
-        signed_at = signed_at.replace(tzinfo=dt.UTC)
-    problems: list[str] = []
-    public = leaf.public_key()
-    try:
-        if not isinstance(public, ec.EllipticCurvePublicKey):
-            raise InvalidSignature
-        public.verify(base64.b64decode(sig["sig"]), _canonical(claim), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        problems.append("the signature does not match the claim (the manifest was altered)")
-    trusted, chain_problems = _check_chain(chain, roots_pem, signed_at)
-    problems += chain_problems
-    hash_ok = claim.get("content", {}).get("hash") == _text_hash(clean)
-    if not hash_ok:
-        problems.append("the visible text is not the text that was signed (it was edited afterwards)")
-    actions, source, generator = [], None, None
-    info: dict[str, Any] = {}
-    for a in claim.get("assertions", []):
-        if a.get("label", "").startswith("c2pa.actions"):
-            for act in a.get("data", {}).get("actions", []):
-                actions.append(str(act.get("action")))
-                source = source or act.get("digitalSourceType")
-                generator = generator or (act.get("softwareAgent") or {}).get("name")
-        elif a.get("label") == "assay.generator":
-            info = a.get("data") or {}
-    verdict: Verdict = "invalid" if problems else ("trusted" if trusted else "valid_untrusted")
+def _unreadable(where: Any, clean: str, problem: str) -> TextManifestResult:
     return TextManifestResult(
-        verdict=verdict,
+        verdict="invalid", where=where, explanation=problem, problems=[problem], clean_text=clean
+    )
+
+
+def _result(v: C2paVerdict, where: Any, clean: str) -> TextManifestResult:
+    failures = [c for c in v.codes if c.kind == "failure" and c.code != "signingCredential.untrusted"]
+    hash_failed = any(c.code == "assertion.dataHash.mismatch" for c in failures)
+    hash_ok = any(c.code == "assertion.dataHash.match" for c in v.codes if c.kind == "success")
+    problems = []
+    if hash_failed:  # an edit also moves the wrapper, so its location is not a separate problem then
+        problems.append("the visible text is not the text that was signed (it was edited afterwards)")
+        failures = [c for c in failures if not c.code.startswith(("assertion.dataHash", _LOCATION_CODE))]
+    if v.certificate_expired or any("outsideValidity" in c.code for c in failures):
+        problems.append("the signing certificate was not valid when the manifest was checked")
+    problems += [_plain(c) for c in failures]
+    ledger = v.ledger_id
+    return TextManifestResult(
+        verdict=v.verdict,
         where=where,
-        signer=leaf.subject.rfc4514_string(),
-        issuer=leaf.issuer.rfc4514_string(),
-        signed_at=signed_at,
-        generator=generator or info.get("generator"),
-        model=info.get("model"),
-        system=info.get("system"),
-        digital_source_type=source,
-        actions=actions,
-        ledger_id=claim.get("ledger_id") if isinstance(claim.get("ledger_id"), int) else None,
-        hash_matches=hash_ok,
-        problems=problems,
+        explanation=v.explanation,
+        signer=v.signer.subject if v.signer else None,
+        issuer=v.signer.issuer if v.signer else None,
+        signed_at=v.signed_at or v.claimed_time,
+        generator=v.generator,
+        model=v.model,
+        system=v.system,
+        digital_source_type=v.digital_source_type,
+        actions=v.actions,
+        ledger_id=ledger if isinstance(ledger, int) else None,
+        hash_matches=False if hash_failed else (True if hash_ok else None),
+        problems=list(dict.fromkeys(problems)),
+        codes=v.codes,
         clean_text=clean,
     )
+
+
+def _plain(code: ValidationCode) -> str:
+    from assay.provenance.c2pa_manifest import EXPLAIN
+
+    return EXPLAIN.get(code.code, f"{code.code}: {code.explanation}" if code.explanation else code.code)
+
+
+__all__ = [
+    "ASSAY_ASSERTION",
+    "MEDIA_TYPE",
+    "NO_HARD_BINDING",
+    "SIDECAR_SUFFIX",
+    "SignedText",
+    "TextManifestResult",
+    "extract",
+    "sign_text",
+    "verify_manifest",
+]
