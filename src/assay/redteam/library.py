@@ -31,6 +31,7 @@ import yaml
 from pydantic import ValidationError
 
 from assay.redteam.attack import Attack, AttackMode, AttackSpec, get_transform
+from assay.yamlio import safe_load_all
 
 ENTRY_POINT_GROUP = "assay.attacks"
 ENV_VAR = "ASSAY_ATTACKS_PATH"
@@ -100,7 +101,7 @@ def read_folder(folder: Path, problems: list[str]) -> list[AttackSpec]:
     specs: list[AttackSpec] = []
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         try:
-            documents = list(yaml.safe_load_all(path.read_text("utf-8")))
+            documents = safe_load_all(path.read_text("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             problems.append(f"{path}: not valid YAML: {exc}")
             continue

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assay.manifest.schema import ControlLevel, ControlPoint, ModelType
+from assay.yamlio import safe_load
 
 
 class RiskArea(BaseModel):
@@ -57,4 +57,4 @@ class RiskAreaCatalog(BaseModel):
 @lru_cache(maxsize=1)
 def risk_area_catalog() -> RiskAreaCatalog:
     text = resources.files("assay.registry").joinpath("data/risk_areas.yaml").read_text("utf-8")
-    return RiskAreaCatalog.model_validate(yaml.safe_load(text))
+    return RiskAreaCatalog.model_validate(safe_load(text))

@@ -12,8 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from assay.yamlio import safe_load
 
 
 class WeightedRule(BaseModel):
@@ -66,7 +67,7 @@ def load_rule_file(model: type[RuleFile], default_file: str, path: str | Path | 
     else:
         raw = Path(path).read_text(encoding="utf-8")
         source = str(path)
-    data: Any = yaml.safe_load(raw)
+    data: Any = safe_load(raw)
     try:
         loaded = model.model_validate(data)
     except ValueError as exc:
