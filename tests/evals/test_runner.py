@@ -159,7 +159,8 @@ def _wait_for_lines(log_dir: Path, at_least: int, timeout: float = 60) -> Path:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
 def test_killed_run_resumes_with_every_sample_exactly_once(tmp_path: Path, sig: signal.Signals) -> None:
     n = 60
-    with run_mock_server(latency_s=(0.03, 0.08)) as server:
+    # 2 in flight at 0.1-0.2 s each: ~4.5 s for the whole run, so the signal lands mid-run
+    with run_mock_server(latency_s=(0.1, 0.2)) as server:
         manifest, suite = _project(tmp_path, server.base_url, n)
         proc = _start_cli_run(manifest, suite)
         log = _wait_for_lines(tmp_path / ".assay" / "runs", 8)
