@@ -143,7 +143,14 @@ def _start_cli_run(manifest: Path, suite: Path) -> subprocess.Popen[bytes]:
         "-m",
         str(manifest),
     ]
-    return subprocess.Popen([*cmd, "--no-cache", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A shell running pytest in the background leaves SIGINT ignored, and children inherit that;
+    # give the run the default disposition so that Ctrl-C reaches it as it would from a terminal.
+    return subprocess.Popen(
+        [*cmd, "--no-cache", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for_lines(log_dir: Path, at_least: int, timeout: float = 60) -> Path:
@@ -225,3 +232,18 @@ def test_malformed_rows_are_reported_with_their_line_or_fatal_with_strict(tmp_pa
         )
     assert strict.exit_code == 2
     assert "invalid suite" in strict.stderr and f"{suite}:3" in strict.stderr
+
+
+def test_a_fully_cached_rerun_works_with_the_target_gone(tmp_path: Path) -> None:
+    """Every answer in the response cache: the re-run needs no endpoint, and says so by succeeding."""
+    with run_mock_server() as server:
+        manifest, suite = _project(tmp_path, server.base_url, 5)
+        first = runner.invoke(app, ["eval", "run", str(suite), "-t", "mock", "-m", str(manifest), "--json"])
+        assert first.exit_code == 0, first.output
+    # the server is gone; a re-run from the cache still completes, a --no-cache run fails fast
+    again = runner.invoke(app, ["eval", "run", str(suite), "-t", "mock", "-m", str(manifest), "--json"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout)["summary"]
+    assert summary["status"] == "complete" and summary["cache_hits"] == 5 and summary["score"] == 1.0
+    fresh = runner.invoke(app, ["eval", "run", str(suite), "-t", "mock", "-m", str(manifest), "--no-cache"])
+    assert fresh.exit_code == 2 and "cannot reach" in fresh.output

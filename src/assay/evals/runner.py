@@ -177,6 +177,16 @@ class Runner:
                     jobs.append(_Job(sample, epoch, messages, key if epoch == 0 else f"{key}:{epoch}"))
         return jobs
 
+    def served_by_cache(self) -> bool:
+        """True when every answer a new run needs is already in the response cache.
+
+        Such a run never calls the target, so it need not be reachable: a cached re-run works offline
+        (and skips the preflight's connection)."""
+        if self.cache is None:
+            return False
+        keys = {job.key for job in self._jobs(select_samples(self.suite, self.options), set())}
+        return bool(keys) and len(self.cache.get_many(keys)) == len(keys)
+
     # -- the run -----------------------------------------------------------------------------------
     async def run(self, resume: bool = False) -> RunSummary:
         started = dt.datetime.now(dt.UTC)

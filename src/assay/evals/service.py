@@ -102,7 +102,6 @@ async def evaluate(
 
     cache = ResponseCache(cache_path(ws)) if options.use_cache else None
     try:
-        await target.preflight()
         runner = runner_factory(
             suite,
             target,
@@ -113,6 +112,8 @@ async def evaluate(
             progress=progress,
             run_id=resume_run,
         )
+        if resume_run is not None or not runner.served_by_cache():
+            await target.preflight()
         await runner.run(resume=resume_run is not None)
     finally:
         if cache is not None:

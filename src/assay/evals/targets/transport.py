@@ -10,11 +10,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import ssl
 import time
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from assay.evals.targets.base import TargetUnavailable
 from assay.evals.targets.limits import (
@@ -26,6 +23,11 @@ from assay.evals.targets.limits import (
     call_with_retries,
     parse_retry_after,
 )
+
+if TYPE_CHECKING:  # httpx (~55 ms to import) loads with the first client, not with the target
+    import ssl
+
+    import httpx
 
 CONNECT_TIMEOUT_S = 3.0
 PREFLIGHT_TIMEOUT_S = 10.0
@@ -39,6 +41,8 @@ def shared_ssl_context() -> ssl.SSLContext:
     httpx builds a fresh context per client by default, loading the CA bundle each time (~35 ms);
     a target's pool has several clients and a run makes a pool per event loop, which added up to
     ~0.2 s of a fully cached `assay eval run`. Contexts are safe to share between clients."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
@@ -80,6 +84,8 @@ class JSONTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _new_client(self, connections: int) -> httpx.AsyncClient:
+        import httpx
+
         return httpx.AsyncClient(
             headers=self.headers,
             timeout=httpx.Timeout(self.timeout_s, connect=min(CONNECT_TIMEOUT_S, self.timeout_s)),
@@ -123,6 +129,8 @@ class JSONTransport:
 
     async def post_json(self, url: str, body: Any) -> tuple[Any, int, float]:
         """The decoded answer, the retries it took, and the seconds from first attempt to answer."""
+        import httpx
+
         payload = json.dumps(body, ensure_ascii=False).encode()
         clients = self._pool()
         in_flight = self._in_flight
@@ -157,6 +165,8 @@ class JSONTransport:
 
     async def probe(self, method: str, url: str, body: Any = None) -> httpx.Response:
         """One quick request for preflight: unreachable in ≤ 3 s connect time → TargetUnavailable."""
+        import httpx
+
         timeout = httpx.Timeout(min(self.timeout_s, PREFLIGHT_TIMEOUT_S), connect=CONNECT_TIMEOUT_S)
         try:
             if body is None:
