@@ -91,7 +91,10 @@ def _chromium(args: list[str], profile: str) -> subprocess.CompletedProcess[str]
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (Debian's chromium)")
 def test_end_to_end_in_headless_chromium(ws: Workspace, tmp_path: Path) -> None:
-    _, marked, _ = mark_text(ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm")
+    # two lines: the browser submits a textarea with CRLF line ends, which must not break the
+    # C2PA data hash over the LF text that was signed
+    text = ANSWER + "\nAsk me anything else about your plan."
+    _, marked, _ = mark_text(ws, text, system="helpdesk", system_version="0.1.0", model="remote-llm")
     with LiveServer(ws) as server:
         # A page that fills in the real form's field and submits it, as a person would.
         form = httpx.get(f"{server.url}/verify?lang=en").text
@@ -109,6 +112,9 @@ def test_end_to_end_in_headless_chromium(ws: Workspace, tmp_path: Path) -> None:
         assert 'id="verdict"' in dom.stdout, dom.stderr[-2000:]
         assert "AI provenance established" in dom.stdout
         assert "verdict-established" in dom.stdout
+        assert "a trusted signer" in dom.stdout, (
+            "the embedded C2PA manifest did not verify in the browser path"
+        )
         shot = tmp_path / "result.png"
         with tempfile.TemporaryDirectory() as profile:
             run = _chromium([f"--screenshot={shot}", "--window-size=1000,800", start.as_uri()], profile)
