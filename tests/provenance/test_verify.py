@@ -46,6 +46,7 @@ def test_a_marked_text_is_established_and_survives_stripping(ws: Workspace) -> N
     v = verify_content(ws, marked.encode(), filename="answer.txt")
     assert v.verdict == "established" and v.headline == "AI provenance established"
     assert v.credentials and v.credentials.trusted and v.credentials.model == "remote-llm"
+    assert v.credentials.ledger_id == result.ledger_id  # the manifest names its ledger entry
     assert v.credentials.says_ai and "no hard binding" in v.credentials.note
     assert any(h.match == "exact" for h in v.ledger)
     assert v.confidence.startswith("Certain")

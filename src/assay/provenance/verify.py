@@ -243,6 +243,7 @@ def _text_manifest_part(
         actions=res.actions,
         trusted=res.verdict == "trusted",
         problems=res.problems,
+        ledger_id=res.ledger_id,
         note=NO_HARD_BINDING,
     )
     if res.verdict == "no_manifest":
