@@ -150,3 +150,37 @@ def test_the_api_needs_no_login_even_on_a_closed_server(ws: Workspace) -> None:
         assert r.status_code == 200 and r.json()["kept_as"] is None
         assert any("keeping needs a token" in n for n in r.json()["notes"])
         assert client.get("/verify").status_code == 200
+
+
+def test_a_sidecar_manifest_travels_over_the_api_and_the_page(ws: Workspace) -> None:
+    """Text signed with a `.c2pa` sidecar: multipart `manifest`, JSON base64 `manifest`, the page form."""
+    import base64
+
+    _, text, sidecar = mark_text(ws, ANSWER, model="remote-llm", sidecar=True)
+    assert sidecar is not None and text == ANSWER
+    with LiveServer(ws) as server:
+        url = f"{server.url}/api/v1/verify"
+        alone = httpx.post(url, json={"text": text}).json()
+        assert alone["credentials"]["verdict"] == "no_manifest"
+        multi = httpx.post(
+            url,
+            files={"file": ("reply.txt", text.encode(), "text/plain"), "manifest": ("reply.c2pa", sidecar)},
+        ).json()
+        assert multi["credentials"]["verdict"] == "trusted"
+        as_json = httpx.post(url, json={"text": text, "manifest": base64.b64encode(sidecar).decode()}).json()
+        assert as_json["credentials"]["verdict"] == "trusted"
+        edited = httpx.post(
+            url,
+            json={"text": text.replace("$49.90", "$4.99"), "manifest": base64.b64encode(sidecar).decode()},
+        ).json()
+        assert edited["credentials"]["verdict"] == "invalid"
+        bad = httpx.post(url, json={"text": text, "manifest": "not base64!"})
+        assert bad.status_code == 422 and "base64" in bad.text
+        page = httpx.post(
+            f"{server.url}/verify?lang=en", data={"text": text}, files={"manifest": ("reply.c2pa", sidecar)}
+        )
+        assert page.status_code == 200 and "a trusted signer" in page.text
+        too_big = httpx.post(
+            url, files={"file": ("r.txt", text.encode()), "manifest": ("m.c2pa", b"x" * (1 << 21))}
+        )
+        assert too_big.status_code == 400 and "1 MiB" in too_big.text

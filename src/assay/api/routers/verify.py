@@ -8,6 +8,7 @@ with 413 before they are read whole. Content that cannot be checked is an answer
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -51,13 +52,31 @@ class BodyLimits:
             await self.general(scope, receive, send)
 
 
+MAX_SIDECAR_BYTES = 1 << 20
+
+
 class VerifyText(BaseModel):
     """Text to verify, sent as JSON."""
 
     model_config = {"extra": "forbid"}
 
     text: str = Field(max_length=MAX_VERIFY_BYTES, description="The text to check (UTF-8).")
+    manifest: str | None = Field(
+        None,
+        max_length=2 * MAX_SIDECAR_BYTES,
+        description="A C2PA manifest store kept beside the text (`.c2pa` sidecar), base64-encoded.",
+    )
     keep: bool = Field(False, description="Keep the text and the result as evidence on this server.")
+
+
+class Submission(BaseModel):
+    """What a verify request sent: the content, what it says it is, and an optional sidecar manifest."""
+
+    data: bytes | None = None
+    filename: str | None = None
+    declared: str | None = None
+    keep: bool = False
+    sidecar: bytes | None = None
 
 
 REQUEST_BODY: dict[str, Any] = {
@@ -70,6 +89,11 @@ REQUEST_BODY: dict[str, Any] = {
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "Image or text file"},
                         "text": {"type": "string", "description": "Text, instead of a file"},
+                        "manifest": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A C2PA manifest store kept beside the text (.c2pa), optional",
+                        },
                         "keep": {"type": "boolean", "default": False},
                     },
                 }
@@ -96,42 +120,80 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "on", "yes")
 
 
-async def _read_submission(request: Request) -> tuple[bytes | None, str | None, str | None, bool]:
-    """(content, filename, declared type, keep) from a multipart or urlencoded form, JSON or raw bytes."""
+async def _sidecar_upload(form: Any) -> bytes | None:
+    upload = form.get("manifest")
+    if not isinstance(upload, UploadFile) or not (upload.filename or upload.size):
+        return None
+    data = await upload.read(MAX_SIDECAR_BYTES + 1)
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise HTTPException(status_code=400, detail="the manifest file is larger than 1 MiB")
+    return data or None
+
+
+async def _read_submission(request: Request) -> Submission:
+    """The content from a multipart or urlencoded form, JSON or raw bytes, and a sidecar if one came."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         try:
-            form = await request.form(max_files=2, max_fields=20)
+            form = await request.form(max_files=3, max_fields=20)
         except UploadTooLarge:
             raise
         except Exception as exc:  # a malformed form body is the client's mistake
             raise HTTPException(status_code=400, detail=f"the form could not be read: {exc}") from exc
         keep = _truthy(form.get("keep", ""))
+        sidecar = await _sidecar_upload(form)
         upload = form.get("file")
         if isinstance(upload, UploadFile) and (upload.filename or upload.size):
             data = await upload.read(MAX_VERIFY_BYTES + 1)
             if len(data) > MAX_VERIFY_BYTES:
                 raise UploadTooLarge()
             if data:
-                return data, upload.filename, upload.content_type, keep
+                return Submission(
+                    data=data,
+                    filename=upload.filename,
+                    declared=upload.content_type,
+                    keep=keep,
+                    sidecar=sidecar,
+                )
         text = form.get("text")
         if isinstance(text, str) and text:
-            return text.replace("\r\n", "\n").encode("utf-8"), None, "text/plain", keep
+            # browsers send a textarea's line ends as CRLF; the text that was signed had LF
+            data = text.replace("\r\n", "\n").encode("utf-8")
+            return Submission(data=data, declared="text/plain", keep=keep, sidecar=sidecar)
         if isinstance(upload, str) and upload:
-            return upload.encode("utf-8"), None, None, keep
-        return None, None, None, keep
+            return Submission(data=upload.encode("utf-8"), keep=keep, sidecar=sidecar)
+        return Submission(keep=keep)
     body = await request.body()
     if ctype == "application/json":
+        from fastapi.exceptions import RequestValidationError
+
         try:
             doc = VerifyText.model_validate_json(body)
         except ValidationError as exc:
-            from fastapi.exceptions import RequestValidationError
-
             raise RequestValidationError(
                 [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
             ) from exc
-        return doc.text.encode("utf-8"), None, "text/plain", doc.keep
-    return (body or None), None, ctype or None, _truthy(request.query_params.get("keep", ""))
+        sidecar = None
+        if doc.manifest:
+            try:
+                sidecar = base64.b64decode(doc.manifest, validate=True)
+            except ValueError:
+                raise RequestValidationError(
+                    [
+                        {
+                            "type": "value_error",
+                            "loc": ("body", "manifest"),
+                            "msg": "the manifest is not valid base64",
+                            "input": doc.manifest[:40],
+                        }
+                    ]
+                ) from None
+        return Submission(
+            data=doc.text.encode("utf-8"), declared="text/plain", keep=doc.keep, sidecar=sidecar
+        )
+    return Submission(
+        data=body or None, declared=ctype or None, keep=_truthy(request.query_params.get("keep", ""))
+    )
 
 
 @router.post(
@@ -149,8 +211,8 @@ async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depen
     """Send an image or text file as multipart `file`, or JSON `{"text": ...}`; get one verdict with its
     parts (manifest, watermark, ledger). Content that cannot be checked still gets a 200 answer whose
     `bad_input` says why."""
-    data, filename, declared, keep_form = await _read_submission(request)
-    if data is None:
+    sub = await _read_submission(request)
+    if sub.data is None:
         return JSONResponse(
             status_code=422,
             content={
@@ -164,11 +226,17 @@ async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depen
                 ]
             },
         )
-    want_keep = (keep or keep_form) and _may_keep(request, ws)
+    want_keep = (keep or sub.keep) and _may_keep(request, ws)
     v = await run_in_threadpool(
-        verify_content, ws, data, filename=filename, declared_type=declared, keep=want_keep
+        verify_content,
+        ws,
+        sub.data,
+        filename=sub.filename,
+        declared_type=sub.declared,
+        keep=want_keep,
+        sidecar_manifest=sub.sidecar,
     )
-    if (keep or keep_form) and not want_keep:
+    if (keep or sub.keep) and not want_keep:
         v = v.model_copy(update={"notes": [*v.notes, "not kept: keeping needs a token on this server"]})
     return v
 
@@ -209,17 +277,23 @@ async def verify_page_submit(request: Request, ws: Workspace = Depends(workspace
     from assay.web.i18n import load_catalogue, pick_language
 
     try:
-        data, filename, declared, keep = await _read_submission(request)
+        sub = await _read_submission(request)
     except UploadTooLarge:
         raise
     except HTTPException as exc:
         return _page(request, status_code=400, error=str(exc.detail))
     lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-    if data is None:
+    if sub.data is None:
         t = load_catalogue("verify").for_language(lang)
         return _page(request, status_code=422, error=t["nothing_given"])
-    want_keep = keep and _may_keep(request, ws)
+    want_keep = sub.keep and _may_keep(request, ws)
     v = await run_in_threadpool(
-        verify_content, ws, data, filename=filename, declared_type=declared, keep=want_keep
+        verify_content,
+        ws,
+        sub.data,
+        filename=sub.filename,
+        declared_type=sub.declared,
+        keep=want_keep,
+        sidecar_manifest=sub.sidecar,
     )
     return _page(request, v=v)
