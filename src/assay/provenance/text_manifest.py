@@ -193,6 +193,10 @@ def _sign_data_hashed(
             manifest = _take(lib, size, out, "signing")
     except c2pa.C2paError as e:
         raise C2paError(f"C2PA signing failed: {e}") from e
+    except AttributeError as e:  # the wrapper's handles moved: a c2pa-python outside the pinned range
+        raise C2paError(
+            f"this c2pa-python build cannot sign text manifests ({e}); use c2pa-python 0.38"
+        ) from e
     if wrapper_len is not None and worst_case_wrapper_byte_length(len(manifest)) > wrapper_len:
         raise C2paError(f"the signed manifest ({len(manifest)} bytes) outgrew its placeholder ({planned})")
     return manifest, wrapper_len
