@@ -321,3 +321,14 @@ def test_fuzz_damaged_text_manifests_never_raise_or_pass(
         if v.credentials.verdict == "trusted":
             res = text_manifest.verify_manifest(embed_manifest(ANSWER, manifest), "")
             assert res.hash_matches
+
+
+def test_signing_text_with_an_expired_certificate_is_a_clear_error() -> None:
+    from assay.provenance.c2pa_manifest import C2paError
+
+    now = dt.datetime.now(dt.UTC)
+    expired = foreign_signer(
+        signer_not_before=now - dt.timedelta(days=60), signer_not_after=now - dt.timedelta(days=1)
+    )
+    with pytest.raises(C2paError, match="not valid at time of signing"):
+        text_manifest.sign_text(ANSWER, expired, generator="g", model="m")

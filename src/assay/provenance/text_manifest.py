@@ -29,6 +29,7 @@ was signed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import unicodedata
@@ -106,18 +107,23 @@ def _data_hash(content: bytes, exclusion: tuple[int, int] | None) -> dict[str, A
     }
 
 
+@functools.cache
 def _native():  # type: ignore[no-untyped-def]
-    """c2pa-rs's C functions for data-hashed signing, which c2pa-python 0.38 does not wrap."""
+    """c2pa-rs's C functions for data-hashed signing, which c2pa-python 0.38 does not wrap.
+
+    The library c2pa-python already loaded is opened again as a separate ctypes object (the same
+    shared object, its own function prototypes), so the prototypes set here never touch c2pa-python's.
+    """
     import ctypes
 
     from c2pa import c2pa as binding
 
-    lib = getattr(binding, "_lib", None)
-    if lib is None or not hasattr(lib, "c2pa_builder_sign_data_hashed_embeddable"):
+    loaded = getattr(binding, "_lib", None)
+    name = getattr(loaded, "_name", None)
+    if not name or not hasattr(loaded, "c2pa_builder_sign_data_hashed_embeddable"):
         raise C2paError("this c2pa-python build does not expose c2pa-rs's data-hashed signing")
+    lib = ctypes.CDLL(name)
     bytes_out = ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))
-    lib.c2pa_signer_reserve_size.argtypes = [ctypes.c_void_p]
-    lib.c2pa_signer_reserve_size.restype = ctypes.c_int64
     lib.c2pa_builder_data_hashed_placeholder.argtypes = [
         ctypes.c_void_p,
         ctypes.c_size_t,
@@ -134,6 +140,12 @@ def _native():  # type: ignore[no-untyped-def]
         bytes_out,
     ]
     lib.c2pa_builder_sign_data_hashed_embeddable.restype = ctypes.c_int64
+    lib.c2pa_error.argtypes = []
+    lib.c2pa_error.restype = ctypes.c_void_p
+    lib.c2pa_free.argtypes = [ctypes.c_void_p]
+    lib.c2pa_free.restype = ctypes.c_int
+    lib.c2pa_string_free.argtypes = [ctypes.c_void_p]
+    lib.c2pa_string_free.restype = None
     return lib
 
 
@@ -142,7 +154,10 @@ def _take(lib: Any, size: int, ptr: Any, what: str) -> bytes:
 
     if size < 0 or not ptr:
         err = lib.c2pa_error()
-        message = ctypes.string_at(err).decode("utf-8", "replace") if err else "no message"
+        message = "no message"
+        if err:
+            message = ctypes.string_at(err).decode("utf-8", "replace")
+            lib.c2pa_string_free(err)
         raise C2paError(f"C2PA {what} failed: {message}")
     try:
         return ctypes.string_at(ptr, size)
@@ -171,9 +186,7 @@ def _sign_data_hashed(
             c2pa.Signer.from_info(signer_info(signer)) as c_signer,
             c2pa.Builder(definition, sign_context()) as builder,
         ):
-            reserve = lib.c2pa_signer_reserve_size(c_signer._handle)
-            if reserve < 0:
-                _take(lib, -1, None, "signer set-up")
+            reserve = c_signer.reserve_size()
             placeholder = ctypes.POINTER(ctypes.c_ubyte)()
             size = lib.c2pa_builder_data_hashed_placeholder(
                 builder._handle, reserve, fmt, ctypes.byref(placeholder)
