@@ -54,7 +54,9 @@ def verify(
 
     try:
         data, name = _read_input(source, MAX_VERIFY_BYTES)
-        own = Path(source).with_suffix(".c2pa")
+        from assay.provenance.mark import sidecar_path
+
+        own = sidecar_path(Path(source))
         if manifest is None and source != "-" and own != Path(source) and own.is_file():
             manifest = own
             stderr.print(f"using the sidecar manifest {manifest}", highlight=False, markup=False)
