@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from assay.evals.models import Completion, Message
 from assay.evals.targets import register_target
-from assay.evals.targets.base import GenerationParams, Target, TargetError, TargetUnavailable
-from assay.evals.targets.common import call_params, expand_env, message_dicts, read_env
+from assay.evals.targets.base import GenerationParams, TargetError, TargetUnavailable
+from assay.evals.targets.common import call_params, message_dicts
 from assay.evals.targets.limits import Backoff
-from assay.evals.targets.transport import JSONTransport
+from assay.evals.targets.remote import RemoteTarget
 
 if TYPE_CHECKING:
     from assay.manifest.schema import Target as TargetSpec
@@ -79,7 +79,7 @@ def compile_jinja_template(template: str) -> Builder:
 
 
 @register_target("http")
-class HTTPTarget(Target):
+class HTTPTarget(RemoteTarget):
     """POSTs a templated JSON body to `url` and reads the answer at `response_path`."""
 
     kind = "http"
@@ -102,7 +102,19 @@ class HTTPTarget(Target):
         retries: int = 3,
         backoff: Backoff | None = None,
     ) -> None:
-        super().__init__(id, max_concurrency)
+        super().__init__(
+            id,
+            model=model,
+            api_key_env=api_key_env,
+            system_prompt=system_prompt,
+            params=params,
+            headers=headers,
+            max_concurrency=max_concurrency,
+            rate_limit_per_s=rate_limit_per_s,
+            timeout_s=timeout_s,
+            retries=retries,
+            backoff=backoff,
+        )
         from jsonpath_ng import parse as parse_jsonpath  # imported here: only http targets need it
 
         self.url = url
@@ -117,15 +129,6 @@ class HTTPTarget(Target):
             self._path = parse_jsonpath(self.response_path)
         except Exception as exc:  # jsonpath-ng raises its own lexer/parser errors
             raise ValueError(f"target {id!r}: bad response_path {self.response_path!r}: {exc}") from exc
-        self.model = model or ""
-        self.api_key_env = api_key_env
-        self.system_prompt = system_prompt
-        self.params = dict(params or {})
-        self._extra_headers = dict(headers or {})
-        self.timeout_s = timeout_s
-        self.backoff = backoff or Backoff(retries=retries)
-        self._rate = rate_limit_per_s
-        self._transport: JSONTransport | None = None
 
     @classmethod
     def from_spec(cls, spec: TargetSpec, base_dir: Path | None = None) -> HTTPTarget:
@@ -145,23 +148,6 @@ class HTTPTarget(Target):
             retries=spec.retries,
         )
 
-    @property
-    def transport(self) -> JSONTransport:
-        if self._transport is None:
-            what = f"target {self.id!r}"
-            headers = {k: expand_env(v, what) for k, v in self._extra_headers.items()}
-            if self.api_key_env and not any(k.lower() == "authorization" for k in headers):
-                headers["authorization"] = f"Bearer {read_env(self.api_key_env, what)}"
-            self._transport = JSONTransport(
-                what=what,
-                timeout_s=self.timeout_s,
-                max_concurrency=self.max_concurrency,
-                backoff=self.backoff,
-                rate_limit_per_s=self._rate,
-                headers=headers,
-            )
-        return self._transport
-
     def request_body(self, messages: list[Message], params: GenerationParams) -> Any:
         merged = call_params(params, self.params)
         dicts = message_dicts(messages, self.system_prompt)
@@ -179,10 +165,7 @@ class HTTPTarget(Target):
         return self._build(ctx)
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
-        try:
-            transport = self.transport
-        except TargetUnavailable as exc:
-            raise TargetError(str(exc)) from exc
+        transport = self.call_transport()
         body = self.request_body(messages, params)
         data, retries, latency = await transport.post_json(self.url, body)
         found = self._path.find(data)
@@ -217,7 +200,3 @@ class HTTPTarget(Target):
             "params": self.params,
             "system_prompt": self.system_prompt,
         }
-
-    async def aclose(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from assay.evals.models import Completion, Message
 from assay.evals.targets import register_target
-from assay.evals.targets.base import GenerationParams, Target, TargetError, TargetUnavailable
-from assay.evals.targets.common import call_params, expand_env, message_dicts, read_env
+from assay.evals.targets.base import GenerationParams, TargetError, TargetUnavailable
+from assay.evals.targets.common import call_params, message_dicts
 from assay.evals.targets.limits import Backoff
-from assay.evals.targets.transport import JSONTransport
+from assay.evals.targets.remote import RemoteTarget
 
 if TYPE_CHECKING:
     from assay.manifest.schema import Target as TargetSpec
 
 
 @register_target("openai")
-class OpenAITarget(Target):
-    """Chat completions over one pooled `httpx.AsyncClient`, with the target's limits and retries."""
+class OpenAITarget(RemoteTarget):
+    """Chat completions over the target's pooled httpx clients, with its limits and retries."""
 
     kind = "openai"
 
@@ -39,18 +39,21 @@ class OpenAITarget(Target):
         retries: int = 3,
         backoff: Backoff | None = None,
     ) -> None:
-        super().__init__(id, max_concurrency)
+        super().__init__(
+            id,
+            model=model,
+            api_key_env=api_key_env,
+            system_prompt=system_prompt,
+            params=params,
+            headers=headers,
+            max_concurrency=max_concurrency,
+            rate_limit_per_s=rate_limit_per_s,
+            timeout_s=timeout_s,
+            retries=retries,
+            backoff=backoff,
+        )
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
-        self.model = model or ""
-        self.api_key_env = api_key_env
-        self.system_prompt = system_prompt
-        self.params = dict(params or {})
-        self._extra_headers = dict(headers or {})
-        self.timeout_s = timeout_s
-        self.backoff = backoff or Backoff(retries=retries)
-        self._rate = rate_limit_per_s
-        self._transport: JSONTransport | None = None
 
     @classmethod
     def from_spec(cls, spec: TargetSpec, base_dir: Path | None = None) -> OpenAITarget:
@@ -68,27 +71,6 @@ class OpenAITarget(Target):
             retries=spec.retries,
         )
 
-    def _headers(self) -> dict[str, str]:
-        """Resolved at first use, so a missing key is reported by name (the key itself never is)."""
-        what = f"target {self.id!r}"
-        headers = {k: expand_env(v, what) for k, v in self._extra_headers.items()}
-        if self.api_key_env:
-            headers["authorization"] = f"Bearer {read_env(self.api_key_env, what)}"
-        return headers
-
-    @property
-    def transport(self) -> JSONTransport:
-        if self._transport is None:
-            self._transport = JSONTransport(
-                what=f"target {self.id!r}",
-                timeout_s=self.timeout_s,
-                max_concurrency=self.max_concurrency,
-                backoff=self.backoff,
-                rate_limit_per_s=self._rate,
-                headers=self._headers(),
-            )
-        return self._transport
-
     def request_body(self, messages: list[Message], params: GenerationParams) -> dict[str, Any]:
         body = call_params(params, self.params)
         body["model"] = self.model
@@ -96,10 +78,7 @@ class OpenAITarget(Target):
         return body
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
-        try:
-            transport = self.transport
-        except TargetUnavailable as exc:
-            raise TargetError(str(exc)) from exc
+        transport = self.call_transport()
         data, retries, latency = await transport.post_json(self.url, self.request_body(messages, params))
         try:
             choice = data["choices"][0]
@@ -146,7 +125,3 @@ class OpenAITarget(Target):
             "params": self.params,
             "system_prompt": self.system_prompt,
         }
-
-    async def aclose(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()
