@@ -622,6 +622,19 @@ def _type_note(kind: ContentKind, media_type: str, filename: str | None, declare
     return None
 
 
+def _facts(data: bytes, sniffed: Sniffed, filename: str | None, note: str | None) -> dict[str, Any]:
+    """What every verification states about the content itself, whatever the parts found."""
+    return {
+        "content_type": sniffed.kind,
+        "media_type": sniffed.media_type,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "filename": filename,
+        "type_note": note,
+        "checked_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
+    }
+
+
 def _blank(
     data: bytes, sniffed: Sniffed, filename: str | None, reason: str, note: str | None
 ) -> Verification:
@@ -631,15 +644,9 @@ def _blank(
         headline="Cannot check this content",
         sentences=[reason[:1].upper() + reason[1:] + "."],
         confidence="None: nothing could be checked.",
-        content_type=sniffed.kind,
-        media_type=sniffed.media_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        filename=filename,
-        type_note=note,
         bad_input=reason,
         parts=parts,
-        checked_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        **_facts(data, sniffed, filename, note),
     )
 
 
@@ -736,19 +743,13 @@ def _finish(
         headline=HEADLINES[verdict],
         sentences=sentences,
         confidence=_confidence(parts, cred, wm, hits),
-        content_type=sniffed.kind,
-        media_type=sniffed.media_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        filename=filename,
-        type_note=note,
         bad_input=bad_input,
         parts=parts,
         credentials=cred,
         watermark=wm,
         ledger=hits,
         notes=notes,
-        checked_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        **_facts(data, sniffed, filename, note),
     )
 
 
