@@ -87,8 +87,10 @@ def mark_text(
     from assay.provenance.c2pa_keys import load_signer
     from assay.provenance.text_manifest import NO_HARD_BINDING, extract, sign_text
 
-    if not sidecar and (extract(text)[0] is not None or extract(text)[2] is not None):
-        raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
+    if not sidecar:
+        found, _, problem = extract(text)
+        if found is not None or problem is not None:
+            raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="text", media_type="text/plain", system=system)
     signed = sign_text(
