@@ -111,19 +111,7 @@ def parse_manifest_text(text: str, file: str = "assay.yaml") -> Manifest:
     try:
         located = load_located(text)
     except YamlSyntaxError as exc:
-        pos = exc.position
-        raise ManifestInvalid(
-            [
-                Problem(
-                    file=file,
-                    line=pos.line if pos else None,
-                    column=pos.column if pos else None,
-                    field="(document)",
-                    message=str(exc),
-                    expected="valid YAML",
-                )
-            ]
-        ) from None
+        raise ManifestInvalid([exc.as_problem(file)]) from None
     return _validate_located(located, file)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from assay.manifest.problems import Problem
 from assay.yamlio import SAFE_LOADER
 
 Path = tuple[str | int, ...]
@@ -44,6 +45,18 @@ class YamlSyntaxError(ValueError):
     def __init__(self, message: str, position: Position | None) -> None:
         super().__init__(message)
         self.position = position
+
+    def as_problem(self, file: str) -> Problem:
+        """The error as the Problem every YAML reader reports (file, line, column)."""
+        pos = self.position
+        return Problem(
+            file=file,
+            line=pos.line if pos else None,
+            column=pos.column if pos else None,
+            field="(document)",
+            message=str(self),
+            expected="valid YAML",
+        )
 
 
 def _pos(node: yaml.Node) -> Position:

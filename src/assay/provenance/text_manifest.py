@@ -39,10 +39,11 @@ from pydantic import BaseModel
 
 from assay.provenance.c2pa_keys import C2paSigner
 from assay.provenance.c2pa_manifest import (
-    ASSAY_ASSERTION,
+    EXPLAIN,
     C2paError,
     C2paVerdict,
     ValidationCode,
+    Verdict,
     judge,
     manifest_definition,
     read_store,
@@ -59,8 +60,6 @@ NO_HARD_BINDING = (
 )
 MAX_MANIFEST_BYTES = 256 * 1024
 _LOCATION_CODE = "assay.textWrapper.location"
-
-Verdict = Literal["trusted", "valid_untrusted", "invalid", "no_manifest"]
 
 
 class TextManifestResult(BaseModel):
@@ -410,13 +409,10 @@ def _result(v: C2paVerdict, where: Any, clean: str) -> TextManifestResult:
 
 
 def _plain(code: ValidationCode) -> str:
-    from assay.provenance.c2pa_manifest import EXPLAIN
-
     return EXPLAIN.get(code.code, f"{code.code}: {code.explanation}" if code.explanation else code.code)
 
 
 __all__ = [
-    "ASSAY_ASSERTION",
     "MEDIA_TYPE",
     "NO_HARD_BINDING",
     "SIDECAR_SUFFIX",

@@ -61,19 +61,7 @@ def read_located(path: Path) -> tuple[str, LocatedYaml]:
     try:
         return text, load_located(text)
     except YamlSyntaxError as exc:
-        pos = exc.position
-        raise SuiteInvalid(
-            [
-                Problem(
-                    file=file,
-                    line=pos.line if pos else None,
-                    column=pos.column if pos else None,
-                    field="(document)",
-                    message=str(exc),
-                    expected="valid YAML",
-                )
-            ]
-        ) from None
+        raise SuiteInvalid([exc.as_problem(file)]) from None
 
 
 def _inline_samples(
