@@ -102,9 +102,15 @@ def worst_samples(records: list[SampleRecord], scorer: str, limit: int = 15) -> 
     return [r for _, _, r in failed[:limit]]
 
 
-def render_run_report(spec: RunSpec, suite: Suite, records: list[SampleRecord], summary: RunSummary) -> str:
+def report_templates():  # type: ignore[no-untyped-def]
+    """The Jinja environment run reports (evaluation and red team) render with; both extend
+    `_run_report_base.html`."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    return Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
+
+
+def render_run_report(spec: RunSpec, suite: Suite, records: list[SampleRecord], summary: RunSummary) -> str:
     scorer = primary_scorer(suite)
     by_category = rates_by(records, scorer, "category")
     by_language = rates_by(records, scorer, "language")
@@ -113,15 +119,18 @@ def render_run_report(spec: RunSpec, suite: Suite, records: list[SampleRecord], 
         charts.append(_chart(by_category, f"{suite.title or suite.id}: by category"))
     if len(by_language) > 1:
         charts.append(_chart(by_language, f"{suite.title or suite.id}: by language"))
-    env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
-    return env.get_template("eval_report.html").render(
-        spec=spec,
-        suite=suite,
-        summary=summary,
-        scorer=scorer,
-        by_category=by_category,
-        by_language=by_language,
-        charts=charts,
-        worst=worst_samples(records, scorer),
-        primary=lambda r: _primary(r, scorer),
+    return (
+        report_templates()
+        .get_template("eval_report.html")
+        .render(
+            spec=spec,
+            suite=suite,
+            summary=summary,
+            scorer=scorer,
+            by_category=by_category,
+            by_language=by_language,
+            charts=charts,
+            worst=worst_samples(records, scorer),
+            primary=lambda r: _primary(r, scorer),
+        )
     )

@@ -68,19 +68,22 @@ def render_redteam_report(
     metrics: RedteamMetrics,
     traces: list[AttackTrace] | None = None,
 ) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from assay.evals.report import report_templates
 
-    env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
     seeds = len({s.metadata.get("seed_id") for s in suite.samples})
     queries = sum(t.target_queries for t in traces or [])
-    return env.get_template("redteam_report.html").render(
-        spec=spec,
-        suite=suite,
-        summary=summary,
-        m=metrics,
-        heatmap=heatmap_svg(metrics, f"{suite.title or suite.id} on {spec.target_id}"),
-        seeds=seeds,
-        traces=traces or [],
-        interactive_queries=queries,
-        pct=lambda v: "–" if v is None else f"{100 * v:.1f}%",
+    return (
+        report_templates()
+        .get_template("redteam_report.html")
+        .render(
+            spec=spec,
+            suite=suite,
+            summary=summary,
+            m=metrics,
+            heatmap=heatmap_svg(metrics, f"{suite.title or suite.id} on {spec.target_id}"),
+            seeds=seeds,
+            traces=traces or [],
+            interactive_queries=queries,
+            pct=lambda v: "–" if v is None else f"{100 * v:.1f}%",
+        )
     )
