@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import stat
 from pathlib import Path
 
@@ -211,3 +212,110 @@ def test_bundled_model_watermark_is_detected() -> None:
     assert sum(z >= P.z_threshold for z in z_marked) >= 3, z_marked
     assert not any(d.watermarked for d in dets_plain), [d.z_score for d in dets_plain]
     assert min(z_marked) > float(np.mean([d.z_score for d in dets_plain]))
+
+
+# --- windowed detection: a marked passage inside a longer text --------------------------------------
+
+
+def _partly_green(n: int, rate: float, seed: int, start: int | None = None) -> list[int]:
+    """Each token green (given the previous one) with probability `rate`, else any token: a realistic
+    mark strength (generated text at δ = 2 has about half its tokens green)."""
+    rng = np.random.default_rng(seed)
+    ids = [int(rng.integers(V)) if start is None else start]
+    while len(ids) < n:
+        mask = green_list(ids[-1:], KEY, P, V)
+        pool = np.flatnonzero(mask) if rng.random() < rate else np.arange(V)
+        ids.append(int(rng.choice(pool)))
+    return ids
+
+
+def _words(ids: list[int]) -> str:
+    return " ".join(f"w{i}" for i in ids)
+
+
+def test_a_marked_passage_inside_unmarked_text_is_found_at_its_offsets() -> None:
+    tok = _word_tokenizer()
+    edge_errors, span_only = [], 0
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        before = [int(t) for t in rng.integers(V, size=int(rng.integers(600, 1000)))]
+        marked = _partly_green(180, 0.35, seed, start=before[-1])[1:]  # continues the text's last token
+        after = [int(t) for t in rng.integers(V, size=600)]
+        text = _words(before + marked + after)
+        det = detect_text(text, tok, KEY, P)
+        search = det.span_search
+        assert search is not None and search.found and det.watermarked, seed
+        span = search.span
+        assert span is not None and span.z_score > det.z_score + 3  # whole-text z is diluted
+        span_only += det.detected_by == "span"
+        lo, hi = len(before), len(before) + len(marked)  # the marked tokens' indices
+        overlap = min(hi, span.token_end) - max(lo, span.token_start)
+        assert overlap >= 0.6 * len(marked), (seed, span, lo, hi)
+        edge_errors += [abs(span.token_start - lo), abs(span.token_end - hi)]
+        # character offsets point into the input at the same tokens
+        assert span.char_start == det.offsets[span.token_start][0]
+        assert text[span.char_start : span.char_end].split() == det.tokens[span.token_start : span.token_end]
+        assert search.p_adjusted is not None and search.p_adjusted <= search.alpha
+        assert "Bonferroni" in det.fpr_statement and f"{search.n_windows} windows" in det.fpr_statement
+        assert f"characters {span.char_start}–{span.char_end}" in det.summary()
+    # diluted by ~1,300 unmarked tokens, the whole-text z mostly stays under the default threshold
+    assert span_only >= 15
+    # the edges are estimates (about half the marked tokens are green): most land within a few tokens
+    assert float(np.median(edge_errors)) <= 8 and np.mean(np.asarray(edge_errors) <= 30) >= 0.85, edge_errors
+
+
+def test_unmarked_long_texts_are_not_flagged_by_the_windowed_search() -> None:
+    tok = _word_tokenizer()
+    rng = np.random.default_rng(7)
+    p_adj = []
+    for _ in range(40):
+        det = detect_text(_words([int(t) for t in rng.integers(V, size=1500)]), tok, KEY, P)
+        assert det.span_search is not None and det.span_search.n_windows > 500
+        assert not det.span_search.found and det.span_search.span is None and not det.watermarked
+        p_adj.append(det.span_search.p_adjusted)
+    # Bonferroni is conservative: adjusted p-values of unmarked text sit far above α = 0.001
+    assert min(p_adj) > 0.01 and float(np.median(p_adj)) == 1.0
+    # an unmarked looping text repeats n-grams, which are counted once, so no window lights up
+    loop = [int(t) for t in rng.integers(V, size=40)] * 30
+    det = detect_text(_words(loop), tok, KEY, P)
+    assert det.span_search is not None and not det.span_search.found
+
+
+def test_window_grid_and_the_bonferroni_count() -> None:
+    from assay.provenance.text_span import binomial_tail, window_grid
+
+    grid = window_grid(1000, 25)
+    lengths = [length for length, _ in grid]
+    assert lengths[0] == 25 and lengths[-1] < 1000 and all(b > a for a, b in zip(lengths, lengths[1:]))
+    for length, starts in grid:
+        assert starts[0] == 0 and starts[-1] == 1000 - length  # the end is covered
+        assert np.all(np.diff(starts) <= max(1, -(-length // 4)))
+    # every passage of 50+ tokens is overlapped by some window of similar length covering 7/8 of it
+    for lo, n in ((0, 50), (333, 200), (517, 71), (700, 300)):
+        best = max(
+            min(lo + n, s + length) - max(lo, s) for length, starts in grid if length <= n for s in starts
+        )
+        assert best >= 7 * n // 8, (lo, n, best)
+    assert window_grid(25, 25) == [] and len(window_grid(26, 25)) == 1
+    # exact binomial tail (checked against the closed form for small cases)
+    assert binomial_tail(0, 10, 0.25) == 1.0 and binomial_tail(11, 10, 0.25) == 0.0
+    assert math.isclose(binomial_tail(10, 10, 0.25), 0.25**10, rel_tol=1e-9)
+    assert math.isclose(binomial_tail(9, 10, 0.25), 0.25**10 + 10 * 0.25**9 * 0.75, rel_tol=1e-9)
+    assert 0.0 < binomial_tail(900, 1000, 0.25) < 1e-300 or binomial_tail(900, 1000, 0.25) == 0.0
+
+
+def test_the_windowed_search_can_be_switched_off_and_rejects_a_bad_alpha() -> None:
+    tok = _word_tokenizer()
+    rng = np.random.default_rng(11)
+    before = [int(t) for t in rng.integers(V, size=800)]
+    text = _words(before + _partly_green(150, 0.35, 1, start=before[-1])[1:] + before[:400])
+    assert detect_text(text, tok, KEY, P).watermarked
+    off = detect_text(text, tok, KEY, P, span_alpha=None)
+    assert off.span_search is None and not off.watermarked and off.detected_by is None
+    assert "Bonferroni" not in off.fpr_statement
+    with pytest.raises(ValueError, match="alpha"):
+        detect_text(text, tok, KEY, P, span_alpha=1.5)
+    # a fully marked text is found by both tests; its span covers most of it
+    full = detect_text(_words(_partly_green(300, 0.35, 2)), tok, KEY, P)
+    assert full.detected_by == "both" and full.span_search and full.span_search.span
+    assert full.span_search.span.token_end - full.span_search.span.token_start >= 200

@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.provenance.keys import WatermarkKey, calibration_path
+from assay.provenance.text_span import SpanSearch, find_marked_span
 
 if TYPE_CHECKING:
     from assay.evals.bundled.engine import BundledModel, Generation, Prompt
@@ -41,6 +42,7 @@ __all__ = [
     "SCHEME",
     "SCHEME_VERSION",
     "Calibration",
+    "SpanSearch",
     "TextDetection",
     "TokenScoring",
     "WatermarkKey",
@@ -266,6 +268,12 @@ class TextDetection(BaseModel):
     offsets: list[tuple[int, int]] = Field(description="each token's [start, end) character span")
     green_mask: list[bool]
     scored_mask: list[bool] = Field(description="False for tokens without context and repeated n-grams")
+    detected_by: Literal["whole text", "span", "both"] | None = Field(
+        None, description="which test flagged the text: the whole-text z, the windowed search, or both"
+    )
+    span_search: SpanSearch | None = Field(
+        None, description="the windowed search for a marked passage (None when it was switched off)"
+    )
     notes: list[str] = []
 
     def summary(self) -> str:
@@ -275,10 +283,18 @@ class TextDetection(BaseModel):
                 f"too short to tell: {self.n_scored} scored tokens, at least {self.min_scored_tokens} needed "
                 f"(key {self.key_id})"
             )
+        where = ""
+        span = self.span_search.span if self.span_search is not None else None
+        if span is not None:
+            where = (
+                f"; marked span at characters {span.char_start}–{span.char_end} "
+                f"(tokens {span.token_start}–{span.token_end}, z = {span.z_score:.2f} there, "
+                f"Bonferroni-adjusted p = {self.span_search.p_adjusted:.2g})"  # type: ignore[union-attr]
+            )
         return (
             f"{self.verdict}: z = {self.z_score:.2f} (threshold {self.z_threshold:.2f}), "
             f"{self.n_green}/{self.n_scored} green tokens (γ = {self.params.gamma:g}), "
-            f"p = {self.p_value:.2g}; {self.fpr_statement} (key {self.key_id})"
+            f"p = {self.p_value:.2g}{where}; {self.fpr_statement} (key {self.key_id})"
         )
 
 
@@ -308,8 +324,15 @@ def detect_text(
     params: WatermarkParams | None = None,
     *,
     calibration: Calibration | None = None,
+    span_alpha: float | None = 0.001,
 ) -> TextDetection:
-    """Detect the watermark of `key` in `text` from the text alone (tokenizer + numpy)."""
+    """Detect the watermark of `key` in `text` from the text alone (tokenizer + numpy).
+
+    Two tests: the whole-text z-score against its threshold, and (unless `span_alpha` is None) a
+    windowed search for a marked passage at family-wise false-positive rate `span_alpha`
+    (`text_span.py`). The text is "watermarked" when either passes, so on unwatermarked text the
+    false-positive rate is at most the threshold's rate plus `span_alpha` (union bound).
+    """
     params = (params or WatermarkParams()).model_copy(update={"key_id": key.key_id})
     ids, tokens, offsets = encode_text(text, tokenizer)
     s = score_token_ids(ids, key, params)
@@ -333,10 +356,24 @@ def detect_text(
     n_dup = int(np.count_nonzero(~s.scored[params.context_width :]))
     if n_dup:
         notes.append(f"{n_dup} repeated (context, token) n-gram(s) not counted")
+    search = None
+    if span_alpha is not None:
+        search = find_marked_span(
+            s.green, s.scored, offsets, params.gamma, min_window=params.min_scored_tokens, alpha=span_alpha
+        )
+        statement += (
+            f"; {search.statement()}; either test can flag the text, so together the false-positive "
+            f"rate is at most {fpr + span_alpha:.2g}"
+        )
+    by_whole = s.n_scored >= params.min_scored_tokens and s.z >= threshold
+    by_span = search is not None and search.found
+    detected_by: Literal["whole text", "span", "both"] | None = (
+        "both" if by_whole and by_span else "whole text" if by_whole else "span" if by_span else None
+    )
     if s.n_scored < params.min_scored_tokens:
         verdict: Verdict = "too short to tell"
     else:
-        verdict = "watermarked" if s.z >= threshold else "not watermarked"
+        verdict = "watermarked" if detected_by else "not watermarked"
     return TextDetection(
         verdict=verdict,
         watermarked=verdict == "watermarked",
@@ -357,6 +394,8 @@ def detect_text(
         offsets=offsets,
         green_mask=s.green.tolist(),
         scored_mask=s.scored.tolist(),
+        detected_by=detected_by,
+        span_search=search,
         notes=notes,
     )
 

@@ -144,6 +144,20 @@ class Credentials(BaseModel):
     note: str = ""
 
 
+class TextSpanFinding(BaseModel):
+    """Where a watermarked passage sits inside a longer text (the windowed search of `text_span.py`)."""
+
+    char_start: int = Field(description="[char_start, char_end) of the visible text checked")
+    char_end: int
+    token_start: int = Field(description="[token_start, token_end) in the bundled tokenizer's tokens")
+    token_end: int
+    z_score: float = Field(description="z inside the span (descriptive: its edges maximise it)")
+    p_adjusted: float = Field(description="Bonferroni-adjusted p-value of the window that passed")
+    n_windows: int = Field(description="windows tested; each at alpha / n_windows")
+    alpha: float = Field(description="family-wise false-positive rate of the windowed search")
+    excerpt: str = Field(description="the span's first characters")
+
+
 class WatermarkFinding(BaseModel):
     method: str
     detected: bool | None = Field(description="None when the detector could not decide")
@@ -157,8 +171,15 @@ class WatermarkFinding(BaseModel):
     green_fraction: float | None = None
     false_positive_statement: str = ""
     highlight: list[tuple[str, bool]] = Field(
-        default=[], description="(token text, green?) for the first tokens of a text, for display"
+        default=[], description="(token text, green?) for up to 400 tokens of a text, for display"
     )
+    highlight_start: int = Field(
+        0, description="token index of highlight[0]: 0, or just before a marked span found further on"
+    )
+    detected_by: Literal["whole text", "span", "both"] | None = Field(
+        None, description="text watermark: the whole-text z, the windowed search for a passage, or both"
+    )
+    span: TextSpanFinding | None = Field(None, description="text watermark: where the marked passage is")
 
 
 class LedgerHit(BaseModel):
@@ -404,12 +425,29 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
             summary=f"The watermark check failed: {type(exc).__name__}: {exc}",
         ), None
     assert best is not None
+    search, span = best.span_search, None
+    if search is not None and search.span is not None:
+        sp = search.span
+        span = TextSpanFinding(
+            char_start=sp.char_start,
+            char_end=sp.char_end,
+            token_start=sp.token_start,
+            token_end=sp.token_end,
+            z_score=sp.z_score,
+            p_adjusted=search.p_adjusted or 0.0,
+            n_windows=search.n_windows,
+            alpha=search.alpha,
+            excerpt=text[sp.char_start : min(sp.char_end, sp.char_start + 120)],
+        )
+    # Show the marked span on the page: start the 400 highlighted tokens just before it.
+    h0 = max(0, span.token_start - 40) if span is not None and span.token_end > 400 else 0
+    by_span_only = best.detected_by == "span" and span is not None
     finding = WatermarkFinding(
         method="keyed green-list (KGW) text watermark",
         detected=None if best.verdict == "too short to tell" else best.watermarked,
         key_id=best.key_id,
         z_score=best.z_score,
-        p_value=best.p_value,
+        p_value=span.p_adjusted if by_span_only and span is not None else best.p_value,
         z_threshold=best.z_threshold,
         tokens_scored=best.n_scored,
         green_fraction=best.green_fraction,
@@ -419,7 +457,10 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
             if tried > 1
             else ""
         ),
-        highlight=list(zip(best.tokens[:400], best.green_mask[:400], strict=False)),
+        highlight=list(zip(best.tokens[h0 : h0 + 400], best.green_mask[h0 : h0 + 400], strict=False)),
+        highlight_start=h0,
+        detected_by=best.detected_by,
+        span=span,
     )
     if best.verdict == "too short to tell":
         return Part(
@@ -428,13 +469,28 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
             status="inconclusive",
             summary=f"Too short to tell: {best.n_scored} tokens scored, {best.min_scored_tokens} needed.",
         ), finding
+    if by_span_only and span is not None:
+        return Part(
+            name="watermark",
+            title=title,
+            status="positive",
+            summary=f"A watermarked passage was found (key {best.key_id}) at characters "
+            f"{span.char_start}–{span.char_end}: z = {span.z_score:.1f} there, Bonferroni-adjusted "
+            f"p = {span.p_adjusted:.1e} over {span.n_windows} windows; the text as a whole scores "
+            f"z = {best.z_score:.1f}.",
+        ), finding
     if best.watermarked:
+        where = (
+            f" The strongest passage is at characters {span.char_start}–{span.char_end}."
+            if span is not None
+            else ""
+        )
         return Part(
             name="watermark",
             title=title,
             status="positive",
             summary=f"Watermark found (key {best.key_id}): {best.n_green} of {best.n_scored} tokens are "
-            f"green, z = {best.z_score:.1f}, p = {best.p_value:.1e}.",
+            f"green, z = {best.z_score:.1f}, p = {best.p_value:.1e}.{where}",
         ), finding
     return Part(
         name="watermark",
