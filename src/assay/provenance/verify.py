@@ -147,7 +147,10 @@ class Credentials(BaseModel):
 class TextSpanFinding(BaseModel):
     """Where a watermarked passage sits inside a longer text (the windowed search of `text_span.py`)."""
 
-    char_start: int = Field(description="[char_start, char_end) of the visible text checked")
+    char_start: int = Field(
+        description="[char_start, char_end) of the visible text checked (invisible characters removed, "
+        "outer whitespace stripped)"
+    )
     char_end: int
     token_start: int = Field(description="[token_start, token_end) in the bundled tokenizer's tokens")
     token_end: int
