@@ -20,11 +20,14 @@ XSTest (`../shared/datasets/xstest/xstest_<model>.csv`), those of ≥ 25 tokens.
 
 Attacks on each marked text: pasted as its own paragraph at a random paragraph break of a 1,000-word
 human document; 20% of its words replaced by words drawn at random from the human documents (unrelated
-words); 30% of the characters cut from each end (at word breaks, keeping the middle 40%).
+words); 30% of the characters cut from each end (at word breaks, keeping the middle 40%); five
+paraphrased by hand (bench/data/text_wm_hand_paraphrases.jsonl, written for this bench).
 
-Detector setting for the targets (FPR ≤ 0.01): whole-text threshold calibrated on the plain SmolLM
-texts for FPR 0.005, windowed search at family-wise α = 0.005, so the union bound gives ≤ 0.01; the
-empirical FPR is measured on every unmarked set. The product default (z ≥ 4, α = 0.001) is reported too.
+Detector setting for the targets (FPR ≤ 0.01): whole-text threshold calibrated for FPR 0.005 on half of
+the unmarked machine texts (XSTest + plain SmolLM, even-numbered), windowed search at family-wise
+α = 0.005, so the union bound gives ≤ 0.01; the empirical FPR is measured on the held-out halves and on
+all human text (never used to calibrate). The product default (z ≥ 4, α = 0.001) is reported too, and
+whole-text detection alone at z ≥ 2.33 (theoretical FPR 0.01) as the "before".
 """
 
 from __future__ import annotations
@@ -223,15 +226,15 @@ def main() -> int:
     def z(t: str) -> float:
         return detect_text(t, tok, key, params, span_alpha=None).z_score
 
-    # Whole-text threshold for FPR 0.005: calibrated on the plain SmolLM texts when there are ≥ 100 of
-    # them, else the theoretical 2.58 (its empirical rate is then measured on every unmarked set below).
-    if len(plain) >= 100:
-        cal = calibrate_z_scores([z(t) for t in plain], key, params, target_fpr=0.005, source="SmolLM2 plain")
-        thr, how = cal.z_threshold, cal.statement()
-    else:
-        thr, how = z_for_fpr(0.005), f"theoretical z for FPR 0.005 (only {len(plain)} plain SmolLM texts)"
+    # Whole-text threshold for FPR 0.005, calibrated on unmarked machine text: the even-numbered half of
+    # the XSTest completions and of the plain SmolLM texts. Human text is never used to calibrate, and
+    # the odd-numbered halves are held out: the FPR below is measured on texts the threshold never saw.
+    pool = others[::2] + plain[::2]
+    cal = calibrate_z_scores([z(t) for t in pool], key, params, target_fpr=0.005, source="XSTest + SmolLM2")
+    thr, how = cal.z_threshold, cal.statement()
+    others, plain_held = others[1::2], plain[1::2]
     settings = {
-        "targets: whole text at FPR 0.005 + windows at α 0.005": (thr, 0.005),
+        "targets: whole text calibrated at FPR 0.005 + windows at α 0.005": (thr, 0.005),
         "product default: z ≥ 4 + windows at α 0.001": (params.z_threshold, 0.001),
         "before: whole text only, FPR 0.01 (z ≥ 2.33)": (z_for_fpr(0.01), None),
     }
@@ -251,19 +254,28 @@ def main() -> int:
         text, a, b = paste(m, docs[i % n_docs], rng)
         pasted.append(text)
         where.append((a, b))
-    plain_pasted = [paste(p, docs[(i + 7) % n_docs], rng)[0] for i, p in enumerate(plain)]
+    plain_pasted = [paste(p, docs[(i + 7) % n_docs], rng)[0] for i, p in enumerate(plain_held)]
     replaced = [replace_words(m, 0.2, vocab, rng) for m in marked]
     cut = [cut_ends(m, 0.3) for m in marked]
+    # Hand paraphrases, written for this bench by the engineer who wrote it (bench/data), of cached
+    # marked texts; the original's sha256 is checked so a different cache cannot be paired with them.
+    hand = []
+    for line in (Path(__file__).parent / "data" / "text_wm_hand_paraphrases.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        i = row["index"]
+        if i < len(marked) and hashlib.sha256(marked[i].encode()).hexdigest() == row["original_sha256"]:
+            hand.append(row["paraphrase"])
     sets = {
         "marked (whole answer)": (marked, True),
         "marked pasted into 1,000+ human words": (pasted, True),
         "marked, 20% of words replaced": (replaced, True),
         "marked, 30% cut from each end": (cut, True),
+        "marked, paraphrased by hand": (hand, True),
         "human documents (1,000+ words)": (human_texts, False),
         "human texts (300+ words, same documents cut up)": (pieces, False),
-        "plain SmolLM2 (unmarked)": (plain, False),
+        "plain SmolLM2 (unmarked; held-out half)": (plain_held, False),
         "plain SmolLM2 pasted into human text": (plain_pasted, False),
-        "XSTest completions of 5 other models": (others, False),
+        "XSTest completions of 5 other models (held-out half)": (others, False),
     }
     res: dict[str, Any] = {"n_marked": len(marked), "n_plain": len(plain), "human_docs": per_source,
                            "n_xstest": len(others), "threshold": how, "settings": {}}  # fmt: skip
