@@ -91,13 +91,21 @@ def window_grid(n: int, min_len: int) -> list[tuple[int, np.ndarray]]:
     return grid
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
+def _log_factorials(n: int) -> np.ndarray:
+    """log k! for k = 0 … n (a running sum of logs: vectorised, and exact to ~1e-12 relative)."""
+    return np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=float)))])
+
+
+@lru_cache(maxsize=256)
 def _log_tail(length: int, gamma: float) -> np.ndarray:
     """log P(Bin(length, γ) ≥ k) for k = 0 … length (log-space: far tails underflow in float64)."""
     k = np.arange(length + 1, dtype=float)
+    lf = _log_factorials(1 << max(6, (length).bit_length()))  # cached at powers of two
     log_pmf = (
-        math.lgamma(length + 1)
-        - np.array([math.lgamma(i + 1) + math.lgamma(length - i + 1) for i in range(length + 1)])
+        lf[length]
+        - lf[: length + 1]
+        - lf[length::-1]
         + k * math.log(gamma)
         + (length - k) * math.log1p(-gamma)
     )
@@ -117,6 +125,13 @@ def _z(green: float, n: float, gamma: float) -> float:
     return (green - gamma * n) / math.sqrt(n * gamma * (1.0 - gamma)) if n else 0.0
 
 
+def _argmin_accumulate(v: np.ndarray) -> np.ndarray:
+    """For each i, the index of the minimum of v[: i + 1] (the last, on ties: the shorter interval)."""
+    idx = np.arange(v.size)
+    is_new_min = np.concatenate([[True], v[1:] <= np.minimum.accumulate(v)[:-1]])
+    return np.maximum.accumulate(np.where(is_new_min, idx, 0))
+
+
 def _refine(x: np.ndarray, start: int, length: int, gamma: float) -> tuple[int, int]:
     """The edges of the marked passage around a significant window: the maximum-likelihood span under
     "green at rate γ₁ inside, γ outside", γ₁ estimated from the window (then from the span, once more).
@@ -130,14 +145,12 @@ def _refine(x: np.ndarray, start: int, length: int, gamma: float) -> tuple[int, 
         rate = float(x[a:b].mean()) if b > a else gamma
         g1 = min(max(rate, gamma + 0.05), 0.99)
         s = np.where(x[lo:hi] > 0, math.log(g1 / gamma), math.log((1.0 - g1) / (1.0 - gamma)))
-        best, best_a, best_b, run, run_a = -math.inf, a, b, 0.0, lo
-        for i, v in enumerate(s.tolist()):
-            if run <= 0.0:
-                run, run_a = 0.0, lo + i
-            run += v
-            if run > best:
-                best, best_a, best_b = run, run_a, lo + i + 1
-        a, b = best_a, best_b
+        # maximum-sum interval: the end j maximising prefix[j] - min(prefix[:j]) (vectorised Kadane)
+        prefix = np.concatenate([[0.0], np.cumsum(s)])
+        low = np.minimum.accumulate(prefix)[:-1]
+        low_at = _argmin_accumulate(prefix[:-1])
+        j = int(np.argmax(prefix[1:] - low)) + 1
+        a, b = lo + int(low_at[j - 1]), lo + j
     return a, b
 
 
