@@ -154,7 +154,9 @@ class TextSpanFinding(BaseModel):
     char_end: int
     token_start: int = Field(description="[token_start, token_end) in the bundled tokenizer's tokens")
     token_end: int
-    z_score: float = Field(description="z inside the span (descriptive: its edges maximise it)")
+    z_score: float = Field(
+        description="z inside the span (descriptive: its edges are estimated from the data)"
+    )
     p_adjusted: float = Field(description="Bonferroni-adjusted p-value of the window that passed")
     n_windows: int = Field(description="windows tested; each at alpha / n_windows")
     alpha: float = Field(description="family-wise false-positive rate of the windowed search")
