@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from assay.assurance.assessment import (
+    AssessmentFinding,
+    AssessmentOutput,
+    AssessmentRecord,
+    AssessmentStep,
+)
 from assay.assurance.coverage import CoverageReport
 from assay.assurance.evidence import Evidence, record_evidence
 from assay.manifest import Manifest, load_manifest
 from assay.store.blobs import atomic_write, sha256_bytes
 from assay.workspace import Workspace
-
-
-class AssessmentOutput(BaseModel):
-    name: str
-    path: str
-    kind: str
-    title: str
-    sha256: str
-    evidence_id: str
 
 
 class AssessmentResult(BaseModel):
@@ -38,8 +37,14 @@ class AssessmentResult(BaseModel):
     outputs: list[AssessmentOutput]
     errors: int
     warnings: int
+    findings: list[AssessmentFinding] = []
     database: str
     workspace: str
+    assessment_id: str = ""
+    resumed_steps: list[str] = []
+
+
+KILL_AFTER_WRITES_ENV = "ASSAY_TEST_KILL_AFTER_WRITES"
 
 
 @dataclass
@@ -52,10 +57,32 @@ class AssessmentContext:
     out_dir: Path
     today: dt.date
     outputs: list[AssessmentOutput] = field(default_factory=list)
-    errors: int = 0
-    warnings: int = 0
+    findings: list[AssessmentFinding] = field(default_factory=list)
     coverage: CoverageReport | None = None
     sub_progress: Callable[[int, int], None] | None = None
+    step: str = ""
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+    def _written(self) -> None:
+        """Fault injection for the kill-and-resume tests: `ASSAY_TEST_KILL_AFTER_WRITES=N` makes this
+        process SIGKILL itself right after its N-th output is recorded (nothing else reads it)."""
+        at = os.environ.get(KILL_AFTER_WRITES_ENV)
+        if at and at.isdigit() and len(self.outputs) == int(at):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def warn(self, message: str) -> None:
+        """A warning the index lists under the step that raised it."""
+        self.findings.append(AssessmentFinding(severity="warning", step=self.step, message=message))
+
+    def error(self, message: str) -> None:
+        self.findings.append(AssessmentFinding(severity="error", step=self.step, message=message))
 
     def write(self, name: str, content: bytes, *, kind: str, title: str, media_type: str) -> Evidence:
         """Write one output file atomically and record it as signed evidence."""
@@ -79,6 +106,7 @@ class AssessmentContext:
                 evidence_id=ev.id,
             )
         )
+        self._written()
         return ev
 
     def add_copy(self, name: str, source: Path, *, kind: str, title: str, evidence_id: str) -> None:
@@ -96,6 +124,7 @@ class AssessmentContext:
                 evidence_id=evidence_id,
             )
         )
+        self._written()
 
     def write_json(self, name: str, data: object, *, kind: str, title: str) -> Evidence:
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
@@ -122,7 +151,9 @@ def _step_inventory(ctx: AssessmentContext) -> None:
     from assay.registry.inventory import build_inventory
 
     inventory = build_inventory(ctx.manifest, ctx.manifest_path.parent)
-    ctx.warnings += sum(1 for c in inventory.components if c.problem)
+    for c in inventory.components:
+        if c.problem:
+            ctx.warn(f"component {c.id}: {c.problem}")
     ctx.write_json(
         "inventory.json",
         inventory.model_dump(mode="json"),
@@ -141,8 +172,11 @@ def _step_responsibility(ctx: AssessmentContext) -> None:
     matrix = allocate(manifest)
     net = assess_safety_net(manifest, ctx.today)
     flags = [*matrix.flags, *net.flags]
-    ctx.errors += sum(1 for f in flags if f.severity is Severity.error)
-    ctx.warnings += sum(1 for f in flags if f.severity is Severity.warning)
+    for f in flags:
+        if f.severity is Severity.error:
+            ctx.error(f"{f.kind.value}: {f.message}")
+        elif f.severity is Severity.warning:
+            ctx.warn(f"{f.kind.value}: {f.message}")
     ctx.write_json(
         "raci.json",
         matrix.model_dump(mode="json"),
@@ -195,7 +229,11 @@ def _step_evaluations(ctx: AssessmentContext) -> None:
                 title=f"Evaluation: {summary.suite_id} on {target_id} (score {score}, grade {grade})",
                 evidence_id=outcome.evidence_ids[-1],
             )
-            ctx.warnings += summary.target_errors
+            if summary.target_errors:
+                ctx.warn(
+                    f"evaluation {summary.suite_id} on {target_id}: {summary.target_errors} sample(s) got "
+                    "no answer from the target (see the run report)"
+                )
 
 
 def _step_redteam(ctx: AssessmentContext) -> None:
@@ -234,7 +272,11 @@ def _step_redteam(ctx: AssessmentContext) -> None:
                 title=title,
                 evidence_id=outcome.evidence_ids[-1],
             )
-            ctx.warnings += outcome.summary.target_errors
+            if outcome.summary.target_errors:
+                ctx.warn(
+                    f"red team {outcome.summary.suite_id} on {target_id}: {outcome.summary.target_errors} "
+                    "prompt(s) got no answer from the target (see the run report)"
+                )
 
 
 MARK_COUNT = 3  # answers the mark step generates
@@ -315,7 +357,10 @@ def _step_mark(ctx: AssessmentContext) -> None:
         )
         marks.append(result)
     if not marks:
-        ctx.warnings += 1
+        ctx.warn(
+            "provenance: nothing was marked (the text watermark needs a bundled target; enable c2pa to sign "
+            "text from any target)"
+        )
         return
     checks = []
     for m in marks:
@@ -324,7 +369,7 @@ def _step_mark(ctx: AssessmentContext) -> None:
             {"ledger_id": m.ledger_id, "method": m.method, "verification": v.model_dump(mode="json")}
         )
         if v.verdict != "established":
-            ctx.warnings += 1
+            ctx.warn(f"provenance: marked output #{m.ledger_id} ({m.method}) verified as '{v.verdict}'")
     ctx.write_json(
         "provenance/marks.json",
         [m.model_dump(mode="json") for m in marks],
@@ -390,6 +435,35 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
+def clean_stale_temp_files(out_dir: Path) -> list[Path]:
+    """Remove the temporary files an interrupted atomic write leaves (`.NAME.*.tmp`)."""
+    removed = []
+    if out_dir.is_dir():
+        for tmp in out_dir.rglob(".*.tmp"):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
+def _reusable(step: AssessmentStep) -> bool:
+    """A finished step is reused only while every file it wrote is still there, byte for byte."""
+    from assay.store.blobs import sha256_file
+
+    for o in step.outputs:
+        path = Path(o.path)
+        if not path.is_file() or sha256_file(path) != o.sha256:
+            return False
+    return True
+
+
+def _reload_coverage(ctx: AssessmentContext) -> None:
+    if ctx.coverage is None:
+        path = ctx.out_dir / "controls.json"
+        if any(o.name == "controls.json" for o in ctx.outputs) and path.is_file():
+            ctx.coverage = CoverageReport.model_validate_json(path.read_text(encoding="utf-8"))
+
+
 def assess(
     manifest_path: str | Path,
     out_dir: str | Path | None = None,
@@ -398,17 +472,23 @@ def assess(
     today: dt.date | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     sample_progress: Callable[[int, int], None] | None = None,
+    resume: bool = True,
 ) -> AssessmentResult:
-    """Validate first (nothing is written if the manifest is invalid), then run each step in order."""
+    """Validate first (nothing is written if the manifest is invalid), then run each step in order.
+
+    The assessment is recorded as it goes: an unfinished one of the same manifest into the same folder
+    (killed, interrupted, failed) is resumed, its finished steps reused while their files are intact."""
     from assay.report.index import render_index
+    from assay.store import assessments as store
 
     path = Path(manifest_path)
     manifest = load_manifest(path)  # raises ManifestInvalid before anything is stored
     if path.is_dir():
         path = path / "assay.yaml"
     ws = ws or Workspace.for_manifest(path)
-    out = Path(out_dir) if out_dir else path.parent / "out"
+    out = (Path(out_dir) if out_dir else path.parent / "out").resolve()
     out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp_files(out)
     ctx = AssessmentContext(
         sub_progress=sample_progress,
         manifest=manifest,
@@ -417,23 +497,66 @@ def assess(
         out_dir=out,
         today=today or dt.date.today(),
     )
+    manifest_sha = sha256_bytes(path.read_bytes())
+    with ws.db.session() as s:
+        previous = (
+            store.resumable_assessment(s, manifest.system.id, manifest_sha, str(out)) if resume else None
+        )
+        record = (
+            store.claim_assessment(s, previous.id)
+            if previous
+            else store.start_assessment(s, manifest.system.id, manifest_sha, str(out))
+        )
+    done = {st.name: st for st in (previous.steps if previous else [])}
+    resumed: list[str] = []
     total = len(STEPS) + 1
-    for i, (label, step) in enumerate(STEPS):
+    try:
+        for i, (label, step) in enumerate(STEPS):
+            ctx.step = label
+            earlier = done.get(label)
+            if earlier is not None and _reusable(earlier):
+                ctx.outputs.extend(earlier.outputs)
+                ctx.findings.extend(earlier.findings)
+                resumed.append(label)
+                if progress:
+                    progress(f"{label} (done earlier, reused)", i, total)
+                continue
+            if progress:
+                progress(label, i, total)
+            first_output, first_finding = len(ctx.outputs), len(ctx.findings)
+            step(ctx)
+            finished = AssessmentStep(
+                name=label,
+                outputs=ctx.outputs[first_output:],
+                findings=ctx.findings[first_finding:],
+                finished_at=dt.datetime.now(dt.UTC),
+            )
+            with ws.db.session() as s:
+                store.save_step(s, record.id, finished)
+        _reload_coverage(ctx)
+        ctx.step = "Write the index"
         if progress:
-            progress(label, i, total)
-        step(ctx)
-    if progress:
-        progress("Write the index", len(STEPS), total)
-    index_html = render_index(
-        ctx.manifest, ctx.outputs, ctx.errors, ctx.warnings, ws.signing_key.key_id, ctx.coverage
-    )
-    ctx.write(
-        "index.html",
-        index_html.encode(),
-        kind="assurance.report",
-        title="Assessment index",
-        media_type="text/html",
-    )
+            progress("Write the index", len(STEPS), total)
+        index_html = render_index(
+            ctx.manifest, ctx.outputs, ctx.findings, ws.signing_key.key_id, ctx.coverage
+        )
+        index = ctx.write(
+            "index.html",
+            index_html.encode(),
+            kind="assurance.report",
+            title="Assessment index",
+            media_type="text/html",
+        )
+    except KeyboardInterrupt:
+        with ws.db.session() as s:
+            store.finish_assessment(s, record.id, "interrupted", error="interrupted (Ctrl-C)")
+        raise
+    except BaseException as exc:
+        with ws.db.session() as s:
+            store.finish_assessment(s, record.id, "failed", error=f"{ctx.step}: {type(exc).__name__}: {exc}")
+        raise
+    with ws.db.session() as s:
+        store.finish_assessment(s, record.id, "completed", index_evidence_id=index.id)
     if progress:
         progress("Done", total, total)
     return AssessmentResult(
@@ -444,6 +567,32 @@ def assess(
         outputs=ctx.outputs,
         errors=ctx.errors,
         warnings=ctx.warnings,
+        findings=ctx.findings,
         database=ws.db.backend,
         workspace=str(ws.home),
+        assessment_id=record.id,
+        resumed_steps=resumed,
     )
+
+
+def list_assessments(ws: Workspace, system: str | None = None) -> list[AssessmentRecord]:
+    """Every recorded assessment, oldest first; `effective_status()` tells a killed one from a live one."""
+    from assay.store import assessments as store
+
+    with ws.db.session() as s:
+        return store.list_assessments(s, system)
+
+
+def incomplete_assessments(ws: Workspace) -> list[AssessmentRecord]:
+    """Assessments that did not complete and that no later completed assessment of the same system into
+    the same folder has superseded (resuming completes the same record, so it leaves this list too)."""
+    records = list_assessments(ws)
+    done = [a for a in records if a.status == "completed"]
+    return [
+        a
+        for a in records
+        if a.effective_status() != "completed"
+        and not any(
+            d.system == a.system and d.out_dir == a.out_dir and d.started_at > a.started_at for d in done
+        )
+    ]

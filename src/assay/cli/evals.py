@@ -45,29 +45,6 @@ def _context(manifest_path: Path | None, home: Path | None):  # type: ignore[no-
     return ws, manifest, base
 
 
-def _progress_bar(as_json: bool):  # type: ignore[no-untyped-def]
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=stderr,
-        disable=as_json,
-        transient=as_json,
-    )
-
-
 def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
     s = outcome.summary
     score = f"{100 * s.score:.1f}%" if s.score is not None else "–"
@@ -125,6 +102,7 @@ def run(
     """Run a suite against a target; every sample goes to an append-only log, the run becomes evidence."""
     import asyncio
 
+    from assay.cli.progress import run_progress
     from assay.evals.runner import RunOptions
     from assay.evals.service import evaluate
     from assay.evals.targets.base import GenerationParams
@@ -143,17 +121,10 @@ def run(
         runner_fn = evaluate
         extra = {}
     try:
-        with run_errors_exit(interrupted_hint="; resume with --resume"), _progress_bar(as_json) as bar:
-            task = bar.add_task(f"{suite} → {target}", total=None, rate="")
-            import time
-
-            start = time.perf_counter()
-
-            def progress(done: int, total: int) -> None:
-                elapsed = time.perf_counter() - start
-                rate = f"{done / elapsed:6.1f}/s" if elapsed > 0.5 else ""
-                bar.update(task, completed=done, total=total, rate=rate)
-
+        with (
+            run_errors_exit(interrupted_hint="; resume with --resume"),
+            run_progress(f"{suite} → {target}", stderr, quiet=as_json) as progress,
+        ):
             outcome = asyncio.run(
                 runner_fn(
                     ws,
@@ -206,17 +177,40 @@ def rescore(
 
 
 @app.command("list")
-def list_(home: Path | None = HOME_OPTION, manifest: Path | None = MANIFEST_OPT) -> None:
-    """The runs in this workspace."""
+def list_(
+    home: Path | None = HOME_OPTION,
+    manifest: Path | None = MANIFEST_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
+) -> None:
+    """The runs in this workspace; an interrupted one is shown with the command that resumes it."""
+    from rich.markup import escape
     from rich.table import Table
 
-    from assay.evals.service import list_runs
+    from assay.evals.service import list_run_statuses
 
     ws, _m, _base = _context(manifest, home)
+    runs = list_run_statuses(ws)
+    if as_json:
+        typer.echo("[" + ",".join(r.model_dump_json() for r in runs) + "]")
+        return
     table = Table("run", "suite", "target", "status", "samples", "score", "grade")
-    for s in list_runs(ws):
-        score = f"{100 * s.score:.1f}%" if s.score is not None else "–"
+    for r in runs:
+        s = r.summary
+        score = f"{100 * s.score:.1f}%" if s is not None and s.score is not None else "–"
+        colour = {"complete": "green", "running": "cyan"}.get(r.status, "red")
         table.add_row(
-            s.run_id, s.suite_id, s.target_id, s.status, f"{s.records}/{s.samples}", score, s.grade or ""
+            escape(r.run_id),
+            escape(r.suite_id),
+            escape(r.target_id),
+            f"[{colour}]{r.status}[/{colour}]",
+            f"{r.done}/{r.total}",
+            score,
+            (s.grade or "") if s is not None else "",
         )
     console.print(table)
+    for r in runs:
+        if r.resume_command:
+            suffix = f" -m {manifest}" if manifest else ""
+            console.print(f"{r.run_id} was interrupted; resume it: {r.resume_command}{suffix}", markup=False)
+        elif r.problem:
+            stderr.print(f"{r.run_id} cannot be read: {r.problem}", markup=False, highlight=False)

@@ -59,14 +59,30 @@ def verify(
     home: Path | None = HOME_OPTION,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Re-hash every blob and check every signature. Exit 1 naming each record that fails."""
+    """Re-hash every blob and check every signature. Exit 1 naming each record that fails, and each
+    assessment that was killed or failed before it completed (its evidence is a partial set)."""
     import json
 
+    from assay.assess import incomplete_assessments
     from assay.assurance.evidence import verify_evidence
 
     ws = open_workspace(home)
     checks = verify_evidence(ws, system=system)
     bad = [c for c in checks if not c.ok]
+    unfinished = [
+        a
+        for a in incomplete_assessments(ws)
+        if (system is None or a.system == system) and a.effective_status() != "running"
+    ]
+    for a in unfinished:
+        stderr.print(
+            f"INCOMPLETE assessment {a.id} of {a.system} started {a.started_at:%Y-%m-%d %H:%M} UTC: "
+            f"{a.effective_status()} after {len(a.step_names)} step(s)"
+            + (f" ({a.error})" if a.error else "")
+            + "; its outputs are a partial set. Run `assay assess` on the manifest again to finish it.",
+            highlight=False,
+            markup=False,
+        )
     if as_json:
         typer.echo(json.dumps([c.model_dump() for c in checks], indent=2))
     else:
@@ -80,7 +96,7 @@ def verify(
             f"{len(checks) - len(bad)} of {len(checks)} evidence records verified "
             f"(key {ws.signing_key.key_id})"
         )
-    if bad:
+    if bad or unfinished:
         raise typer.Exit(1)
 
 

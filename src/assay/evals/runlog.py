@@ -22,6 +22,32 @@ SPEC = "spec.json"
 SUITE = "suite.json"
 LOG = "log.jsonl"
 SUMMARY = "summary.json"
+OWNER = "owner.json"  # which process runs it now: a run whose process is gone was killed
+
+
+class RunOwner(BaseModel):
+    host: str
+    pid: int
+
+    @classmethod
+    def me(cls) -> RunOwner:
+        import socket
+
+        return cls(host=socket.gethostname(), pid=os.getpid())
+
+    def gone(self) -> bool:
+        """True when this process no longer runs (on this host; another host's process is assumed alive)."""
+        import socket
+
+        if self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
 
 class RunLog:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from assay import __version__
 from assay.evals.models import Completion, Message, Sample, SampleRecord, ScorerSpec, Suite
-from assay.evals.runlog import LOG, SPEC, SUITE, SUMMARY, RunLog, read_log, write_json
+from assay.evals.runlog import LOG, OWNER, SPEC, SUITE, SUMMARY, RunLog, RunOwner, read_log, write_json
 from assay.evals.scorers.base import Scorer, build_scorer
 from assay.evals.targets.base import GenerationParams, Target, TargetError
 from assay.store.response_cache import ResponseCache
@@ -212,6 +212,7 @@ class Runner:
         self._total = len(samples) * self.options.epochs
         self._done = self._total - len(jobs)
         self._report()
+        write_json(self.folder / OWNER, RunOwner.me())
         self.log.open()
         status = "interrupted"
         try:

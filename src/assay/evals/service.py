@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from assay.evals.runner import Runner, RunOptions, RunSummary, load_run
+from assay.evals.runner import Runner, RunOptions, RunSpec, RunSummary, load_run
 from assay.evals.targets.base import GenerationParams, Target
 from assay.manifest.problems import Problem
 from assay.manifest.schema import Manifest, TargetKind
@@ -175,19 +175,35 @@ class RunStatus(BaseModel):
     run_id: str
     suite_id: str
     target_id: str
-    status: str = Field(description="running, complete or interrupted")
+    status: str = Field(
+        description="running, complete, interrupted (killed or stopped; resume it) or unreadable"
+    )
     done: int
     total: int
     progress: float = Field(ge=0, le=1)
     summary: RunSummary | None = None
+    suite_source: str | None = None
+    resume_command: str | None = Field(None, description="the CLI command that resumes an interrupted run")
+    problem: str | None = Field(None, description="why an unreadable run's files could not be read")
 
 
 RUN_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
+def _resume_command(spec: RunSpec) -> str:
+    import shlex
+
+    suite = spec.suite_source or spec.suite_id
+    return f"assay eval run {shlex.quote(suite)} -t {shlex.quote(spec.target_id)} --resume {spec.run_id}"
+
+
 def run_status(ws: Workspace, run_id: str) -> RunStatus | None:
-    """None when no such run exists (or the id could escape the runs folder)."""
-    from assay.evals.runner import RunSpec
+    """None when no such run exists (or the id could escape the runs folder). A run whose files cannot
+    be read is reported as `unreadable` with the reason, never an exception: one damaged folder must
+    not hide every other run."""
+    from pydantic import ValidationError
+
+    from assay.evals.runlog import OWNER, RunOwner
 
     if not run_id or not set(run_id) <= RUN_ID_CHARS or run_id.startswith("."):
         return None
@@ -195,16 +211,36 @@ def run_status(ws: Workspace, run_id: str) -> RunStatus | None:
     spec_path = folder / "spec.json"
     if not spec_path.is_file():
         return None
-    spec = RunSpec.model_validate_json(spec_path.read_text())
+    current = spec_path
+    try:
+        spec = RunSpec.model_validate_json(spec_path.read_bytes())
+        current = folder / "summary.json"
+        summary = RunSummary.model_validate_json(current.read_bytes()) if current.exists() else None
+        current = folder / OWNER
+        owner = RunOwner.model_validate_json(current.read_bytes()) if current.exists() else None
+    except (OSError, ValueError, ValidationError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return RunStatus(
+            run_id=run_id,
+            suite_id="?",
+            target_id="?",
+            status="unreadable",
+            done=0,
+            total=0,
+            progress=0,
+            problem=f"{current}: {first}",
+        )
     total = len(spec.sample_ids) * spec.options.epochs
-    summary_path = folder / "summary.json"
-    summary = RunSummary.model_validate_json(summary_path.read_text()) if summary_path.exists() else None
     if summary is not None and summary.status == "complete":
         done = summary.records
     else:
         log = folder / "log.jsonl"
         done = log.read_bytes().count(b"\n") if log.exists() else 0
-    status = summary.status if summary is not None else "running"
+    if summary is not None:
+        status = summary.status
+    else:
+        # no summary: still running, unless the process that ran it is gone (kill -9, power loss)
+        status = "interrupted" if owner is None or owner.gone() else "running"
     return RunStatus(
         run_id=run_id,
         suite_id=spec.suite_id,
@@ -214,6 +250,8 @@ def run_status(ws: Workspace, run_id: str) -> RunStatus | None:
         total=total,
         progress=round(min(done, total) / total, 4) if total else 1.0,
         summary=summary,
+        suite_source=spec.suite_source,
+        resume_command=_resume_command(spec) if status == "interrupted" else None,
     )
 
 

@@ -10,15 +10,14 @@ from assay import __version__
 from assay.manifest import Manifest
 
 if TYPE_CHECKING:
-    from assay.assess import AssessmentOutput
+    from assay.assurance.assessment import AssessmentFinding, AssessmentOutput
     from assay.assurance.coverage import CoverageReport
 
 
 def render_index(
     manifest: Manifest,
     outputs: Sequence[AssessmentOutput],
-    errors: int,
-    warnings: int,
+    findings: Sequence[AssessmentFinding],
     key_id: str,
     coverage: CoverageReport | None = None,
 ) -> str:
@@ -28,8 +27,9 @@ def render_index(
     return env.get_template("assessment_index.html").render(
         manifest=manifest,
         outputs=[{**o.model_dump(), "href": o.name} for o in outputs],
-        errors=errors,
-        warnings=warnings,
+        findings=findings,
+        errors=sum(f.severity == "error" for f in findings),
+        warnings=sum(f.severity == "warning" for f in findings),
         key_id=key_id,
         coverage=coverage,
         version=__version__,

@@ -175,3 +175,24 @@ class LedgerBandRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     band: Mapped[int] = mapped_column(Integer)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class AssessmentRow(Base):
+    """One run of `assay assess`: started, the steps done with their outputs, completed or not."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_slug: Mapped[str] = mapped_column(String(64), index=True)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    out_dir: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    resumed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    index_evidence_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
