@@ -330,7 +330,17 @@ def _step_mark(ctx: AssessmentContext) -> None:
     bundled = next((t for t in ctx.manifest.targets if t.kind == "bundled"), None)
     wm = settings.text_watermark
     marks = []
-    if wm is not None and wm.enabled and bundled is not None:
+    watermarking = wm is not None and wm.enabled and bundled is not None
+    units = (MARK_COUNT if watermarking else 0) + (1 if settings.c2pa else 0)
+    total = 2 * units  # each output is made, then verified
+
+    def tick(done: int) -> None:
+        if ctx.sub_progress is not None and total:
+            ctx.sub_progress(done, total)
+
+    tick(0)
+    if watermarking:
+        assert wm is not None and bundled is not None
         key = (
             load_text_key(ctx.ws, wm.key_id)
             if wm.key_id
@@ -347,6 +357,7 @@ def _step_mark(ctx: AssessmentContext) -> None:
             system_prompt=bundled.system_prompt,
             max_new_tokens=MARK_MAX_TOKENS,
         )
+        tick(len(marks))
     if settings.c2pa:
         init_c2pa_chain(ctx.ws)
         source = marks[0].text if marks and marks[0].text else MARK_PROMPTS[0]
@@ -356,6 +367,7 @@ def _step_mark(ctx: AssessmentContext) -> None:
             ctx.ws, source, system=system.id, system_version=system.version, model=model, generator=generator
         )
         marks.append(result)
+        tick(len(marks))
     if not marks:
         ctx.warn(
             "provenance: nothing was marked (the text watermark needs a bundled target; enable c2pa to sign "
@@ -368,6 +380,7 @@ def _step_mark(ctx: AssessmentContext) -> None:
         checks.append(
             {"ledger_id": m.ledger_id, "method": m.method, "verification": v.model_dump(mode="json")}
         )
+        tick(min(total, len(marks) + len(checks)))
         if v.verdict != "established":
             ctx.warn(f"provenance: marked output #{m.ledger_id} ({m.method}) verified as '{v.verdict}'")
     ctx.write_json(
