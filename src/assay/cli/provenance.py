@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from assay.cli.common import HOME_OPTION, console, open_workspace, stderr
 
@@ -130,7 +131,7 @@ def mark(
             ws, source, system=system, system_version=system_version, model=model, sidecar=sidecar
         )
     except (MarkError, LookupError, ValueError, OSError) as exc:
-        stderr.print(f"[red]cannot mark[/red]: {exc}", highlight=False, markup=False)
+        stderr.print(f"[red]cannot mark[/red]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     console.print(
         f"wrote {result.output_path} ({result.method}); ledger entry #{result.ledger_id}",

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assay.evals.models import Suite
 from assay.evals.runner import Runner, RunOptions, RunSpec, RunSummary, load_run
+from assay.evals.suites.report import LoadReport
 from assay.evals.targets.base import GenerationParams, Target
 from assay.manifest.problems import Problem
 from assay.manifest.schema import Manifest, TargetKind
@@ -54,11 +57,23 @@ def build_targets(manifest: Manifest | None, base_dir: Path | None) -> dict[str,
     return {tid: build_target(spec, base_dir) for tid, spec in target_specs(manifest).items()}
 
 
-def resolve_suite(name: str, base_dir: Path | None, strict: bool = False):  # type: ignore[no-untyped-def]
-    """A suite by built-in name, or by path relative to the manifest's folder, then to the cwd.
+def resolve_suites(
+    name: str, base_dir: Path | None, strict: bool = False, **load_options: Any
+) -> tuple[list[Suite], LoadReport]:
+    """Every suite a name or file holds (several for a Moonshot cookbook or data folder), with the
+    load report. A path relative to the manifest's folder wins over a built-in name.
 
     Malformed rows are skipped and reported (the LoadReport), or fatal with `strict` (SuiteInvalid).
-    """
+    `load_options` go to `load_suites` (scorers, input_field, target_field …)."""
+    from assay.evals.suites import load_suites
+
+    if base_dir is not None and (base_dir / name).exists():
+        return load_suites(base_dir / name, strict=strict, **load_options)
+    return load_suites(name, strict=strict, **load_options)
+
+
+def resolve_suite(name: str, base_dir: Path | None, strict: bool = False):  # type: ignore[no-untyped-def]
+    """Exactly one suite by name or path (see `resolve_suites`)."""
     from assay.evals.suites import load_suite
 
     if base_dir is not None and (base_dir / name).exists():
@@ -68,7 +83,7 @@ def resolve_suite(name: str, base_dir: Path | None, strict: bool = False):  # ty
 
 async def evaluate(
     ws: Workspace,
-    suite_name: str,
+    suite_name: str | Suite,
     target_id: str,
     *,
     manifest: Manifest | None = None,
@@ -85,7 +100,10 @@ async def evaluate(
     """
     from assay.evals.targets.base import TargetUnavailable
 
-    suite, load_report = resolve_suite(suite_name, base_dir, strict)
+    if isinstance(suite_name, Suite):
+        suite, load_report = suite_name, LoadReport(source=suite_name.source or suite_name.id)
+    else:
+        suite, load_report = resolve_suite(suite_name, base_dir, strict)
     targets = build_targets(manifest, base_dir)
     if target_id not in targets:
         raise TargetUnavailable(f"no target '{target_id}'; the manifest has: {', '.join(sorted(targets))}")
@@ -122,6 +140,46 @@ async def evaluate(
     outcome = record_run(ws, runner.folder, system=manifest.system.id if manifest else None)
     outcome.load_problems = load_report.problems
     return outcome
+
+
+class CombinedOutcome(BaseModel):
+    """Several suites run from one source (a Moonshot cookbook or data folder), summed up."""
+
+    source: str
+    status: str = Field(description="complete when every suite's run is complete")
+    samples: int
+    records: int
+    target_errors: int
+    wall_s: float
+    cpu_s: float
+    samples_per_s: float
+    cpu_ms_per_sample: float
+    score: float | None = Field(description="sample-weighted mean of the suites' scores")
+    summaries: list[RunSummary]
+    outcomes: list[EvalOutcome]
+
+
+def combine_outcomes(source: str, outcomes: list[EvalOutcome]) -> CombinedOutcome:
+    summaries = [o.summary for o in outcomes]
+    records = sum(s.records for s in summaries)
+    wall = sum(s.wall_s for s in summaries)
+    cpu = sum(s.cpu_s for s in summaries)
+    scored = [(s.score, s.records) for s in summaries if s.score is not None and s.records]
+    weight = sum(n for _, n in scored)
+    return CombinedOutcome(
+        source=source,
+        status="complete" if all(s.status == "complete" for s in summaries) else "interrupted",
+        samples=sum(s.samples for s in summaries),
+        records=records,
+        target_errors=sum(s.target_errors for s in summaries),
+        wall_s=round(wall, 4),
+        cpu_s=round(cpu, 4),
+        samples_per_s=round(records / wall, 2) if wall > 0 else 0.0,
+        cpu_ms_per_sample=round(1000 * cpu / max(1, records), 3),
+        score=round(sum(sc * n for sc, n in scored) / weight, 6) if weight else None,
+        summaries=summaries,
+        outcomes=outcomes,
+    )
 
 
 def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
