@@ -253,6 +253,13 @@ def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLRespo
     lang = pick_language(
         context.pop("lang", None) or request.query_params.get("lang"), request.headers.get("accept-language")
     )
+
+    def say(messages: list[Any] | None, fallback: str) -> str:
+        """A finding in the page's language; the English sentence if it came without string ids."""
+        if not messages or any(m is None for m in messages):
+            return fallback
+        return " ".join(m.text(lang) for m in messages)
+
     html = (
         templates()
         .get_template("verify.html")
@@ -261,6 +268,7 @@ def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLRespo
             lang=lang,
             languages=catalogue.languages,
             t=catalogue.for_language(lang),
+            say=say,
             **context,
         )
     )
