@@ -24,7 +24,7 @@ IMAGE_MATCH = 0.85  # perceptual-hash similarity: at most 9 of 64 bits differ
 # Measured by bench/ledger_similarity.py (bench/README.md): pairs of different photos (each also
 # cropped, re-saved and rescaled) compared with IMAGE_MATCH, and how many of them matched. A match is a
 # resemblance, never a mark: the original a marked copy was made from matches its copy too.
-IMAGE_CALIBRATION = {"pairs": 0, "false_matches": 0}
+IMAGE_CALIBRATION = {"pairs": 4338, "false_matches": 0}
 
 
 class LedgerEntry(BaseModel):
