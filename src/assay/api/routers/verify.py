@@ -209,8 +209,9 @@ async def _read_submission(request: Request) -> Submission:
 )
 async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depends(workspace)) -> Any:
     """Send an image or text file as multipart `file`, or JSON `{"text": ...}`; get one verdict with its
-    parts (manifest, watermark, ledger). Content that cannot be checked still gets a 200 answer whose
-    `bad_input` says why."""
+    parts (manifest, watermark, ledger). `verdict` is `established` (and `mark_found` true) only for a
+    mark in the content; a resemblance to a ledger entry is `ledger_match`: no mark found in this file.
+    Content that cannot be checked still gets a 200 answer whose `bad_input` says why."""
     sub = await _read_submission(request)
     if sub.data is None:
         return JSONResponse(
