@@ -133,6 +133,8 @@ def test_api_and_page_say_no_mark_found_in_every_language(ws: Workspace) -> None
             confidence = findings["confidence_similar_image"][lang]
             assert confidence[: confidence.index("{")] in page
             assert page_strings["verdict_established"][lang] not in page
+            card = findings["fp_image"][lang]  # the watermark card's false-alarm line
+            assert card[: card.index("{")] in page
             if lang != "en":  # the findings are not left in English
                 assert findings["ledger_only"]["en"] not in page
                 assert findings["wm_image_absent"]["en"] not in page
@@ -158,6 +160,30 @@ def test_every_finding_is_in_all_four_languages_with_the_same_placeholders() -> 
     used |= set(verify_module._HIT_KEYS.values()) | {"hit_same_text", "hit_same_pixels"}
     used |= {f"headline_{v}" for v in ("established", "ledger_match", "not_established", "cannot_tell")}
     used |= {f"c2pa_{t}_{c}" for t in ("trusted", "untrusted") for c in ("ai", "not_ai")}
+    used |= {f"fp_text_{source}" for source in ("calibrated", "theoretical")}
     assert used and not used - set(cat.strings), sorted(used - set(cat.strings))
     assert cat.strings["note_no_hard_binding"]["en"] == NO_HARD_BINDING
     assert cat.strings["note_not_proof"]["en"] == NOT_PROOF
+
+
+def test_a_text_watermark_confidence_keeps_its_false_alarm_rate_in_every_language() -> None:
+    from assay.provenance.verify import Message, Part, WatermarkFinding, _confidence
+
+    wm = WatermarkFinding(
+        method="kgw",
+        detected=True,
+        p_value=2e-9,
+        false_positive_messages=[
+            Message(key="fp_text_calibrated", args={"threshold": 4.1, "rate": 1e-3}),
+            Message(key="fp_tries", args={"tried": 2}),
+        ],
+    )
+    parts = [Part(name="watermark", title="Text watermark", status="positive", summary="found")]
+    said = _confidence(parts, None, wm, [], "text")
+    assert isinstance(said, list)
+    english = " ".join(m.text() for m in said)
+    assert english.startswith("High: text without this watermark scores this high by chance about 1 in 10^8")
+    assert "z = 4.10 at a rate of 1.0e-03" in english and "tried: 2" in english
+    for lang in ("zh", "ms", "ta"):
+        translated = " ".join(m.text(lang) for m in said)
+        assert "10^8" in translated and "4.10" in translated and "High" not in translated

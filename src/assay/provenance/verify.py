@@ -181,6 +181,9 @@ class WatermarkFinding(BaseModel):
     tokens_scored: int | None = None
     green_fraction: float | None = None
     false_positive_statement: str = ""
+    false_positive_messages: list[Message] = Field(
+        default=[], description="how often unmarked content is flagged, as string ids, for translation"
+    )
     highlight: list[tuple[str, bool]] = Field(
         default=[], description="(token text, green?) for the first tokens of a text, for display"
     )
@@ -245,7 +248,7 @@ class Verification(BaseModel):
     sentence_messages: list[list[Message]] = Field(
         default=[], description="each of `sentences` as string ids, for translation"
     )
-    confidence_message: Message | None = None
+    confidence_messages: list[Message] = []
     note_messages: list[Message] = []
     kept_as: str | None = Field(None, description="evidence id, only when the caller asked to keep it")
     checked_at: dt.datetime
@@ -428,6 +431,14 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
             else ""
         ),
         highlight=list(zip(best.tokens[:400], best.green_mask[:400], strict=False)),
+        false_positive_messages=[
+            _m(
+                f"fp_text_{best.threshold_source}",
+                threshold=best.z_threshold,
+                rate=best.false_positive_rate,
+            ),
+            *([_m("fp_tries", tried=tried)] if tried > 1 else []),
+        ],
     )
     if best.verdict == "too short to tell":
         short = _m("wm_too_short", n=best.n_scored, need=best.min_scored_tokens)
@@ -465,6 +476,7 @@ def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, Water
             f"{r.explanation} Detected only when the 16-bit checksum holds and at least "
             f"{r.threshold:.0%} of the block votes agree (unmarked images sit near 50%)."
         ),
+        false_positive_messages=[_m("fp_image", threshold=r.threshold, agreement=r.bit_agreement or 0.0)],
     )
     if detected:
         found = _m("wm_image_found_id", ledger_id=payload) if payload is not None else _m("wm_image_found")
@@ -549,7 +561,7 @@ def _confidence(
     wm: WatermarkFinding | None,
     hits: list[LedgerHit],
     kind: ContentKind,
-) -> Message:
+) -> Message | list[Message]:
     positive = {p.name for p in parts if p.status == "positive"}
     direct = [h for h in hits if h.match in ("exact", "same_content", "similar")]
     if positive and direct and direct[0].match in ("exact", "same_content"):
@@ -559,8 +571,10 @@ def _confidence(
     if "watermark" in positive and wm is not None:
         if wm.p_value is not None:
             if wm.p_value > 0:
-                return _m("confidence_text_watermark", one_in=_one_in(wm.p_value), p=wm.p_value)
-            return _m("confidence_text_watermark_certain", p=wm.p_value)
+                chance = _m("confidence_text_watermark", one_in=_one_in(wm.p_value), p=wm.p_value)
+            else:
+                chance = _m("confidence_text_watermark_certain", p=wm.p_value)
+            return [chance, *wm.false_positive_messages]
         return _m("confidence_image_watermark", agreement=wm.bit_accuracy or 0.0)
     if any(p.status == "match" for p in parts) and direct:
         from assay.provenance.ledger import IMAGE_CALIBRATION, IMAGE_MATCH, TEXT_MATCH
@@ -656,7 +670,7 @@ def _blank(
         parts=parts,
         headline_message=headline,
         sentence_messages=[[said]],
-        confidence_message=confidence,
+        confidence_messages=[confidence],
         **_facts(data, sniffed, filename, note),
     )
 
@@ -749,13 +763,14 @@ def _finish(
     if cred is not None and cred.standard == "text-manifest":
         notes.append(_m("note_no_hard_binding"))
     headline = _m(f"headline_{verdict}")
-    confidence = _confidence(parts, cred, wm, hits, sniffed.kind)
+    found = _confidence(parts, cred, wm, hits, sniffed.kind)
+    confidence = found if isinstance(found, list) else [found]
     return Verification(
         verdict=verdict,
         mark_found=verdict == "established",
         headline=headline.text(),
         sentences=[_en(ms) for ms in said],
-        confidence=confidence.text(),
+        confidence=_en(confidence),
         bad_input=bad_input,
         parts=parts,
         credentials=cred,
@@ -764,7 +779,7 @@ def _finish(
         notes=[m.text() for m in notes],
         headline_message=headline,
         sentence_messages=said,
-        confidence_message=confidence,
+        confidence_messages=confidence,
         note_messages=notes,
         **_facts(data, sniffed, filename, note),
     )
@@ -811,7 +826,7 @@ def _verify_text(
                     "confidence": confidence.text(),
                     "headline_message": headline,
                     "sentence_messages": said,
-                    "confidence_message": confidence,
+                    "confidence_messages": [confidence],
                 }
             )
         return v
