@@ -3,7 +3,7 @@
 Three independent parts look at the content: a provenance manifest (C2PA for images, the signed text
 manifest for text), an invisible watermark (the keyed text watermark, the image watermark), and the
 ledger of outputs this workspace marked. Each part reports what it found in plain words and never
-raises; `combine` turns them into one of three verdicts:
+raises; `combine` turns them into one of four verdicts:
 
 - *AI provenance established*: a mark in the content itself ties it to an AI generator (a trusted
   manifest that says so, or a detected watermark);
