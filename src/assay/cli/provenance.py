@@ -56,7 +56,10 @@ def verify(
     keep: bool = typer.Option(False, "--keep", help="Keep the content and the result as evidence."),
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Check content for AI provenance: manifest, watermark and ledger, combined into one verdict."""
+    """Check content for AI provenance: manifest, watermark and ledger, combined into one verdict.
+
+    Exit codes: 0 mark found (established), 1 not established or cannot tell, 2 bad input, 3 ledger_match.
+    """
     from assay.provenance.verify import MAX_VERIFY_BYTES, verify_content
 
     try:
