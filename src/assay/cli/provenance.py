@@ -1,7 +1,8 @@
 """`assay verify`, `assay mark` and `assay keys …`: content provenance from the terminal.
 
 Only typer (and the small shared helpers) load at import time; the checks load when a command runs.
-Exit codes of `verify`: 0 AI provenance established, 1 not established or cannot tell, 2 bad input.
+Exit codes of `verify`: 0 AI provenance established (a mark in the file: a watermark or a trusted manifest),
+1 not established or cannot tell, 2 bad input, 3 no mark but it looks like an output in the ledger.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from assay.cli.common import HOME_OPTION, console, open_workspace, stderr
 
 keys_app = typer.Typer(no_args_is_help=True)
 
-VERDICT_STYLE = {"established": "bold green", "not_established": "bold yellow", "cannot_tell": "bold magenta"}
+VERDICT_STYLE = {
+    "established": "bold green",
+    "ledger_match": "bold yellow",
+    "not_established": "bold yellow",
+    "cannot_tell": "bold magenta",
+}
+EXIT_CODES = {"established": 0, "not_established": 1, "cannot_tell": 1, "ledger_match": 3}
 
 
 def _read_input(source: str, limit: int) -> tuple[bytes, str | None]:
@@ -50,7 +57,10 @@ def verify(
     keep: bool = typer.Option(False, "--keep", help="Keep the content and the result as evidence."),
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Check content for AI provenance: manifest, watermark and ledger, combined into one verdict."""
+    """Check content for AI provenance: manifest, watermark and ledger, combined into one verdict.
+
+    Exit codes: 0 mark found (established), 1 not established or cannot tell, 2 bad input, 3 ledger_match.
+    """
     from assay.provenance.verify import MAX_VERIFY_BYTES, verify_content
 
     try:
@@ -81,7 +91,7 @@ def verify(
             console.print(f"Kept as evidence {v.kept_as}", highlight=False, markup=False)
     if v.bad_input and v.verdict != "established":
         raise typer.Exit(2)
-    raise typer.Exit(0 if v.verdict == "established" else 1)
+    raise typer.Exit(EXIT_CODES[v.verdict])
 
 
 def mark(
