@@ -1,11 +1,15 @@
 """Marking generated outputs: watermark, sign and record each one, so it can be verified later.
 
 - Text the bundled model generates gets the keyed watermark in its logits (`generate_marked_text`).
-- Text from a model whose logits we cannot reach (a remote API) gets a signed text manifest embedded
-  as invisible characters (`mark_text`); it has no hard binding and is lost if they are stripped.
-- Images get a C2PA manifest and an invisible watermark carrying their ledger id (`mark_image`).
+- Text from a model whose logits we cannot reach (a remote API) gets a signed C2PA manifest
+  (`mark_text`). By default it is a sidecar (`.c2pa` beside the text), which the reference C2PA SDK
+  (c2pa-python / c2pa-rs) reads as valid; the embedded form (invisible characters) is verifiable by
+  Assay only, because the SDK cannot locate a manifest inside plain text.
+- Images get a C2PA manifest and an invisible watermark carrying their ledger id (`mark_image`). An
+  image that is already signed keeps its manifest as the new one's `parentOf` ingredient.
 
-Every output is recorded in the ledger and as `provenance.mark` evidence.
+Every output is recorded in the ledger and as `provenance.mark` evidence. The model is never guessed:
+it is given, or (re-marking) taken from the earlier manifest.
 """
 
 from __future__ import annotations
@@ -16,13 +20,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assay import __version__
 from assay.workspace import Workspace
 
 DEFAULT_GENERATOR = f"Assay {__version__}"
 TRAINED = "trainedAlgorithmicMedia"
+EMBEDDED_ONLY = (
+    "The manifest is embedded as invisible characters: Assay-verifiable only. The reference C2PA SDK "
+    "(c2pa-python) cannot locate a manifest inside plain text, so other C2PA readers will not show it; "
+    "publish the sidecar form (the default) where others must check it."
+)
+SIDECAR_NOTE = (
+    "The manifest is in the sidecar {name}: publish it beside the text; C2PA readers (the reference "
+    "SDK included) check the text against it."
+)
 
 
 class MarkResult(BaseModel):
@@ -38,11 +51,29 @@ class MarkResult(BaseModel):
     output_path: str | None = None
     text: str | None = None
     prompt: str | None = None
+    seed: int | None = None
+    sidecar_path: str | None = None
+    parent: str | None = Field(None, description="the earlier manifest kept as parentOf ingredient")
     notes: list[str] = []
 
 
 class MarkError(ValueError):
     """The input cannot be marked (not text or a supported image, no keys…); the message says why."""
+
+
+class OutputExists(MarkError):
+    """An output file is already there and overwriting it was not asked for."""
+
+
+def _model_name(model: str | None, earlier: str | None = None) -> str:
+    """The model to sign: the one given, else the earlier manifest's; never a made-up 'unknown model'."""
+    name = (model or "").strip() or (earlier or "").strip()
+    if not name:
+        raise MarkError(
+            "name the model that produced the content (--model MODEL): it is signed into the manifest "
+            "and recorded in the ledger"
+        )
+    return name
 
 
 def _evidence(
@@ -76,21 +107,23 @@ def mark_text(
     *,
     system: str | None = None,
     system_version: str = "",
-    model: str = "unknown model",
+    model: str | None,
     generator: str = DEFAULT_GENERATOR,
-    sidecar: bool = False,
+    sidecar: bool = True,
 ) -> tuple[MarkResult, str, bytes | None]:
     """Sign a text we cannot re-generate and record it: (result, marked text, sidecar manifest or None).
 
-    With `sidecar` the text is left as it is and the manifest is returned for a file beside it."""
+    With `sidecar` (the default) the text is left as it is and the manifest is returned for a file
+    beside it, which standard C2PA readers accept. Without it the manifest is embedded as invisible
+    characters, which only Assay can verify (see `EMBEDDED_ONLY`)."""
     from assay.provenance import ledger
     from assay.provenance.c2pa_keys import load_signer
     from assay.provenance.text_manifest import NO_HARD_BINDING, extract, sign_text
 
-    if not sidecar:
-        found, _, problem = extract(text)
-        if found is not None or problem is not None:
-            raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
+    model = _model_name(model)
+    found, _, problem = extract(text)
+    if found is not None or problem is not None:
+        raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="text", media_type="text/plain", system=system)
     signed = sign_text(
@@ -105,6 +138,7 @@ def mark_text(
     marked, manifest = signed.text, signed.manifest
     raw = marked.encode("utf-8")
     method = "text-manifest (sidecar)" if sidecar else "text-manifest (embedded)"
+    notes = [NO_HARD_BINDING] if sidecar else [EMBEDDED_ONLY, NO_HARD_BINDING]
     entry = ledger.record_mark(
         ws,
         ledger.text_fingerprint(marked, raw),
@@ -137,7 +171,7 @@ def mark_text(
         key_id=entry.key_id,
         evidence_id=ev,
         text=marked,
-        notes=[NO_HARD_BINDING],
+        notes=notes,
     )
     return result, marked, (manifest if sidecar else None)
 
@@ -153,10 +187,13 @@ def generate_marked_text(
     system_prompt: str | None = None,
     max_new_tokens: int = 120,
     temperature: float = 0.7,
-    seed: int | None = 0,
+    seed: int | None = None,
     model: Any = None,
 ) -> list[MarkResult]:
-    """Generate answers with the bundled model and the text watermark, and record each one."""
+    """Generate answers with the bundled model and the text watermark, and record each one.
+
+    Without a `seed` a fresh random one is drawn, so two runs do not give the same answer; the seed
+    used is recorded in each ledger entry's meta either way, so an answer can be reproduced."""
     from assay.evals.bundled.engine import MODEL_NAME
     from assay.provenance import ledger
     from assay.provenance.keys import KeyNotFound, load_text_key
@@ -167,6 +204,10 @@ def generate_marked_text(
     except KeyNotFound as exc:
         raise MarkError(str(exc)) from exc
     params = (params or WatermarkParams()).model_copy(update={"key_id": key.key_id})
+    if seed is None:
+        import secrets
+
+        seed = secrets.randbelow(2**31)
     chats: list[Any] = [
         ([{"role": "system", "content": system_prompt}] if system_prompt else [])
         + [{"role": "user", "content": p}]
@@ -189,7 +230,12 @@ def generate_marked_text(
             method="kgw-watermark",
             key_id=key.key_id,
             params=params.model_dump(mode="json"),
-            meta={"prompt": prompt, "temperature": temperature, "output_tokens": gen.output_tokens},
+            meta={
+                "prompt": prompt,
+                "temperature": temperature,
+                "seed": seed,
+                "output_tokens": gen.output_tokens,
+            },
         )
         ev = _evidence(
             ws,
@@ -211,6 +257,7 @@ def generate_marked_text(
                 evidence_id=ev,
                 text=gen.text,
                 prompt=prompt,
+                seed=seed,
             )
         )
     return results
@@ -233,13 +280,18 @@ def mark_image(
     *,
     system: str | None = None,
     system_version: str = "",
-    model: str = "unknown model",
+    model: str | None = None,
     generator: str = DEFAULT_GENERATOR,
     filename: str | None = None,
 ) -> tuple[MarkResult, bytes]:
-    """Watermark (ledger id in the pixels), C2PA-sign and record an image: (result, signed bytes)."""
+    """Watermark (ledger id in the pixels), C2PA-sign and record an image: (result, signed bytes).
+
+    An image that already carries a C2PA manifest is re-marked the C2PA way: the new manifest opens
+    the signed original as its `parentOf` ingredient, so the earlier manifest and its claims stay in
+    the chain; without `model` the earlier manifest's model is kept."""
     from assay.provenance import ledger
     from assay.provenance.c2pa_keys import load_signer
+    from assay.provenance.c2pa_manifest import claims_of
     from assay.provenance.image_c2pa import sign_image
     from assay.provenance.image_io import ImageRejected, load_image
     from assay.provenance.image_watermark import embed_watermark
@@ -248,6 +300,8 @@ def mark_image(
         loaded = load_image(data, filename)
     except ImageRejected as exc:
         raise MarkError(exc.reason) from exc
+    earlier = claims_of(loaded.media_type, data)
+    model = _model_name(model, earlier.model if earlier else None)
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="image", media_type=loaded.media_type, system=system)
     marked = embed_watermark(loaded.image, ledger_id)
@@ -260,10 +314,19 @@ def mark_image(
         model_name=model,
         digital_source_type=TRAINED,
         ledger_id=ledger_id,
+        parent=data if earlier is not None else None,
+        parent_title=filename,
+        trust=ws,
     )
     signed_bytes = signed if isinstance(signed, bytes | bytearray) else getattr(signed, "data", signed)
     signed_bytes = bytes(signed_bytes)
     final = load_image(signed_bytes).image
+    parent = None
+    if earlier is not None:
+        who = earlier.generator or "an unnamed generator"
+        parent = f"{who}, model {earlier.model or 'not named'}" + (
+            f", ledger #{earlier.ledger_id}" if earlier.ledger_id is not None else ""
+        )
     entry = ledger.record_mark(
         ws,
         ledger.image_fingerprint(signed_bytes, final),
@@ -275,7 +338,7 @@ def mark_image(
         method="c2pa+dwtDctSvd",
         key_id=signer.fingerprint_sha256[:16],
         params={"watermark": "dwtDctSvd", "payload_id": ledger_id, "signer": signer.subject},
-        meta={"generator": generator, "filename": filename},
+        meta={"generator": generator, "filename": filename, "parent": parent},
         ledger_id=ledger_id,
     )
     ev = _evidence(
@@ -287,6 +350,11 @@ def mark_image(
         summary=f"C2PA-signed, watermarked image, {entry.label()}",
     )
     _set_evidence(ws, entry.id, ev)
+    notes = (
+        [f"It was signed before ({parent}): that manifest is kept as the parent ingredient."]
+        if parent
+        else []
+    )
     return MarkResult(
         ledger_id=entry.id,
         kind="image",
@@ -295,6 +363,8 @@ def mark_image(
         sha256=entry.sha256,
         key_id=entry.key_id,
         evidence_id=ev,
+        parent=parent,
+        notes=notes,
     ), signed_bytes
 
 
@@ -310,17 +380,28 @@ def sidecar_path(path: Path) -> Path:
     return path.with_suffix(SIDECAR_SUFFIX)
 
 
+def _refuse_existing(paths: Sequence[Path], force: bool) -> None:
+    if force:
+        return
+    there = [str(p) for p in paths if p.exists() or p.is_symlink()]
+    if there:
+        raise OutputExists(f"{', '.join(there)} already exists; pass --force to overwrite it")
+
+
 def mark_file(
     ws: Workspace,
     path: Path,
     *,
     system: str | None = None,
     system_version: str = "",
-    model: str = "unknown model",
+    model: str | None = None,
     generator: str = DEFAULT_GENERATOR,
-    sidecar: bool = False,
+    sidecar: bool = True,
+    force: bool = False,
 ) -> MarkResult:
-    """Mark a text or image file by its content and write `FILE.marked.ext` atomically beside it."""
+    """Mark a text or image file by its content and write `FILE.marked.ext` atomically beside it
+    (and, for text, the sidecar manifest `FILE.marked.c2pa`), refusing to overwrite either unless
+    `force`. Outputs are meant to be published, so they get ordinary (umask) permissions."""
     from assay.provenance.verify import sniff
     from assay.store.blobs import atomic_write
 
@@ -328,6 +409,7 @@ def mark_file(
     kind = sniff(data)
     out = marked_path(path)
     if kind.kind == "image":
+        _refuse_existing([out], force)
         result, signed = mark_image(
             ws,
             data,
@@ -344,6 +426,8 @@ def mark_file(
 
         if not visible_text(kind.text or ""):
             raise MarkError(f"{path} has no visible text to mark")
+        side = sidecar_path(out)
+        _refuse_existing([out, side] if sidecar else [out], force)
         result, marked, manifest = mark_text(
             ws,
             kind.text or "",
@@ -353,8 +437,12 @@ def mark_file(
             generator=generator,
             sidecar=sidecar,
         )
-        atomic_write(out, marked.encode("utf-8"))
         if manifest is not None:
-            atomic_write(sidecar_path(out), manifest)
-        return result.model_copy(update={"output_path": str(out)})
+            atomic_write(side, manifest)
+            result.notes.insert(0, SIDECAR_NOTE.format(name=side.name))
+        atomic_write(out, marked.encode("utf-8"))
+        update: dict[str, Any] = {"output_path": str(out)}
+        if manifest is not None:
+            update["sidecar_path"] = str(side)
+        return result.model_copy(update=update)
     raise MarkError(f"{path}: {kind.reason or 'not text or a supported image'}")

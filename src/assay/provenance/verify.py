@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assay.provenance.chain import ChainLink, describe
 from assay.workspace import Workspace
 
 MAX_VERIFY_BYTES = 20 * 1000 * 1000
@@ -141,6 +142,7 @@ class Credentials(BaseModel):
     trusted: bool = False
     problems: list[str] = []
     ledger_id: int | None = Field(None, description="the ledger entry the manifest names")
+    chain: list[ChainLink] = Field([], description="earlier manifests kept as parentOf ingredients")
     note: str = ""
 
 
@@ -312,7 +314,9 @@ def _c2pa_part(data: bytes, media_type: str, ws: Workspace | None) -> tuple[Part
         trusted=verdict == "trusted",
         problems=problems,
         ledger_id=v.ledger_id if isinstance(v.ledger_id, int) else None,
+        chain=v.chain,
     )
+    earlier = "".join(f" Earlier version {i}: {describe(link)}." for i, link in enumerate(v.chain, 1))
     if verdict == "no_manifest":
         return Part(
             name="manifest", title=title, status="negative", summary="No C2PA manifest in the file."
@@ -336,7 +340,7 @@ def _c2pa_part(data: bytes, media_type: str, ws: Workspace | None) -> tuple[Part
             name="manifest",
             title=title,
             status=status,
-            summary=f"Signed by {who} ({trust}); the manifest {claim}.",
+            summary=f"Signed by {who} ({trust}); the manifest {claim}.{earlier}",
         ), cred
     return Part(
         name="manifest", title=title, status="error", summary=f"Unexpected C2PA result {verdict!r}."
@@ -426,14 +430,14 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
             name="watermark",
             title=title,
             status="inconclusive",
-            summary=f"Too short to tell: {best.n_scored} tokens scored, {best.min_scored_tokens} needed.",
+            summary=f"Too short to tell: {_tokens(best.n_scored)} scored, {best.min_scored_tokens} needed.",
         ), finding
     if best.watermarked:
         return Part(
             name="watermark",
             title=title,
             status="positive",
-            summary=f"Watermark found (key {best.key_id}): {best.n_green} of {best.n_scored} tokens are "
+            summary=f"Watermark found (key {best.key_id}): {best.n_green} of {_tokens(best.n_scored)} are "
             f"green, z = {best.z_score:.1f}, p = {best.p_value:.1e}.",
         ), finding
     return Part(
@@ -443,6 +447,10 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
         summary=f"No watermark of this workspace's keys (z = {best.z_score:.1f}, "
         f"threshold {best.z_threshold:.1f}).",
     ), finding
+
+
+def _tokens(n: int) -> str:
+    return f"{n} token" if n == 1 else f"{n} tokens"
 
 
 def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, WatermarkFinding | None]:
@@ -873,8 +881,11 @@ def _verify_image(
             status="error",
             summary=f"Not checked: {problem}.",
         )
-        lpart = Part(
-            name="ledger", title="Provenance ledger", status="error", summary=f"Not checked: {problem}."
+        lpart = Part(  # the same cause, said once: the ledger lookup needs the decoded pixels too
+            name="ledger",
+            title="Provenance ledger",
+            status="error",
+            summary="Not looked up either: finding a similar image in the ledger needs its pixels.",
         )
         return _finish(
             data, sniffed, filename, note, [mpart, wpart, lpart], cred, None, [], bad_input=problem
