@@ -266,3 +266,35 @@ def test_one_token_is_singular(ws: Workspace) -> None:
     assert "Too short to tell: 1 token scored" in wm.summary
     (wm,) = [p for p in verify_content(ws, b"Hello", filename="x.txt").parts if p.name == "watermark"]
     assert "0 tokens scored" in wm.summary
+
+
+# -- --generate: a seed that is not always 0 ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_generate_draws_a_seed_records_it_and_reproduces_with_it(ws: Workspace) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from assay.evals.bundled.engine import BundledModel, ModelUnavailable, find_gguf
+    from assay.provenance.ledger import get_entry
+    from assay.provenance.mark import generate_marked_text
+
+    try:
+        find_gguf()
+    except ModelUnavailable as exc:
+        pytest.skip(f"bundled model not installed: {exc}")
+    model = BundledModel.load()
+    prompt = ["Name a colour."]
+    drawn = [generate_marked_text(ws, prompt, max_new_tokens=6, model=model)[0] for _ in range(3)]
+    seeds = [r.seed for r in drawn]
+    assert all(isinstance(s, int) for s in seeds) and len(set(seeds)) > 1  # not always the same seed
+    for r in drawn:
+        entry = get_entry(ws, r.ledger_id)
+        assert entry is not None and entry.meta["seed"] == r.seed
+    again = generate_marked_text(ws, prompt, max_new_tokens=6, model=model, seed=drawn[0].seed)[0]
+    assert again.text == drawn[0].text and again.seed == drawn[0].seed
+    r = runner.invoke(
+        app, ["mark", "--generate", prompt[0], "--seed", str(drawn[0].seed), "--max-tokens", "6", *_home(ws)]
+    )
+    assert r.exit_code == 0, r.output
+    assert drawn[0].text in r.stdout and f"seed {drawn[0].seed}" in r.output
