@@ -150,6 +150,39 @@ def test_cli_remark_needs_no_model_and_says_so(ws: Workspace, tmp_path: Path) ->
     assert r.exit_code == 0 and "Earlier version 1" in r.output
 
 
+def test_remarking_a_text_with_its_sidecar_keeps_the_earlier_manifest(ws: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "reply.txt"
+    src.write_text(ANSWER)
+    assert runner.invoke(app, ["mark", str(src), "--model", "remote-llm", *_home(ws)]).exit_code == 0
+    first = tmp_path / "reply.marked.txt"
+    r = runner.invoke(app, ["mark", str(first), "--system", "helpdesk", *_home(ws)])  # no --model
+    assert r.exit_code == 0, r.output
+    assert "parent ingredient" in " ".join(r.output.split())
+    out, side = tmp_path / "reply.marked.marked.txt", tmp_path / "reply.marked.marked.c2pa"
+    store = sdk_read(ws, "text/plain", out.read_bytes(), side.read_bytes())
+    assert store["validation_state"] == "Trusted", _failures(store)
+    active = store["manifests"][store["active_manifest"]]
+    (parent,) = [i for i in active["ingredients"] if i["relationship"] == "parentOf"]
+    assert parent["active_manifest"] in store["manifests"]
+    v = verify_content(ws, out.read_bytes(), filename=out.name, sidecar_manifest=side.read_bytes())
+    assert v.verdict == "established" and v.credentials is not None
+    assert v.credentials.model == "remote-llm" and v.credentials.says_ai
+    (link,) = v.credentials.chain
+    assert link.model == "remote-llm" and link.failures == [] and not link.content_checked
+    assert any("Earlier version 1" in s and "remote-llm" in s for s in v.sentences)
+    # An earlier manifest that no longer matches the (edited) text is not silently chained.
+    first.write_text(ANSWER.replace("$49.90", "$4.99"))
+    r = runner.invoke(app, ["mark", str(first), "--force", *_home(ws)])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "reply.marked.c2pa" in said and "edited after signing" in said
+    # A sidecar beside the input that is not a manifest store is refused, naming the file.
+    (tmp_path / "other.txt").write_text(ANSWER)
+    (tmp_path / "other.c2pa").write_bytes(b"not a manifest")
+    r = runner.invoke(app, ["mark", str(tmp_path / "other.txt"), "--model", "m", *_home(ws)])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "other.c2pa" in said and "not a readable C2PA manifest store" in said
+
+
 # -- the model is never made up -----------------------------------------------------------------------
 
 

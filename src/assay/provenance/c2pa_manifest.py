@@ -29,6 +29,8 @@ DigitalSourceType = Literal["trainedAlgorithmicMedia", "compositeWithTrainedAlgo
 IPTC_DIGITAL_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 ASSAY_ASSERTION = "org.assay.provenance"
 PARENT_LABEL = "assay.parent"
+# How an ingredient that is a bare manifest store (no asset: a text's sidecar) is labelled.
+BARE_STORE_FORMATS = frozenset({"application/x-c2pa-manifest-store", "application/c2pa", "c2pa"})
 Verdict = Literal["trusted", "valid_untrusted", "invalid", "no_manifest"]
 
 # Failure codes that say only "we do not know this signer"; every other failure is a broken manifest.
@@ -236,6 +238,7 @@ def manifest_definition(
     media_type: str | None = None,
     extra: dict[str, Any] | None = None,
     parent: bool = False,
+    edit: str | None = None,
 ) -> dict[str, Any]:
     """The manifest definition c2pa's Builder takes: who generated the content, with which model.
 
@@ -244,8 +247,9 @@ def manifest_definition(
 
     With `parent` the content was signed before (a re-mark): C2PA's model for that is a new manifest
     whose first action is `c2pa.opened` on the earlier asset, kept as the `parentOf` ingredient
-    labelled `PARENT_LABEL` (the caller adds it), followed by `c2pa.edited` for the new watermark.
-    The model still goes into Assay's assertion; the creation facts stay in the parent's manifest.
+    labelled `PARENT_LABEL` (the caller adds it), then `c2pa.edited` saying `edit` if the content
+    changed (an image's new watermark). The model still goes into Assay's assertion; the creation
+    facts stay in the parent's manifest.
     """
     from assay import __version__
 
@@ -268,15 +272,16 @@ def manifest_definition(
         }
     ]
     if parent:
-        actions = [
-            {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}, "when": now},
-            {
-                "action": "c2pa.edited",
-                "softwareAgent": {"name": f"assay {__version__}"},
-                "description": "re-marked: a new invisible watermark and ledger record",
-                "when": now,
-            },
-        ]
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}, "when": now}]
+        if edit:
+            actions.append(
+                {
+                    "action": "c2pa.edited",
+                    "softwareAgent": {"name": f"assay {__version__}"},
+                    "description": edit,
+                    "when": now,
+                }
+            )
     definition: dict[str, Any] = {
         "claim_generator_info": [generator],
         "title": title or f"{generator_name} output",
@@ -380,7 +385,10 @@ def chain_of(store: dict[str, Any], manifest: dict[str, Any], cr: dict | None) -
         claims = C2paVerdict(verdict="no_manifest", explanation="", media_type="")
         read_claims(earlier, claims)
         ident = signer_of(earlier, cr)
-        failures = codes_of(ingredient.get("validation_results"))
+        failures = [c.code for c in codes_of(ingredient.get("validation_results")) if c.kind == "failure"]
+        bare = ingredient.get("format") in BARE_STORE_FORMATS
+        if bare:  # kept without its asset: c2pa-rs had nothing to hash, so its verdict on that is moot
+            failures = [f for f in failures if not f.startswith("assertion.dataHash")]
         links.append(
             ChainLink(
                 label=label,
@@ -391,7 +399,8 @@ def chain_of(store: dict[str, Any], manifest: dict[str, Any], cr: dict | None) -
                 signer=ident.subject or None,
                 claimed_time=claims.claimed_time,
                 ledger_id=claims.ledger_id,
-                failures=[c.code for c in failures if c.kind == "failure"],
+                failures=failures,
+                content_checked=not bare,
             )
         )
         ingredient = parent_ingredient(earlier)

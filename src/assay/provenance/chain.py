@@ -22,6 +22,11 @@ class ChainLink(BaseModel):
     claimed_time: dt.datetime | None = None
     ledger_id: int | str | None = None
     failures: list[str] = Field([], description="c2pa-rs's failure codes for this ingredient's manifest")
+    content_checked: bool = Field(
+        True,
+        description="False when the earlier manifest was kept without its asset (a text's sidecar), so "
+        "c2pa-rs could not check its data hash; Assay checked it against the text when re-marking",
+    )
 
 
 def describe(link: ChainLink) -> str:
@@ -39,4 +44,6 @@ def describe(link: ChainLink) -> str:
         state = "its signer is not on the trust list"
     else:
         state = "its manifest verifies"
+    if not link.content_checked:
+        state += "; its data hash was checked against the text when it was re-marked"
     return ", ".join(parts) + f" ({state})"

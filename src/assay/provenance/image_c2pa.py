@@ -93,6 +93,7 @@ def sign_image(
         generator_version=generator_version,
         title=title,
         parent=parent is not None,
+        edit="re-marked: a new invisible watermark carrying a new ledger id",
     )
     out = io.BytesIO()
     try:

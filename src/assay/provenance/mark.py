@@ -32,6 +32,7 @@ EMBEDDED_ONLY = (
     "(c2pa-python) cannot locate a manifest inside plain text, so other C2PA readers will not show it; "
     "publish the sidecar form (the default) where others must check it."
 )
+KEPT_NOTE = "It was signed before ({parent}): that manifest is kept as the parent ingredient."
 SIDECAR_NOTE = (
     "The manifest is in the sidecar {name}: publish it beside the text; C2PA readers (the reference "
     "SDK included) check the text against it."
@@ -101,6 +102,38 @@ def _set_evidence(ws: Workspace, ledger_id: int, evidence_id: str) -> None:
         update_entry(s, ledger_id, {"evidence_id": evidence_id})
 
 
+def _describe_parent(earlier: Any) -> str | None:
+    """A few words on the manifest a re-mark keeps (its generator, model and ledger id)."""
+    if earlier is None:
+        return None
+    who = earlier.generator or "an unnamed generator"
+    ledger_id = f", ledger #{earlier.ledger_id}" if earlier.ledger_id is not None else ""
+    return f"{who}, model {earlier.model or 'not named'}{ledger_id}"
+
+
+def _text_parent_claims(text: str, parent: bytes) -> Any:
+    """What the text's earlier manifest store says; a store that cannot be parsed, or that no longer
+    matches the text, is refused."""
+    from assay.provenance.c2pa_manifest import read_store, verdict_from_store
+    from assay.provenance.text_manifest import MEDIA_TYPE
+
+    try:
+        read = read_store(MEDIA_TYPE, text.encode("utf-8"), parent, None)
+    except Exception as exc:  # c2pa.C2paError and friends: the bytes are not a manifest store
+        raise MarkError(f"the earlier manifest is not a readable C2PA manifest store: {exc}") from exc
+    if read is None:
+        raise MarkError("the earlier manifest is not a readable C2PA manifest store")
+    store, cr, _ = read
+    claims = verdict_from_store(store, cr, MEDIA_TYPE)
+    # c2pa-rs cannot hash a store kept without its text, so the binding is checked here, once.
+    if any(c.kind == "failure" and c.code.startswith("assertion.dataHash") for c in claims.codes):
+        raise MarkError(
+            "the earlier manifest does not match this text (it was edited after signing); mark the edited "
+            "text without that manifest beside it"
+        )
+    return claims
+
+
 def mark_text(
     ws: Workspace,
     text: str,
@@ -110,17 +143,21 @@ def mark_text(
     model: str | None,
     generator: str = DEFAULT_GENERATOR,
     sidecar: bool = True,
+    parent: bytes | None = None,
 ) -> tuple[MarkResult, str, bytes | None]:
     """Sign a text we cannot re-generate and record it: (result, marked text, sidecar manifest or None).
 
     With `sidecar` (the default) the text is left as it is and the manifest is returned for a file
     beside it, which standard C2PA readers accept. Without it the manifest is embedded as invisible
-    characters, which only Assay can verify (see `EMBEDDED_ONLY`)."""
+    characters, which only Assay can verify (see `EMBEDDED_ONLY`). `parent` is the text's earlier
+    manifest store (its old sidecar): a re-mark keeps it as the new manifest's `parentOf` ingredient,
+    and its model is kept unless `model` names another."""
     from assay.provenance import ledger
-    from assay.provenance.c2pa_keys import load_signer
+    from assay.provenance.c2pa_keys import load_signer, trust_roots
     from assay.provenance.text_manifest import NO_HARD_BINDING, extract, sign_text
 
-    model = _model_name(model)
+    earlier = _text_parent_claims(text, parent) if parent is not None else None
+    model = _model_name(model, earlier.model if earlier else None)
     found, _, problem = extract(text)
     if found is not None or problem is not None:
         raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
@@ -134,11 +171,16 @@ def mark_text(
         system=system,
         ledger_id=ledger_id,
         sidecar=sidecar,
+        parent=parent,
+        roots=trust_roots(ws) if parent is not None else "",
     )
     marked, manifest = signed.text, signed.manifest
     raw = marked.encode("utf-8")
     method = "text-manifest (sidecar)" if sidecar else "text-manifest (embedded)"
     notes = [NO_HARD_BINDING] if sidecar else [EMBEDDED_ONLY, NO_HARD_BINDING]
+    described = _describe_parent(earlier)
+    if described:
+        notes.insert(0, KEPT_NOTE.format(parent=described))
     entry = ledger.record_mark(
         ws,
         ledger.text_fingerprint(marked, raw),
@@ -150,7 +192,7 @@ def mark_text(
         method=method,
         key_id=signer.fingerprint_sha256[:16],
         params={"signer": signer.subject},
-        meta={"generator": generator},
+        meta={"generator": generator, "parent": described},
         ledger_id=ledger_id,
     )
     ev = _evidence(
@@ -171,6 +213,7 @@ def mark_text(
         key_id=entry.key_id,
         evidence_id=ev,
         text=marked,
+        parent=described,
         notes=notes,
     )
     return result, marked, (manifest if sidecar else None)
@@ -321,12 +364,7 @@ def mark_image(
     signed_bytes = signed if isinstance(signed, bytes | bytearray) else getattr(signed, "data", signed)
     signed_bytes = bytes(signed_bytes)
     final = load_image(signed_bytes).image
-    parent = None
-    if earlier is not None:
-        who = earlier.generator or "an unnamed generator"
-        parent = f"{who}, model {earlier.model or 'not named'}" + (
-            f", ledger #{earlier.ledger_id}" if earlier.ledger_id is not None else ""
-        )
+    parent = _describe_parent(earlier)
     entry = ledger.record_mark(
         ws,
         ledger.image_fingerprint(signed_bytes, final),
@@ -350,11 +388,7 @@ def mark_image(
         summary=f"C2PA-signed, watermarked image, {entry.label()}",
     )
     _set_evidence(ws, entry.id, ev)
-    notes = (
-        [f"It was signed before ({parent}): that manifest is kept as the parent ingredient."]
-        if parent
-        else []
-    )
+    notes = [KEPT_NOTE.format(parent=parent)] if parent else []
     return MarkResult(
         ledger_id=entry.id,
         kind="image",
@@ -428,15 +462,23 @@ def mark_file(
             raise MarkError(f"{path} has no visible text to mark")
         side = sidecar_path(out)
         _refuse_existing([out, side] if sidecar else [out], force)
-        result, marked, manifest = mark_text(
-            ws,
-            kind.text or "",
-            system=system,
-            system_version=system_version,
-            model=model,
-            generator=generator,
-            sidecar=sidecar,
-        )
+        own = sidecar_path(path)  # the input's own manifest: marking it again keeps it in the chain
+        parent = own.read_bytes() if own != path and own.is_file() else None
+        try:
+            result, marked, manifest = mark_text(
+                ws,
+                kind.text or "",
+                system=system,
+                system_version=system_version,
+                model=model,
+                generator=generator,
+                sidecar=sidecar,
+                parent=parent,
+            )
+        except MarkError as exc:
+            if parent is not None and "earlier manifest" in str(exc):
+                raise MarkError(f"{own} (beside {path.name}): {exc}") from exc
+            raise
         if manifest is not None:
             atomic_write(side, manifest)
             result.notes.insert(0, SIDECAR_NOTE.format(name=side.name))

@@ -246,6 +246,7 @@ def _text_manifest_part(
         trusted=res.verdict == "trusted",
         problems=res.problems,
         ledger_id=res.ledger_id,
+        chain=res.chain,
         note=NO_HARD_BINDING,
     )
     if res.verdict == "no_manifest":
@@ -253,7 +254,8 @@ def _text_manifest_part(
             name="manifest",
             title="Text manifest",
             status="negative",
-            summary="No provenance manifest is embedded in the text.",
+            summary="No provenance manifest is embedded in the text"
+            + (", and no .c2pa sidecar manifest came with it." if sidecar is None else "."),
         )
         return part, cred, res.clean_text, None
     elif res.verdict == "invalid":
@@ -272,7 +274,8 @@ def _text_manifest_part(
             name="manifest",
             title="Text manifest",
             status=status,
-            summary=f"Signed by {who}, {trusted}, saying it was {what}.",
+            summary=f"Signed by {who}, {trusted}, saying it was {what}."
+            + "".join(f" Earlier version {i}: {describe(link)}." for i, link in enumerate(res.chain, 1)),
         )
     ledger_id = res.ledger_id if res.verdict in ("trusted", "valid_untrusted") else None
     return part, cred, res.clean_text, ledger_id
