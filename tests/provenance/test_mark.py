@@ -104,8 +104,11 @@ def test_embedded_text_is_labelled_assay_verifiable_only(ws: Workspace, tmp_path
     manifest, _, _ = extract(marked)
     store = sdk_read(ws, "text/plain", marked.encode(), manifest)
     assert store["validation_state"] == "Invalid"
-    # Assay itself still verifies it.
-    assert verify_content(ws, marked.encode(), filename="reply.marked.txt").verdict == "established"
+    # Assay itself still verifies it, and says that only Assay can.
+    v = verify_content(ws, marked.encode(), filename="reply.marked.txt")
+    assert v.verdict == "established" and any("only Assay can check" in s for s in v.sentences)
+    v = verify_content(ws, ANSWER.encode(), sidecar_manifest=mark_text(ws, ANSWER, model="m")[2])
+    assert v.verdict == "established" and not any("only Assay can check" in s for s in v.sentences)
     help_text = runner.invoke(app, ["mark", "--help"], env={"COLUMNS": "400"}).output
     assert "Assay-verifiable only" in help_text
 
@@ -227,6 +230,10 @@ def test_existing_outputs_are_not_overwritten_without_force(ws: Workspace, tmp_p
     assert runner.invoke(app, ["mark", str(img), "--model", "d", *_home(ws)]).exit_code == 0
     r = runner.invoke(app, ["mark", str(img), "--model", "d", *_home(ws)])
     assert r.exit_code == 2 and "pic.marked.png already exists" in " ".join(r.output.split())
+    # --generate --out is refused before the model is even loaded.
+    r = runner.invoke(app, ["mark", "--generate", "Hi", "--out", str(src), *_home(ws)])
+    assert r.exit_code == 2 and "already exists" in " ".join(r.output.split())
+    assert src.read_text() == ANSWER
 
 
 @pytest.fixture

@@ -225,6 +225,12 @@ def _trust_roots(ws: Workspace | None) -> str:
         return ""
 
 
+EMBEDDED_ONLY = (
+    " The manifest is embedded in the text, a form only Assay can check: other C2PA readers cannot "
+    "locate it (the sidecar form, a .c2pa file beside the text, is the one they read)."
+)
+
+
 def _text_manifest_part(
     text: str, ws: Workspace | None, sidecar: bytes | None
 ) -> tuple[Part, Credentials, str, int | None]:
@@ -275,7 +281,8 @@ def _text_manifest_part(
             title="Text manifest",
             status=status,
             summary=f"Signed by {who}, {trusted}, saying it was {what}."
-            + "".join(f" Earlier version {i}: {describe(link)}." for i, link in enumerate(res.chain, 1)),
+            + "".join(f" Earlier version {i}: {describe(link)}." for i, link in enumerate(res.chain, 1))
+            + (EMBEDDED_ONLY if res.where == "embedded" else ""),
         )
     ledger_id = res.ledger_id if res.verdict in ("trusted", "valid_untrusted") else None
     return part, cred, res.clean_text, ledger_id
