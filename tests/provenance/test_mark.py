@@ -194,6 +194,7 @@ def test_the_model_must_be_named(ws: Workspace, tmp_path: Path) -> None:
     src.write_text(ANSWER)
     r = runner.invoke(app, ["mark", str(src), *_home(ws)])
     assert r.exit_code == 2 and "--model" in r.output
+    assert "cannot mark: " in r.output and "[red]" not in r.output  # markup rendered, not printed
     assert not (tmp_path / "reply.marked.txt").exists()
     img = tmp_path / "pic.png"
     img.write_bytes(png(photo(2)))
