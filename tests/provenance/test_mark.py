@@ -218,7 +218,7 @@ def test_existing_outputs_are_not_overwritten_without_force(ws: Workspace, tmp_p
     before = side.read_bytes()
     r = runner.invoke(app, args)
     said = " ".join(r.output.split())
-    assert r.exit_code == 2 and "already exists" in said and "--force" in said
+    assert r.exit_code == 2 and "already exist" in said and "--force" in said
     assert side.read_bytes() == before
     out.unlink()  # the sidecar alone is enough to refuse: it would be replaced
     r = runner.invoke(app, args)
@@ -226,6 +226,14 @@ def test_existing_outputs_are_not_overwritten_without_force(ws: Workspace, tmp_p
     assert r.exit_code == 2 and "reply.marked.c2pa already exists" in said and not out.exists()
     r = runner.invoke(app, [*args, "--force"])
     assert r.exit_code == 0 and out.exists() and side.read_bytes() != before
+    r = runner.invoke(app, args)
+    said = " ".join(r.output.split())
+    assert "reply.marked.txt and " in said and "reply.marked.c2pa already exist;" in said
+    # Embedding over a sidecar-marked output (with --force) removes the sidecar that no longer fits.
+    r = runner.invoke(app, [*args, "--embed"])
+    assert r.exit_code == 2
+    assert runner.invoke(app, [*args, "--embed", "--force"]).exit_code == 0
+    assert not side.exists() and "\ufe00" <= out.read_text()[-1] <= "\U000e01ef"
     img = tmp_path / "pic.png"
     img.write_bytes(png(photo(2)))
     assert runner.invoke(app, ["mark", str(img), "--model", "d", *_home(ws)]).exit_code == 0

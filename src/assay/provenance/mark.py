@@ -419,7 +419,8 @@ def _refuse_existing(paths: Sequence[Path], force: bool) -> None:
         return
     there = [str(p) for p in paths if p.exists() or p.is_symlink()]
     if there:
-        raise OutputExists(f"{', '.join(there)} already exists; pass --force to overwrite it")
+        verb = "exists" if len(there) == 1 else "exist"
+        raise OutputExists(f"{' and '.join(there)} already {verb}; pass --force to overwrite")
 
 
 def mark_file(
@@ -461,7 +462,7 @@ def mark_file(
         if not visible_text(kind.text or ""):
             raise MarkError(f"{path} has no visible text to mark")
         side = sidecar_path(out)
-        _refuse_existing([out, side] if sidecar else [out], force)
+        _refuse_existing([out, side], force)  # an old sidecar would describe another version
         own = sidecar_path(path)  # the input's own manifest: marking it again keeps it in the chain
         parent = own.read_bytes() if own != path and own.is_file() else None
         try:
@@ -482,6 +483,8 @@ def mark_file(
         if manifest is not None:
             atomic_write(side, manifest)
             result.notes.insert(0, SIDECAR_NOTE.format(name=side.name))
+        else:
+            side.unlink(missing_ok=True)  # only with --force: the embedded manifest replaces it
         atomic_write(out, marked.encode("utf-8"))
         update: dict[str, Any] = {"output_path": str(out)}
         if manifest is not None:
