@@ -358,14 +358,36 @@ def _step_mark(ctx: AssessmentContext) -> None:
             max_new_tokens=MARK_MAX_TOKENS,
         )
         tick(len(marks))
+    sidecars: dict[int, bytes] = {}
     if settings.c2pa:
+        from assay.evals.bundled.engine import MODEL_NAME
+
         init_c2pa_chain(ctx.ws)
         source = marks[0].text if marks and marks[0].text else MARK_PROMPTS[0]
         generator = settings.generator_name or system.name
-        model = bundled.model if bundled is not None and bundled.model else "unknown model"
-        result, _marked, _ = mark_text(
+        # The answer came from the bundled target, so its model is the one signed; never "unknown".
+        model = bundled.model if bundled is not None and bundled.model else MODEL_NAME
+        result, marked, manifest = mark_text(
             ctx.ws, source, system=system.id, system_version=system.version, model=model, generator=generator
         )
+        if manifest is not None:  # the sidecar form, which standard C2PA readers accept, is published
+            name = f"provenance/output-{result.ledger_id}"
+            ctx.write(
+                f"{name}.txt",
+                marked.encode("utf-8"),
+                kind="provenance.mark",
+                title=f"Signed output #{result.ledger_id} (its C2PA manifest is {name}.c2pa)",
+                media_type="text/plain",
+            )
+            ctx.write(
+                f"{name}.c2pa",
+                manifest,
+                kind="provenance.mark",
+                title=f"C2PA manifest store (sidecar) for {name}.txt",
+                media_type="application/c2pa",
+            )
+            sidecars[result.ledger_id] = manifest
+            result = result.model_copy(update={"output_path": f"{name}.txt", "sidecar_path": f"{name}.c2pa"})
         marks.append(result)
         tick(len(marks))
     if not marks:
@@ -376,7 +398,12 @@ def _step_mark(ctx: AssessmentContext) -> None:
         return
     checks = []
     for m in marks:
-        v = verify_content(ctx.ws, (m.text or "").encode("utf-8"), filename=f"output-{m.ledger_id}.txt")
+        v = verify_content(
+            ctx.ws,
+            (m.text or "").encode("utf-8"),
+            filename=f"output-{m.ledger_id}.txt",
+            sidecar_manifest=sidecars.get(m.ledger_id),
+        )
         checks.append(
             {"ledger_id": m.ledger_id, "method": m.method, "verification": v.model_dump(mode="json")}
         )
@@ -410,8 +437,9 @@ def _step_mark(ctx: AssessmentContext) -> None:
         "</style></head><body>"
         f"<h1>Provenance: {established} of {len(checks)} marked outputs verified</h1>"
         "<p>Each output the system generated here was marked (watermark, signed manifest) and recorded in "
-        "the ledger, then checked with <code>assay verify</code>. A text manifest has no hard binding "
-        "to the text and is lost if its invisible characters are stripped.</p>"
+        "the ledger, then checked with <code>assay verify</code>. A signed text's C2PA manifest is "
+        "published beside it as a <code>.c2pa</code> sidecar, which standard C2PA readers check; it has no "
+        "hard binding to the text and proves nothing once separated from it.</p>"
         "<table><tr><th>Ledger</th><th>Marked with</th><th>Verdict</th><th>Findings</th>"
         f"<th>Confidence</th></tr>{rows}</table></body></html>"
     )

@@ -79,7 +79,7 @@ def test_the_source_text_of_a_sidecar_mark_is_a_resemblance(ws: Workspace) -> No
 
 
 def test_the_source_text_of_an_embedded_mark_and_a_stripped_copy_are_resemblances(ws: Workspace) -> None:
-    result, marked, _ = mark_text(ws, ANSWER, system="helpdesk", model="remote-llm")
+    result, marked, _ = mark_text(ws, ANSWER, system="helpdesk", model="remote-llm", sidecar=False)
     assert verify_content(ws, marked.encode()).verdict == "established"
     source = verify_content(ws, ANSWER.encode())
     assert source.verdict == "ledger_match" and source.ledger[0].match == "same_content"

@@ -41,8 +41,10 @@ def foreign_signer(**validity: dt.datetime) -> C2paSigner:
 
 
 def test_a_marked_text_is_established_and_once_stripped_only_resembles_its_entry(ws: Workspace) -> None:
-    result, marked, _ = mark_text(ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm")
-    assert "no hard binding" in result.notes[0]
+    result, marked, _ = mark_text(
+        ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm", sidecar=False
+    )
+    assert "Assay-verifiable only" in result.notes[0] and "no hard binding" in result.notes[1]
     v = verify_content(ws, marked.encode(), filename="answer.txt")
     assert v.verdict == "established" and v.headline == "AI provenance established"
     assert v.credentials and v.credentials.trusted and v.credentials.model == "remote-llm"
@@ -125,9 +127,9 @@ def test_a_manifest_moved_to_other_text_is_invalid(ws: Workspace) -> None:
 def test_text_already_carrying_a_manifest_is_not_signed_twice(ws: Workspace) -> None:
     from assay.provenance.mark import MarkError
 
-    _, marked, _ = mark_text(ws, ANSWER, model="remote")
+    _, marked, _ = mark_text(ws, ANSWER, model="remote", sidecar=False)
     with pytest.raises(MarkError, match="already carries"):
-        mark_text(ws, marked, model="remote")
+        mark_text(ws, marked, model="remote", sidecar=False)
 
 
 def test_sidecar_manifest(ws: Workspace, tmp_path: Path) -> None:
@@ -219,7 +221,7 @@ def test_keep_records_provenance_verify_evidence(ws: Workspace) -> None:
 
 
 def test_cli_verify_exit_codes_and_json(ws: Workspace, tmp_path: Path) -> None:
-    result, marked, _ = mark_text(ws, ANSWER, system="helpdesk", model="m")
+    result, marked, _ = mark_text(ws, ANSWER, system="helpdesk", model="m", sidecar=False)
     f = tmp_path / "a.txt"
     f.write_text(marked)
     home = ["--home", str(ws.home)]

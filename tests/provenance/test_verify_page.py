@@ -72,7 +72,9 @@ def test_the_page_in_each_language_needs_no_login_and_no_external_assets(ws: Wor
         assert cat.strings["title"]["ta"] in html.unescape(r.text)
         r = client.post("/verify?lang=ms", data={"text": ""})
         assert r.status_code == 422 and cat.strings["nothing_given"]["ms"] in html.unescape(r.text)
-        _, marked, _ = mark_text(ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm")
+        _, marked, _ = mark_text(
+            ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm", sidecar=False
+        )
         r = client.post("/verify?lang=zh", files={"text": (None, marked)})
         page = html.unescape(r.text)
         assert r.status_code == 200 and cat.strings["verdict_established"]["zh"] in page
@@ -94,7 +96,9 @@ def test_end_to_end_in_headless_chromium(ws: Workspace, tmp_path: Path, chromium
     # two lines: the browser submits a textarea with CRLF line ends, which must not break the
     # C2PA data hash over the LF text that was signed
     text = ANSWER + "\nAsk me anything else about your plan."
-    _, marked, _ = mark_text(ws, text, system="helpdesk", system_version="0.1.0", model="remote-llm")
+    _, marked, _ = mark_text(
+        ws, text, system="helpdesk", system_version="0.1.0", model="remote-llm", sidecar=False
+    )
     with LiveServer(ws) as server:
         # A page that fills in the real form's field and submits it, as a person would.
         form = httpx.get(f"{server.url}/verify?lang=en").text

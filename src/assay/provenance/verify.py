@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assay.provenance.chain import ChainLink, describe
 from assay.workspace import Workspace
 
 MAX_VERIFY_BYTES = 20 * 1000 * 1000
@@ -166,6 +167,7 @@ class Credentials(BaseModel):
     trusted: bool = False
     problems: list[str] = []
     ledger_id: int | None = Field(None, description="the ledger entry the manifest names")
+    chain: list[ChainLink] = Field([], description="earlier manifests kept as parentOf ingredients")
     note: str = ""
 
 
@@ -272,6 +274,11 @@ def _trust_roots(ws: Workspace | None) -> str:
         return ""
 
 
+def _chain_messages(chain: list[Any]) -> list[Message]:
+    """One sentence per earlier version a re-marked file keeps as its parent ingredient."""
+    return [_m("chain_earlier", i=i, desc=describe(link)) for i, link in enumerate(chain, 1)]
+
+
 def _text_manifest_part(
     text: str, ws: Workspace | None, sidecar: bytes | None
 ) -> tuple[Part, Credentials, str, int | None]:
@@ -293,11 +300,17 @@ def _text_manifest_part(
         trusted=res.verdict == "trusted",
         problems=res.problems,
         ledger_id=res.ledger_id,
+        chain=res.chain,
         note=NO_HARD_BINDING,
     )
     title = "Text manifest"
     if res.verdict == "no_manifest":
-        part = _part("manifest", title, "negative", _m("text_manifest_none"))
+        part = _part(
+            "manifest",
+            title,
+            "negative",
+            _m("text_manifest_none" if sidecar is not None else "text_manifest_none_no_sidecar"),
+        )
         return part, cred, res.clean_text, None
     elif res.verdict == "invalid":
         part = _part(
@@ -311,6 +324,8 @@ def _text_manifest_part(
             title,
             status,
             _m(key, signer=res.signer or "?", generator=res.generator or "—", model=res.model or "—"),
+            *_chain_messages(res.chain),
+            *([_m("embedded_only")] if res.where == "embedded" else []),
         )
     ledger_id = res.ledger_id if res.verdict in ("trusted", "valid_untrusted") else None
     return part, cred, res.clean_text, ledger_id
@@ -352,7 +367,9 @@ def _c2pa_part(data: bytes, media_type: str, ws: Workspace | None) -> tuple[Part
         trusted=verdict == "trusted",
         problems=problems,
         ledger_id=v.ledger_id if isinstance(v.ledger_id, int) else None,
+        chain=v.chain,
     )
+    earlier = _chain_messages(v.chain)
     if verdict == "no_manifest":
         return _part("manifest", title, "negative", _m("c2pa_none")), cred
     if verdict == "invalid":
@@ -365,7 +382,7 @@ def _c2pa_part(data: bytes, media_type: str, ws: Workspace | None) -> tuple[Part
         if verdict == "trusted" and not says_ai:
             status = "negative"
         key = f"c2pa_{trust}_{claim}"
-        return _part("manifest", title, status, _m(key, signer=cred.signer or "?")), cred
+        return _part("manifest", title, status, _m(key, signer=cred.signer or "?"), *earlier), cred
     return _part("manifest", title, "error", _m("c2pa_unexpected", verdict=repr(verdict))), cred
 
 
@@ -879,7 +896,8 @@ def _verify_image(
     if image is None:
         unchecked = _m("not_checked", problem=problem or "")
         wpart = _part("watermark", "Invisible image watermark", "error", unchecked)
-        lpart = _part("ledger", "Provenance ledger", "error", unchecked)
+        # the same cause, said once: the ledger lookup needs the decoded pixels too
+        lpart = _part("ledger", "Provenance ledger", "error", _m("ledger_not_looked_up"))
         return _finish(
             data, sniffed, filename, note, [mpart, wpart, lpart], cred, None, [], bad_input=problem
         )
