@@ -13,8 +13,10 @@ from assay.manifest.problems import ManifestInvalid, Problem
 from assay.manifest.references import check_references
 from assay.manifest.schema import Manifest
 from assay.manifest.yamlpos import LocatedYaml, YamlSyntaxError, load_located
+from assay.yamlio import YamlLimits
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
+MANIFEST_LIMITS = YamlLimits(max_bytes=MAX_MANIFEST_BYTES)
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -109,7 +111,7 @@ def _problems_from_validation(exc: ValidationError, located: LocatedYaml, file: 
 def parse_manifest_text(text: str, file: str = "assay.yaml") -> Manifest:
     """Validate manifest text; raise ManifestInvalid listing every problem."""
     try:
-        located = load_located(text)
+        located = load_located(text, file=file, limits=MANIFEST_LIMITS)
     except YamlSyntaxError as exc:
         raise ManifestInvalid([exc.as_problem(file)]) from None
     return _validate_located(located, file)
