@@ -495,10 +495,13 @@ def assess(
     from assay.store import assessments as store
 
     path = Path(manifest_path)
-    manifest = load_manifest(path)  # raises ManifestInvalid before anything is stored
+    # Every suite and attack is loaded here, so a bad reference raises ManifestInvalid before anything
+    # is stored; the database is opened next, so a bad ASSAY_DATABASE_URL fails before outputs exist.
+    manifest = load_manifest(path, runnable=True)
     if path.is_dir():
         path = path / "assay.yaml"
     ws = ws or Workspace.for_manifest(path)
+    _ = ws.db
     out = (Path(out_dir) if out_dir else path.parent / "out").resolve()
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp_files(out)
