@@ -43,7 +43,7 @@ def fail_on_invalid_manifest(exc: ManifestInvalid) -> NoReturn:
     n = len(exc.problems)
     stderr.print(f"[red]invalid manifest[/red]: {n} problem{'s' if n != 1 else ''}", highlight=False)
     for p in exc.problems:
-        stderr.print("  " + p.render(), highlight=False, markup=False)
+        stderr.print("  " + p.render(), highlight=False, markup=False, soft_wrap=True)  # one line each
     raise typer.Exit(2)
 
 
@@ -64,7 +64,7 @@ def fail_with_problems(title: str, problems: Sequence[object]) -> NoReturn:
     stderr.print(f"[red]{title}[/red]: {len(problems)} problem(s)", highlight=False)
     for p in problems:
         text = p.render() if hasattr(p, "render") else str(p)
-        stderr.print("  " + text, highlight=False, markup=False)
+        stderr.print("  " + text, highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
