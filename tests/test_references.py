@@ -127,9 +127,16 @@ def test_a_missing_dataset_or_pack_file_is_caught(tmp_path: Path) -> None:
     text = path.read_text().replace(
         "policy_pack:\n  id: imda-starter", "policy_pack:\n  id: mine\n  path: pack.yaml"
     )
+    text = text.replace(
+        "    contains_personal_data: false\n", "    contains_personal_data: false\n    path: kb/\n", 1
+    )
     path.write_text(text)
-    (p,) = _problems(path)
-    assert p["field"] == "policy_pack.path" and "file not found: 'pack.yaml'" in str(p["message"])
+    problems = {p["field"]: p for p in _problems(path)}
+    assert "file not found: 'pack.yaml'" in str(problems["policy_pack.path"]["message"])
+    assert "file not found: 'kb/'" in str(problems["datasets[0].path"]["message"])
+    (path.parent / "kb").mkdir()
+    (path.parent / "pack.yaml").write_text("id: mine\n")
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
 
 
 def test_assess_on_a_bad_reference_exits_2_before_storing_anything(tmp_path: Path) -> None:
