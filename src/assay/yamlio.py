@@ -5,38 +5,23 @@ about ten times faster; the built-in suites, the catalog, attack folders and the
 through here.
 
 Why limits: YAML aliases let a few hundred bytes stand for billions of values (`b: [*a, *a, …]` nested
-a few levels), and code that walks the result (position maps, validation, JSON dumps) then expands every
-alias. The composer below counts, while it builds the node graph, how many nodes each anchor stands for,
-so an alias that would blow the budget is refused at its own line before anything walks the document.
-It also caps nesting depth (Python recursion in the constructor and in our own walkers), node count and
-size, and refuses an alias inside the node it names (a cycle).
+a few levels). Composing such a document is cheap — an alias is the same node object again — but
+anything that walks the result (position maps, validation, JSON dumps) expands every alias. So between
+composing and constructing, `check_graph` walks the node graph once, visiting each distinct node once,
+and works out how many nodes the aliases add when expanded; over the budget, it stops with the file and
+the line of the collection whose aliases passed it. It also caps nesting depth (Python recursion in the
+constructor and in our own walkers), node count and size, and refuses an alias inside the node it names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent
-from yaml.resolver import Resolver
-
-try:  # libyaml's parser when PyYAML was built with it; the composer stays in Python so it can count
-    from yaml.cyaml import CParser as _Parser
-except ImportError:  # pragma: no cover - PyYAML without libyaml
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _Parser(Reader, Scanner, _Parser):  # type: ignore[no-redef]
-        def __init__(self, stream: str | bytes) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MiB = 1024 * 1024
@@ -73,67 +58,72 @@ class YamlLimitError(yaml.MarkedYAMLError):
         return f"{where}: {self.message}"
 
 
-class _LimitedComposer(Composer):
-    """PyYAML's composer, plus a running count of nodes, depth and alias expansion."""
+@dataclass
+class _Budget:
+    """Counts carried across the documents of one stream."""
 
-    def _init_limits(self, limits: YamlLimits, file: str) -> None:
-        self._limits = limits
-        self._file = file
-        self._counts: list[int] = [0]  # nodes (expanded) inside each open collection
-        self._sizes: dict[str, int] = {}  # anchor -> nodes it stands for, once it is closed
-        self._nodes = 0
-        self._aliased = 0
-
-    def _refuse(self, message: str, mark: yaml.Mark | None) -> YamlLimitError:
-        return YamlLimitError(message, mark, self._file)
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        limits = self._limits
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
-            if event.anchor in self.anchors:
-                size = self._sizes.get(event.anchor)
-                if size is None:
-                    raise self._refuse(
-                        f"alias *{event.anchor} is used inside the node it names (a cycle)",
-                        event.start_mark,
-                    )
-                self._aliased += size
-                if self._aliased > limits.max_alias_nodes:
-                    raise self._refuse(
-                        f"aliases expand to more than {limits.max_alias_nodes:,} nodes "
-                        f"(*{event.anchor} alone stands for {size:,}); write the values out or use fewer "
-                        "nested aliases",
-                        event.start_mark,
-                    )
-                self._counts[-1] += size
-            return super().compose_node(parent, index)  # undefined aliases fail there, with their mark
-        event = self.peek_event()
-        self._nodes += 1
-        if self._nodes > limits.max_nodes:
-            raise self._refuse(f"more than {limits.max_nodes:,} nodes", event.start_mark)
-        if len(self._counts) > limits.max_depth:
-            raise self._refuse(f"nested deeper than {limits.max_depth} levels", event.start_mark)
-        self._counts.append(0)
-        node = super().compose_node(parent, index)
-        size = self._counts.pop() + 1
-        self._counts[-1] += size
-        if event.anchor is not None:
-            self._sizes[event.anchor] = size
-        return node
+    limits: YamlLimits
+    file: str
+    nodes: int = 0
+    aliased: int = 0
 
 
-class LimitedSafeLoader(_LimitedComposer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc]
-    """A safe loader (YAML's own tags only) whose composer enforces `YamlLimits`."""
+def _children(node: Node) -> list[Node]:
+    if node.__class__ is MappingNode:
+        return [part for pair in node.value for part in pair]
+    return node.value  # a SequenceNode's items
 
-    def __init__(
-        self, stream: str | bytes, limits: YamlLimits = DEFAULT_LIMITS, file: str = "<yaml>"
-    ) -> None:
-        _Parser.__init__(self, stream)
-        SafeConstructor.__init__(self)
-        Resolver.__init__(self)
-        Composer.__init__(self)
-        self._init_limits(limits, file)
+
+def check_graph(root: Node, budget: _Budget) -> None:
+    """Walk a composed document depth-first in document order, each distinct collection once and without
+    recursion, and enforce the limits. A collection met again after it is finished is an alias: it adds
+    its whole expanded size to the budget (a scalar alias adds one node, so it cannot blow up)."""
+    limits = budget.limits
+    budget.nodes += 1
+    if root.__class__ is ScalarNode:
+        return
+    sizes: dict[int, int] = {}  # id -> nodes the finished collection stands for, aliases expanded
+    on_path = {id(root)}
+    stack: list[tuple[Node, Iterator[Node], list[int]]] = [(root, iter(_children(root)), [1])]
+    while stack:
+        node, children, size = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            on_path.discard(id(node))
+            sizes[id(node)] = size[0]
+            if stack:
+                stack[-1][2][0] += size[0]
+            continue
+        budget.nodes += 1
+        if budget.nodes > limits.max_nodes:
+            raise YamlLimitError(f"more than {limits.max_nodes:,} nodes", child.start_mark, budget.file)
+        if child.__class__ is ScalarNode:
+            size[0] += 1
+            continue
+        key = id(child)
+        expanded = sizes.get(key)
+        if expanded is not None:
+            budget.aliased += expanded
+            size[0] += expanded
+            if budget.aliased > limits.max_alias_nodes:
+                raise YamlLimitError(
+                    f"aliases expand to more than {limits.max_alias_nodes:,} nodes (this one alone stands "
+                    f"for {expanded:,}); write the values out or nest fewer aliases",
+                    node.start_mark,  # the alias's own mark is not kept: its collection's is
+                    budget.file,
+                )
+            continue
+        if key in on_path:
+            raise YamlLimitError(
+                "an alias is used inside the node it names (a cycle)", node.start_mark, budget.file
+            )
+        if len(stack) >= limits.max_depth:
+            raise YamlLimitError(
+                f"nested deeper than {limits.max_depth} levels", child.start_mark, budget.file
+            )
+        on_path.add(key)
+        stack.append((child, iter(_children(child)), [1]))
 
 
 def _check_size(text: str | bytes, limits: YamlLimits, file: str) -> None:
@@ -142,41 +132,44 @@ def _check_size(text: str | bytes, limits: YamlLimits, file: str) -> None:
         raise YamlLimitError(f"larger than {limits.max_bytes // MiB or 1} MiB", None, file)
 
 
-def compose(
-    text: str | bytes, *, file: str = "<yaml>", limits: YamlLimits = DEFAULT_LIMITS
-) -> yaml.Node | None:
-    """The node graph of one document (positions kept), within `limits`."""
+def _documents(text: str | bytes, file: str, limits: YamlLimits, construct: bool, single: bool) -> list[Any]:
     _check_size(text, limits, file)
-    loader = LimitedSafeLoader(text, limits, file)
+    loader = SAFE_LOADER(text)
+    budget = _Budget(limits, file)
     try:
-        return loader.get_single_node()
+        if single:
+            node = loader.get_single_node()
+            nodes = [] if node is None else [node]
+        else:
+            nodes = []
+            while loader.check_node():
+                nodes.append(loader.get_node())
+        out: list[Any] = []
+        for node in nodes:
+            check_graph(node, budget)
+            out.append(loader.construct_document(node) if construct else node)
+        return out
     finally:
         loader.dispose()
+
+
+def compose(text: str | bytes, *, file: str = "<yaml>", limits: YamlLimits = DEFAULT_LIMITS) -> Node | None:
+    """The node graph of one document (positions kept), within `limits`."""
+    nodes = _documents(text, file, limits, construct=False, single=True)
+    return nodes[0] if nodes else None
 
 
 def safe_load(text: str | bytes, *, file: str = "<yaml>", limits: YamlLimits = DEFAULT_LIMITS) -> Any:
     """One YAML document as plain Python values (no tags beyond YAML's own), within `limits`."""
-    _check_size(text, limits, file)
-    loader = LimitedSafeLoader(text, limits, file)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+    values = _documents(text, file, limits, construct=True, single=True)
+    return values[0] if values else None
 
 
 def safe_load_all(
     text: str | bytes, *, file: str = "<yaml>", limits: YamlLimits = DEFAULT_LIMITS
 ) -> list[Any]:
     """Every document of a multi-document YAML stream; the limits count the whole stream."""
-    _check_size(text, limits, file)
-    loader = LimitedSafeLoader(text, limits, file)
-    try:
-        out = []
-        while loader.check_data():
-            out.append(loader.get_data())
-        return out
-    finally:
-        loader.dispose()
+    return _documents(text, file, limits, construct=True, single=False)
 
 
 def read_yaml_text(path: str | Path, limits: YamlLimits = DEFAULT_LIMITS) -> str:

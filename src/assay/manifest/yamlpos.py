@@ -107,5 +107,11 @@ def load_located(text: str, *, file: str = "<yaml>", limits: YamlLimits = DEFAUL
             return [build(item, (*path, i)) for i, item in enumerate(node.value)]
         return constructor.construct_object(node, deep=True)
 
-    out.value = build(root, ())
+    try:
+        out.value = build(root, ())
+    except yaml.MarkedYAMLError as exc:  # e.g. a list as a mapping key, a bad merge key
+        mark = exc.problem_mark or exc.context_mark
+        pos = Position(mark.line + 1, mark.column + 1) if mark else None
+        context = f"{exc.context}: " if exc.context else ""
+        raise YamlSyntaxError(f"YAML: {context}{exc.problem or exc}", pos) from exc
     return out
