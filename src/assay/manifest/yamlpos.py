@@ -67,8 +67,8 @@ def _pos(node: yaml.Node) -> Position:
 def load_located(text: str, *, file: str = "<yaml>", limits: YamlLimits = DEFAULT_LIMITS) -> LocatedYaml:
     """Parse one YAML document safely and within `limits`, returning values and positions.
 
-    The limits are checked while composing, so the walk below (which expands every alias into its own
-    paths) never sees a document that would cost more than they allow."""
+    The limits are checked on the composed graph first, so the walk below (which expands every alias
+    into its own paths) never sees a document that would cost more than they allow."""
     try:
         root = compose(text, file=file, limits=limits)  # libyaml's parser keeps the same marks
     except YamlLimitError as exc:
