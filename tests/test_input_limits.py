@@ -179,7 +179,7 @@ FRAGMENTS = [
     "x", "1", "'q'", '"d"', "~", "!!str ", "---\n", "#c",
 ]  # fmt: skip
 yaml_text = st.lists(st.sampled_from(FRAGMENTS), max_size=120).map("".join)
-FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _expanded_size(value: object) -> int:
