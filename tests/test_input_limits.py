@@ -14,6 +14,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -211,6 +212,30 @@ def test_fuzz_yaml_readers_fail_only_with_yaml_errors(text: str) -> None:
         parse_manifest_text(text, "fuzz.yaml")
     except ManifestInvalid as exc:
         assert all(p.file == "fuzz.yaml" for p in exc.problems)
+
+
+SUITE_HEAD = "id: fuzz\nscorers: [refusal]\n"
+
+
+@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(yaml_text)
+def test_fuzz_suite_and_attack_files_fail_only_with_their_problem_lists(text: str) -> None:
+    """The file readers: a suite file raises only SuiteInvalid; an attack folder only lists problems."""
+    from assay.evals.suites import SuiteInvalid, load_suite
+    from assay.redteam.library import read_folder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        suite = Path(tmp) / "suite.yaml"
+        suite.write_text(SUITE_HEAD + text, encoding="utf-8")
+        try:
+            load_suite(suite)
+        except SuiteInvalid as exc:
+            assert all(p.file == str(suite) for p in exc.problems)
+        (Path(tmp) / "attacks").mkdir()
+        (Path(tmp) / "attacks" / "a.yaml").write_text(text, encoding="utf-8")
+        problems: list[str] = []
+        read_folder(Path(tmp) / "attacks", problems)
+        assert all(str(Path(tmp)) in p for p in problems)
 
 
 @FUZZ
