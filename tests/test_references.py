@@ -177,3 +177,17 @@ def test_a_bad_database_url_is_one_line_and_exit_2(
     assert not (path.parent / "out").exists()
     other = runner.invoke(app, ["registry", "systems"])
     assert other.exit_code == 2 and "ASSAY_DATABASE_URL" in other.stderr
+
+
+def test_a_suite_samples_file_may_not_leave_the_suite_folder(tmp_path: Path) -> None:
+    from assay.evals.suites import SuiteInvalid, load_suite
+
+    (tmp_path / "secret.jsonl").write_text('{"input": "private text"}\n')
+    suite = tmp_path / "suites" / "s.yaml"
+    suite.parent.mkdir()
+    suite.write_text("id: s\nscorers: [refusal]\nsamples_file: ../secret.jsonl\n")
+    with pytest.raises(SuiteInvalid, match="'../secret.jsonl' leaves this suite's folder"):
+        load_suite(suite)
+    suite.write_text("id: s\nscorers: [refusal]\nsamples_file: ../secret.jsonl\nallow_outside: true\n")
+    loaded, _ = load_suite(suite)
+    assert [s.input for s in loaded.samples] == ["private text"]

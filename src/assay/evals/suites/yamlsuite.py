@@ -22,7 +22,7 @@ from assay.yamlio import YamlLimits
 
 MAX_SUITE_BYTES = 20 * 1024 * 1024
 SUITE_LIMITS = YamlLimits(max_bytes=MAX_SUITE_BYTES)
-LOADER_KEYS = ("samples_file", "fields", "split")
+LOADER_KEYS = ("samples_file", "fields", "split", "allow_outside")
 
 SampleFileLoader = Callable[..., tuple[list[Sample], LoadReport]]
 
@@ -180,6 +180,17 @@ def _samples_from_file(
         )
         return []
     target = (path.parent / ref).resolve()
+    if doc.get("allow_outside") is not True and not target.is_relative_to(path.parent.resolve()):
+        problems.append(
+            _problem(
+                file,
+                located,
+                ("samples_file",),
+                f"'{ref}' leaves this suite's folder",
+                "a path inside the suite's folder, or 'allow_outside: true' in the suite",
+            )
+        )
+        return []
     if not target.exists():
         problems.append(_problem(file, located, ("samples_file",), f"'{ref}' not found (looked at {target})"))
         return []
