@@ -292,14 +292,14 @@ def _mark_prompts(ctx: AssessmentContext, n: int) -> list[str]:
     """A few of the system's own suite prompts (the first local suite file), else generic helpdesk ones."""
     import yaml
 
-    from assay.yamlio import safe_load
+    from assay.yamlio import read_yaml_text, safe_load
 
     for ref in ctx.manifest.suites:
         path = ctx.manifest_path.parent / ref.suite
         if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
             continue
         try:
-            samples = (safe_load(path.read_text(encoding="utf-8")) or {}).get("samples") or []
+            samples = (safe_load(read_yaml_text(path), file=str(path)) or {}).get("samples") or []
         except (OSError, yaml.YAMLError):
             continue
         prompts = [
@@ -523,10 +523,13 @@ def assess(
     from assay.store import assessments as store
 
     path = Path(manifest_path)
-    manifest = load_manifest(path)  # raises ManifestInvalid before anything is stored
+    # Every suite and attack is loaded here, so a bad reference raises ManifestInvalid before anything
+    # is stored; the database is opened next, so a bad ASSAY_DATABASE_URL fails before outputs exist.
+    manifest = load_manifest(path, runnable=True)
     if path.is_dir():
         path = path / "assay.yaml"
     ws = ws or Workspace.for_manifest(path)
+    _ = ws.db
     out = (Path(out_dir) if out_dir else path.parent / "out").resolve()
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp_files(out)

@@ -93,7 +93,7 @@ def validate(
     from assay.manifest import ManifestInvalid, load_manifest
 
     try:
-        m = load_manifest(path)
+        m = load_manifest(path, runnable=True)  # every suite and attack assess would load, loaded
     except ManifestInvalid as exc:
         if as_json:
             typer.echo(json.dumps([p.model_dump() for p in exc.problems], indent=2))
@@ -135,21 +135,26 @@ def assess(
         _list_assessments(where, home, as_json)
         return
     from assay.assess import assess as run_assessment
+    from assay.cli.common import run_errors_exit
     from assay.cli.progress import LineProgress
+    from assay.evals.suites import SuiteInvalid
     from assay.manifest import ManifestInvalid
+    from assay.redteam.library import AttackInvalid
 
+    problem_errors = {SuiteInvalid: "invalid suite", AttackInvalid: "invalid attacks"}
     try:
-        if quiet or as_json or not stderr.is_terminal:
-            lines = None if (quiet or as_json) else LineProgress(stderr)
-            result = run_assessment(
-                path,
-                out,
-                progress=lines.step if lines else None,
-                sample_progress=lines.samples if lines else None,
-                resume=not fresh,
-            )
-        else:
-            result = _assess_with_bars(path, out, resume=not fresh)
+        with run_errors_exit(problem_errors):
+            if quiet or as_json or not stderr.is_terminal:
+                lines = None if (quiet or as_json) else LineProgress(stderr)
+                result = run_assessment(
+                    path,
+                    out,
+                    progress=lines.step if lines else None,
+                    sample_progress=lines.samples if lines else None,
+                    resume=not fresh,
+                )
+            else:
+                result = _assess_with_bars(path, out, resume=not fresh)
     except ManifestInvalid as exc:
         fail_on_invalid_manifest(exc)
     if as_json:

@@ -76,8 +76,11 @@ def resolve_suite(name: str, base_dir: Path | None, strict: bool = False):  # ty
     """Exactly one suite by name or path (see `resolve_suites`)."""
     from assay.evals.suites import load_suite
 
-    if base_dir is not None and (base_dir / name).exists():
-        return load_suite(base_dir / name, strict=strict)
+    if base_dir is not None:
+        moonshot = name.startswith("moonshot:")
+        local = base_dir / name.removeprefix("moonshot:")
+        if local.exists():
+            return load_suite(f"moonshot:{local}" if moonshot else local, strict=strict)
     return load_suite(name, strict=strict)
 
 

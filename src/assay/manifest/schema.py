@@ -98,6 +98,10 @@ class Artifact(Strict):
     python_package: str | None = Field(None, description="an installed distribution that ships the file")
     path: str | None = Field(None, description="path inside the package, or relative to the manifest")
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
     @model_validator(mode="after")
     def _needs_path(self) -> Artifact:
@@ -137,6 +141,10 @@ class Dataset(Strict):
     contains_personal_data: bool = False
     path: str | None = None
     description: str = ""
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class TargetKind(StrEnum):
@@ -187,6 +195,10 @@ class SuiteRef(Strict):
     limit: int | None = Field(None, ge=1)
     sample: int | None = Field(None, ge=1)
     seed: int = 0
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class RedTeamRef(Strict):
@@ -204,11 +216,19 @@ class RedTeamRef(Strict):
     limit: int | None = Field(None, ge=1)
     sample: int | None = Field(None, ge=1)
     seed: int = 0
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class PolicyPackRef(Strict):
     id: str = Field(min_length=1)
     path: str | None = None
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class TextWatermark(Strict):

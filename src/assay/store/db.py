@@ -76,13 +76,32 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be opened: one line naming where the URL came from and why it failed."""
+
+
+def _describe_failure(url: str, exc: Exception) -> DatabaseUrlError:
+    source = ENV_URL if os.environ.get(ENV_URL) == url else "the database URL"
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL: say so without echoing it (it may hold a password)
+        shown = "(unparseable)"
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DatabaseUrlError(f"{source} {shown} cannot be opened: {reason}")
+
+
 class Database:
     """An engine with its schema migrated, and transactional sessions."""
 
     def __init__(self, url: str) -> None:
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
         self.url = url
-        self.engine = make_engine(url)
-        migrate(self.engine)
+        try:
+            self.engine = make_engine(url)
+            migrate(self.engine)
+        except (ArgumentError, NoSuchModuleError, SQLAlchemyError, ImportError, OSError) as exc:
+            raise _describe_failure(url, exc) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
