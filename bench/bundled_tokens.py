@@ -11,14 +11,34 @@ same batches in the same order on both paths:
 
 Tokens are the generated tokens each path reports (the same model, so the same counts); the ratio
 runner/direct must be at least 0.85. The engine is loaded once (from Assay's model cache) and shared.
+
+`--contended` measures instead what a competing CPU load does to generation (issue #9 §6). Each
+condition runs in a fresh interpreter (OpenMP reads its wait policy once, when torch loads), loads
+the engine, warms up, then times `--reps` batches (median); busy-loop processes started by this
+script, and stopped by it, compete for the CPUs. The conditions:
+
+- `old`: the previous engine: torch imported first (OpenMP's default spin-then-sleep), as many
+  threads as CPUs in the affinity mask, inter-op threads left alone;
+- `new`: the engine's default now (the free-CPU rule, passive OpenMP waits, one inter-op thread);
+- `all-passive`: every CPU as `old`, but passive waits: whether the wait policy alone matters.
+
+EOS is suppressed, so every batch generates batch × new-tokens tokens; a batch that passes
+`--rep-limit` seconds is cut there and its rate is the tokens it made so far over that time (so the
+old engine under load cannot hold the benchmark for minutes). The figure of merit is loaded tok/s
+against an equal share of the idle figure (idle tok/s of `new` × free CPUs / CPUs, where free CPUs
+are the CPUs less the busy loops); the target is ≥ 0.8.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import multiprocessing
 import os
 import platform
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +50,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eval_throughput import load_workload  # noqa: E402
 
 TARGET_RATIO = 0.85
+TARGET_SHARE = 0.8
+CONTENDED_PROMPTS = [
+    "Explain in two sentences why the sky looks blue.",
+    "What should a customer do if their broadband connection keeps dropping?",
+    "Write a short, polite reply declining a meeting invitation.",
+    "List three tips for choosing a strong password.",
+    "Summarise what a data protection officer does.",
+    "Describe a rainy afternoon in Singapore in a few lines.",
+    "How does a refrigerator keep food cold?",
+    "Give two reasons to back up files regularly.",
+]
 
 
 Chat = list[dict[str, str]]
@@ -62,12 +93,181 @@ def via_runner(
     return summary.output_tokens, wall
 
 
+class _Deadline(Exception):
+    """Raised from inside generation when a batch has used its time."""
+
+
+class _Clock:
+    """A logits processor that suppresses EOS (fixed work per batch), counts steps and ends the batch
+    at its deadline."""
+
+    def __init__(self, eos_ids: list[int], limit_s: float) -> None:
+        self.eos_ids, self.limit_s = eos_ids, limit_s
+        self.steps, self.start = 0, time.perf_counter()
+
+    def reset(self) -> None:
+        self.steps, self.start = 0, time.perf_counter()
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        self.steps += 1
+        if time.perf_counter() - self.start > self.limit_s:
+            raise _Deadline
+        scores[:, self.eos_ids] = float("-inf")
+        return scores
+
+
+def worker(mode: str, batch: int, new_tokens: int, reps: int, rep_limit: float) -> None:
+    """One condition in this fresh interpreter; prints one JSON line."""
+    n_cpus = len(os.sched_getaffinity(0))
+    if mode == "old":
+        import torch  # before the engine: OpenMP keeps its default spin-then-sleep waits
+
+        torch.set_num_interop_threads(torch.get_num_interop_threads())  # the old engine left it alone
+        threads: int | None = n_cpus
+    elif mode == "all-passive":
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        threads = n_cpus
+    else:
+        threads = None
+    from assay.evals.bundled import BundledModel
+
+    engine = BundledModel.load(threads=threads)
+    import torch
+
+    prompts = (CONTENDED_PROMPTS * batch)[:batch]
+    clock = _Clock(engine.eos_ids, rep_limit)
+    engine.generate(prompts[:2], max_new_tokens=4, logits_processors=[clock])  # warm-up
+    rates, cpu_per_token, cut = [], [], 0
+    for _ in range(reps):
+        clock.reset()
+        cpu0 = time.process_time()
+        try:
+            engine.generate(prompts, max_new_tokens=new_tokens, logits_processors=[clock])
+            steps = new_tokens
+        except _Deadline:
+            steps, cut = clock.steps - 1, cut + 1
+        wall, cpu = time.perf_counter() - clock.start, time.process_time() - cpu0
+        tokens = max(steps, 0) * batch
+        rates.append(tokens / wall)
+        cpu_per_token.append(cpu / tokens if tokens else float("nan"))
+    choice = engine.threads
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "threads": torch.get_num_threads(),
+                "source": choice.source if choice else None,
+                "reason": choice.reason if choice else None,
+                "wait_policy": os.environ.get("OMP_WAIT_POLICY") or "default",
+                "rates": rates,
+                "cpu_ms_per_token": [1000 * c for c in cpu_per_token],
+                "cut": cut,
+            }
+        )
+    )
+
+
+def _busy_loop(until: float) -> None:
+    while time.monotonic() < until:
+        pass
+
+
+def run_condition(mode: str, competitors: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Start the busy loops (bounded in time), give them a second, run the worker, stop them."""
+    limit = 60 + args.reps * (args.rep_limit + 5)
+    loops = [
+        multiprocessing.Process(target=_busy_loop, args=(time.monotonic() + limit,), daemon=True)
+        for _ in range(competitors)
+    ]
+    for p in loops:
+        p.start()
+    try:
+        if loops:
+            time.sleep(1.0)
+        cmd = [sys.executable, __file__, "--worker", mode, "--batch", str(args.batch)]
+        cmd += ["--new-tokens", str(args.new_tokens), "--reps", str(args.reps)]
+        cmd += ["--rep-limit", str(args.rep_limit)]
+        env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "ASSAY_THREADS")}
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=limit)
+    finally:
+        for p in loops:
+            p.terminate()
+        for p in loops:
+            p.join()
+    if out.returncode != 0:
+        sys.exit(f"worker {mode} failed:\n{out.stderr[-2000:]}")
+    got: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    got["competitors"] = competitors
+    got["median"] = statistics.median(got["rates"])
+    return got
+
+
+def contended(args: argparse.Namespace) -> None:
+    n_cpus = len(os.sched_getaffinity(0))
+    competitors = args.competitors if args.competitors is not None else max(1, n_cpus // 2)
+    if not 1 <= competitors < n_cpus:
+        sys.exit(f"--competitors must be between 1 and {n_cpus - 1} on this machine ({n_cpus} CPUs)")
+    free = n_cpus - competitors
+    print(
+        f"{platform.node()} · {n_cpus} CPUs in the affinity mask · load average "
+        f"{os.getloadavg()[0]:.2f} at start · batch {args.batch} × {args.new_tokens} new tokens, "
+        f"{args.reps} reps per condition (median), {competitors} busy loop(s) when loaded"
+    )
+    t0 = time.perf_counter()
+    plan = [("new", 0), ("old", 0), ("old", competitors), ("all-passive", competitors), ("new", competitors)]
+    results = []
+    for mode, comp in plan:
+        r = run_condition(mode, comp, args)
+        results.append(r)
+        rates = ", ".join(f"{x:.1f}" for x in r["rates"])
+        cpu = statistics.median(r["cpu_ms_per_token"])
+        cut = f", {r['cut']} cut at {args.rep_limit:g} s" if r["cut"] else ""
+        print(
+            f"{mode:11s} {'loaded' if comp else 'idle':6s}: {r['threads']} threads ({r['source']}), "
+            f"waits {r['wait_policy']}: {rates} tok/s -> median {r['median']:.1f}; "
+            f"CPU {cpu:.1f} ms/token{cut}"
+        )
+    idle_new = results[0]["median"]
+    share = idle_new * free / n_cpus
+    elapsed = time.perf_counter() - t0
+    print(f"\nwhole benchmark {elapsed:.0f} s; the rule under load: {results[-1]['reason']}")
+    print(f"equal share = idle tok/s of new ({idle_new:.1f}) × {free}/{n_cpus} = {share:.1f} tok/s\n")
+    print(
+        f"| engine | condition | threads | waits | tok/s (median of {args.reps}) | CPU ms/token "
+        f"| vs equal share (≥ {TARGET_SHARE}) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        cond = f"{r['competitors']} busy loop(s)" if r["competitors"] else "no busy loop"
+        ratio = r["median"] / share
+        verdict = ("met" if ratio >= TARGET_SHARE else "missed") if r["competitors"] else "—"
+        cpu = statistics.median(r["cpu_ms_per_token"])
+        print(
+            f"| {r['mode']} | {cond} | {r['threads']} | {r['wait_policy']} | {r['median']:.1f} | "
+            f"{cpu:.1f} | {ratio:.2f} ({verdict}) |"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--prompts-b1", type=int, default=8, help="prompts at batch 1")
     ap.add_argument("--prompts-b16", type=int, default=32, help="prompts at batch 16")
-    ap.add_argument("--new-tokens", type=int, default=64)
+    ap.add_argument("--new-tokens", type=int, default=None, help="default 64 (--contended: 24)")
+    ap.add_argument("--contended", action="store_true", help="tok/s under a competing CPU load")
+    ap.add_argument("--batch", type=int, default=4, help="--contended: prompts per batch")
+    ap.add_argument("--reps", type=int, default=3, help="--contended: timed batches per condition")
+    ap.add_argument("--rep-limit", type=float, default=15.0, help="--contended: seconds per batch at most")
+    ap.add_argument("--competitors", type=int, default=None, help="--contended: busy loops (CPUs / 2)")
+    ap.add_argument("--worker", choices=["old", "new", "all-passive"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        worker(args.worker, args.batch, args.new_tokens or 24, args.reps, args.rep_limit)
+        return
+    if args.contended:
+        args.new_tokens = args.new_tokens or 24
+        contended(args)
+        return
+    args.new_tokens = args.new_tokens or 64
 
     from assay.evals.bundled import BundledModel
     from assay.evals.suites import render_messages
