@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -116,8 +117,13 @@ class _Clock:
         return scores
 
 
+def _emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
 def worker(mode: str, batch: int, new_tokens: int, reps: int, rep_limit: float) -> None:
-    """One condition in this fresh interpreter; prints one JSON line."""
+    """One condition in this fresh interpreter; prints a JSON line after the load and one per batch,
+    so that the parent keeps what finished if it has to stop this process."""
     n_cpus = len(os.sched_getaffinity(0))
     if mode == "old":
         import torch  # before the engine: OpenMP keeps its default spin-then-sleep waits
@@ -134,37 +140,31 @@ def worker(mode: str, batch: int, new_tokens: int, reps: int, rep_limit: float) 
     engine = BundledModel.load(threads=threads)
     import torch
 
+    choice = engine.threads
+    _emit(
+        event="loaded",
+        threads=torch.get_num_threads(),
+        source=choice.source if choice else None,
+        reason=choice.reason if choice else None,
+        wait_policy=os.environ.get("OMP_WAIT_POLICY") or "default",
+    )
     prompts = (CONTENDED_PROMPTS * batch)[:batch]
     clock = _Clock(engine.eos_ids, rep_limit)
-    engine.generate(prompts[:2], max_new_tokens=4, logits_processors=[clock])  # warm-up
-    rates, cpu_per_token, cut = [], [], 0
+    with contextlib.suppress(_Deadline):  # warm-up: first-call allocations
+        engine.generate(prompts, max_new_tokens=4, logits_processors=[clock])
     for _ in range(reps):
         clock.reset()
         cpu0 = time.process_time()
         try:
             engine.generate(prompts, max_new_tokens=new_tokens, logits_processors=[clock])
-            steps = new_tokens
+            steps, cut = new_tokens, False
         except _Deadline:
-            steps, cut = clock.steps - 1, cut + 1
+            steps, cut = clock.steps - 1, True
         wall, cpu = time.perf_counter() - clock.start, time.process_time() - cpu0
         tokens = max(steps, 0) * batch
-        rates.append(tokens / wall)
-        cpu_per_token.append(cpu / tokens if tokens else float("nan"))
-    choice = engine.threads
-    print(
-        json.dumps(
-            {
-                "mode": mode,
-                "threads": torch.get_num_threads(),
-                "source": choice.source if choice else None,
-                "reason": choice.reason if choice else None,
-                "wait_policy": os.environ.get("OMP_WAIT_POLICY") or "default",
-                "rates": rates,
-                "cpu_ms_per_token": [1000 * c for c in cpu_per_token],
-                "cut": cut,
-            }
+        _emit(
+            event="rep", rate=tokens / wall, cpu_ms_per_token=1000 * cpu / tokens if tokens else None, cut=cut
         )
-    )
 
 
 def _busy_loop(until: float) -> None:
@@ -173,14 +173,15 @@ def _busy_loop(until: float) -> None:
 
 
 def run_condition(mode: str, competitors: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Start the busy loops (bounded in time), give them a second, run the worker, stop them."""
-    limit = 60 + args.reps * (args.rep_limit + 5)
+    """Start the busy loops (bounded in time), give them a second, run the worker, stop them all."""
+    limit = 90 + (args.reps + 1) * (args.rep_limit + 5)
     loops = [
-        multiprocessing.Process(target=_busy_loop, args=(time.monotonic() + limit,), daemon=True)
+        multiprocessing.Process(target=_busy_loop, args=(time.monotonic() + limit + 5,), daemon=True)
         for _ in range(competitors)
     ]
     for p in loops:
         p.start()
+    timed_out = False
     try:
         if loops:
             time.sleep(1.0)
@@ -188,18 +189,36 @@ def run_condition(mode: str, competitors: int, args: argparse.Namespace) -> dict
         cmd += ["--new-tokens", str(args.new_tokens), "--reps", str(args.reps)]
         cmd += ["--rep-limit", str(args.rep_limit)]
         env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "ASSAY_THREADS")}
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=limit)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            stdout, stderr = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+            timed_out = True
     finally:
         for p in loops:
             p.terminate()
         for p in loops:
             p.join()
-    if out.returncode != 0:
-        sys.exit(f"worker {mode} failed:\n{out.stderr[-2000:]}")
-    got: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    got["competitors"] = competitors
-    got["median"] = statistics.median(got["rates"])
-    return got
+    events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    loaded = next((e for e in events if e["event"] == "loaded"), None)
+    if loaded is None:
+        sys.exit(f"worker {mode} did not load the engine (timed out: {timed_out}):\n{stderr[-2000:]}")
+    if proc.returncode not in (0, None) and not timed_out:
+        sys.exit(f"worker {mode} failed:\n{stderr[-2000:]}")
+    reps = [e for e in events if e["event"] == "rep"]
+    cpu = [e["cpu_ms_per_token"] for e in reps if e["cpu_ms_per_token"] is not None]
+    return {
+        "mode": mode,
+        "competitors": competitors,
+        **{k: loaded[k] for k in ("threads", "source", "reason", "wait_policy")},
+        "rates": [e["rate"] for e in reps],
+        "median": statistics.median([e["rate"] for e in reps]) if reps else 0.0,
+        "cpu_ms": statistics.median(cpu) if cpu else float("nan"),
+        "cut": sum(e["cut"] for e in reps),
+        "timed_out": timed_out,
+    }
 
 
 def contended(args: argparse.Namespace) -> None:
@@ -219,9 +238,10 @@ def contended(args: argparse.Namespace) -> None:
     for mode, comp in plan:
         r = run_condition(mode, comp, args)
         results.append(r)
-        rates = ", ".join(f"{x:.1f}" for x in r["rates"])
-        cpu = statistics.median(r["cpu_ms_per_token"])
+        rates = ", ".join(f"{x:.1f}" for x in r["rates"]) or "none"
+        cpu = r["cpu_ms"]
         cut = f", {r['cut']} cut at {args.rep_limit:g} s" if r["cut"] else ""
+        cut += f", stopped after {len(r['rates'])} of {args.reps} batches" if r["timed_out"] else ""
         print(
             f"{mode:11s} {'loaded' if comp else 'idle':6s}: {r['threads']} threads ({r['source']}), "
             f"waits {r['wait_policy']}: {rates} tok/s -> median {r['median']:.1f}; "
@@ -241,7 +261,7 @@ def contended(args: argparse.Namespace) -> None:
         cond = f"{r['competitors']} busy loop(s)" if r["competitors"] else "no busy loop"
         ratio = r["median"] / share
         verdict = ("met" if ratio >= TARGET_SHARE else "missed") if r["competitors"] else "—"
-        cpu = statistics.median(r["cpu_ms_per_token"])
+        cpu = r["cpu_ms"]
         print(
             f"| {r['mode']} | {cond} | {r['threads']} | {r['wait_policy']} | {r['median']:.1f} | "
             f"{cpu:.1f} | {ratio:.2f} ({verdict}) |"

@@ -27,7 +27,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from assay.evals.bundled.threads import ThreadChoice, apply_threads, quiet_openmp_env, resolve_threads
+from assay.evals.bundled.threads import (
+    ThreadChoice,
+    apply_threads,
+    quiet_openmp_env,
+    resolve_threads,
+    use_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +245,8 @@ class BundledModel:
             kwargs["logits_processor"] = LogitsProcessorList(list(logits_processors))
         prompt_len = enc["input_ids"].shape[1]
         with self._lock, torch.inference_mode():
+            if self.threads is not None:
+                use_threads(torch, self.threads.threads)  # the count is per OS thread: set it on this one
             if seed is not None:
                 torch.manual_seed(seed)
             out = self.model.generate(

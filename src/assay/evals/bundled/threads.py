@@ -348,6 +348,19 @@ def resolve_threads(
     return choice or free_cpu_threads(probe_cpus(sample_s))
 
 
+def use_threads(torch: object, count: int) -> None:
+    """Make `count` the torch thread count of the calling OS thread.
+
+    With OpenMP, torch keeps the count per OS thread: `set_num_threads` changes the caller's own and
+    the one that threads starting torch work later pick up, not that of a thread (say an executor
+    worker) that already ran torch work. So the engine calls this on the thread that generates.
+    """
+    global _SET_BY_ASSAY
+    if torch.get_num_threads() != count:  # type: ignore[attr-defined]
+        torch.set_num_threads(count)  # type: ignore[attr-defined]
+    _SET_BY_ASSAY = count
+
+
 def apply_threads(torch: object, choice: ThreadChoice) -> None:
     """Give torch the chosen count, and one inter-op thread (generation never runs ops side by side)."""
     global _SET_BY_ASSAY
