@@ -207,6 +207,7 @@ def test_thread_count_holds_on_a_thread_that_ran_torch_before(model_cache_dir: P
 
     import torch
 
+    torch.get_num_threads()  # this thread's first torch call: it takes its own copy of the count
     torch.set_num_threads(2)  # this (main) thread's own count, before the engine exists
     box: dict[str, engine_mod.BundledModel] = {}
     loader = threading.Thread(
