@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import multiprocessing
 import os
 import platform
 import statistics
@@ -152,6 +151,7 @@ def worker(mode: str, batch: int, new_tokens: int, reps: int, rep_limit: float) 
     clock = _Clock(engine.eos_ids, rep_limit)
     with contextlib.suppress(_Deadline):  # warm-up: first-call allocations
         engine.generate(prompts, max_new_tokens=4, logits_processors=[clock])
+    _emit(event="os_threads", count=len(os.listdir("/proc/self/task")))
     for _ in range(reps):
         clock.reset()
         cpu0 = time.process_time()
@@ -167,20 +167,21 @@ def worker(mode: str, batch: int, new_tokens: int, reps: int, rep_limit: float) 
         )
 
 
-def _busy_loop(until: float) -> None:
-    while time.monotonic() < until:
-        pass
+BUSY_LOOP = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
 
 
 def run_condition(mode: str, competitors: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Start the busy loops (bounded in time), give them a second, run the worker, stop them all."""
+    """Start the busy loops (bounded in time), give them a second, run the worker, stop them all.
+
+    Each busy loop is a separate process in a session of its own, like another user's program: where
+    the kernel groups the scheduler's fair shares by session (autogroup), a loop in this script's
+    session would only split this session's share with the worker.
+    """
     limit = 90 + (args.reps + 1) * (args.rep_limit + 5)
+    code = BUSY_LOOP.format(seconds=limit + 5)
     loops = [
-        multiprocessing.Process(target=_busy_loop, args=(time.monotonic() + limit + 5,), daemon=True)
-        for _ in range(competitors)
+        subprocess.Popen([sys.executable, "-c", code], start_new_session=True) for _ in range(competitors)
     ]
-    for p in loops:
-        p.start()
     timed_out = False
     try:
         if loops:
@@ -200,7 +201,7 @@ def run_condition(mode: str, competitors: int, args: argparse.Namespace) -> dict
         for p in loops:
             p.terminate()
         for p in loops:
-            p.join()
+            p.wait()
     events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     loaded = next((e for e in events if e["event"] == "loaded"), None)
     if loaded is None:
@@ -208,6 +209,7 @@ def run_condition(mode: str, competitors: int, args: argparse.Namespace) -> dict
     if proc.returncode not in (0, None) and not timed_out:
         sys.exit(f"worker {mode} failed:\n{stderr[-2000:]}")
     reps = [e for e in events if e["event"] == "rep"]
+    os_threads = next((e["count"] for e in events if e["event"] == "os_threads"), None)
     cpu = [e["cpu_ms_per_token"] for e in reps if e["cpu_ms_per_token"] is not None]
     return {
         "mode": mode,
@@ -218,6 +220,7 @@ def run_condition(mode: str, competitors: int, args: argparse.Namespace) -> dict
         "cpu_ms": statistics.median(cpu) if cpu else float("nan"),
         "cut": sum(e["cut"] for e in reps),
         "timed_out": timed_out,
+        "os_threads": os_threads,
     }
 
 
@@ -227,30 +230,43 @@ def contended(args: argparse.Namespace) -> None:
     if not 1 <= competitors < n_cpus:
         sys.exit(f"--competitors must be between 1 and {n_cpus - 1} on this machine ({n_cpus} CPUs)")
     free = n_cpus - competitors
+    try:
+        autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        autogroup = False
     print(
         f"{platform.node()} · {n_cpus} CPUs in the affinity mask · load average "
-        f"{os.getloadavg()[0]:.2f} at start · batch {args.batch} × {args.new_tokens} new tokens, "
-        f"{args.reps} reps per condition (median), {competitors} busy loop(s) when loaded"
+        f"{os.getloadavg()[0]:.2f} at start · scheduler autogroup {'on' if autogroup else 'off'} · "
+        f"batch {args.batch} × {args.new_tokens} new tokens, {args.reps} reps per condition (median), "
+        f"{competitors} busy loop(s) when loaded"
     )
+    floor = args.batch / args.rep_limit  # a batch cut before its first token
+
+    def rate(x: float) -> str:
+        return f"{x:.1f}" if x > 0 else f"< {floor:.1f}"
+
     t0 = time.perf_counter()
     plan = [("new", 0), ("old", 0), ("old", competitors), ("all-passive", competitors), ("new", competitors)]
     results = []
     for mode, comp in plan:
         r = run_condition(mode, comp, args)
         results.append(r)
-        rates = ", ".join(f"{x:.1f}" for x in r["rates"]) or "none"
+        rates = ", ".join(rate(x) for x in r["rates"]) or "none"
         cpu = r["cpu_ms"]
         cut = f", {r['cut']} cut at {args.rep_limit:g} s" if r["cut"] else ""
         cut += f", stopped after {len(r['rates'])} of {args.reps} batches" if r["timed_out"] else ""
         print(
             f"{mode:11s} {'loaded' if comp else 'idle':6s}: {r['threads']} threads ({r['source']}), "
-            f"waits {r['wait_policy']}: {rates} tok/s -> median {r['median']:.1f}; "
-            f"CPU {cpu:.1f} ms/token{cut}"
+            f"waits {r['wait_policy']}: {rates} tok/s -> median {rate(r['median'])}; "
+            f"CPU {cpu:.1f} ms/token; {r['os_threads']} OS threads{cut}"
         )
     idle_new = results[0]["median"]
     share = idle_new * free / n_cpus
     elapsed = time.perf_counter() - t0
-    print(f"\nwhole benchmark {elapsed:.0f} s; the rule under load: {results[-1]['reason']}")
+    print(
+        f"\nwhole benchmark {elapsed:.0f} s, load average {os.getloadavg()[0]:.2f} at the end; "
+        f"the rule under load: {results[-1]['reason']}"
+    )
     print(f"equal share = idle tok/s of new ({idle_new:.1f}) × {free}/{n_cpus} = {share:.1f} tok/s\n")
     print(
         f"| engine | condition | threads | waits | tok/s (median of {args.reps}) | CPU ms/token "
@@ -263,7 +279,7 @@ def contended(args: argparse.Namespace) -> None:
         verdict = ("met" if ratio >= TARGET_SHARE else "missed") if r["competitors"] else "—"
         cpu = r["cpu_ms"]
         print(
-            f"| {r['mode']} | {cond} | {r['threads']} | {r['wait_policy']} | {r['median']:.1f} | "
+            f"| {r['mode']} | {cond} | {r['threads']} | {r['wait_policy']} | {rate(r['median'])} | "
             f"{cpu:.1f} | {ratio:.2f} ({verdict}) |"
         )
 
@@ -276,7 +292,7 @@ def main() -> None:
     ap.add_argument("--contended", action="store_true", help="tok/s under a competing CPU load")
     ap.add_argument("--batch", type=int, default=4, help="--contended: prompts per batch")
     ap.add_argument("--reps", type=int, default=3, help="--contended: timed batches per condition")
-    ap.add_argument("--rep-limit", type=float, default=15.0, help="--contended: seconds per batch at most")
+    ap.add_argument("--rep-limit", type=float, default=10.0, help="--contended: seconds per batch at most")
     ap.add_argument("--competitors", type=int, default=None, help="--contended: busy loops (CPUs / 2)")
     ap.add_argument("--worker", choices=["old", "new", "all-passive"], help=argparse.SUPPRESS)
     args = ap.parse_args()
