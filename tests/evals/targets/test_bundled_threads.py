@@ -206,9 +206,10 @@ def test_physical_cores_from_sysfs(tmp_path: Path) -> None:
 
 
 def test_torch_default_follows_the_environment() -> None:
-    assert th.torch_default_threads({"OMP_NUM_THREADS": "3"}) == 3
-    assert th.torch_default_threads({"OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "2"}) == 2
-    assert th.torch_default_threads({}) == th.physical_cores()
+    assert th.torch_default_threads({"OMP_NUM_THREADS": "3"}) == {3}
+    assert th.torch_default_threads({"OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "2"}) == {2}
+    assert th.torch_default_threads({"OMP_NUM_THREADS": "x"}) == {th.physical_cores(), os.cpu_count()}
+    assert th.torch_default_threads({}) == {th.physical_cores(), os.cpu_count()}
 
 
 # --- the manifest ----------------------------------------------------------------------------
@@ -317,7 +318,7 @@ CALLER = """
 import json, os
 import torch
 from assay.evals.bundled import threads as th
-default = th.torch_default_threads()
+default = max(th.torch_default_threads())
 seen_untouched = th.caller_torch_threads()
 torch.set_num_threads(default + 1)
 seen_set = th.caller_torch_threads()

@@ -294,17 +294,19 @@ def quiet_openmp_env(env: MutableMapping[str, str] | None = None) -> bool:
     return True
 
 
-def torch_default_threads(env: Mapping[str, str] | None = None) -> int:
-    """What torch picks by itself: OMP_NUM_THREADS / MKL_NUM_THREADS, else the machine's physical cores."""
+def torch_default_threads(env: Mapping[str, str] | None = None) -> set[int]:
+    """The counts torch may have picked by itself: MKL_NUM_THREADS / OMP_NUM_THREADS when set (torch
+    reads them), else the machine's physical cores as torch's cpuinfo counts them — where sysfs hides
+    the topology that count is uncertain, so os.cpu_count() is taken as a default too."""
     env = os.environ if env is None else env
     for name in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):  # torch lets MKL's override OpenMP's
         raw = env.get(name, "").strip()
         if raw:
             try:
-                return parse_count(raw, name, first_of_list=True)
+                return {parse_count(raw, name, first_of_list=True)}
             except ThreadSettingError:
                 pass
-    return physical_cores()
+    return {physical_cores(), os.cpu_count() or 1}
 
 
 def physical_cores(sysfs: Path = Path("/sys/devices/system/cpu")) -> int:
@@ -320,20 +322,20 @@ def physical_cores(sysfs: Path = Path("/sys/devices/system/cpu")) -> int:
     return len(cores) or os.cpu_count() or 1
 
 
-def caller_torch_threads(torch_default: int | None = None) -> int | None:
+def caller_torch_threads(torch_defaults: set[int] | None = None) -> int | None:
     """The count the host program gave `torch.set_num_threads`, if it did, else None.
 
-    Torch keeps no flag for this, so a count that differs from torch's own default and from the one
-    Assay set last is taken as the caller's. A caller who sets exactly torch's default is not seen
-    (and gets the rule instead). Importing torch here would defeat `quiet_openmp_env`, so a process
-    that has not imported torch yet cannot have called it.
+    Torch keeps no flag for this, so a count that is none of torch's own defaults and not the one
+    Assay set last is taken as the caller's. A caller who sets exactly a default is not seen (and gets
+    the rule instead: the safe side). Importing torch here would defeat `quiet_openmp_env`, so a
+    process that has not imported torch yet cannot have called it.
     """
     torch = sys.modules.get("torch")
     if torch is None:
         return None
     current = int(torch.get_num_threads())
-    default = torch_default if torch_default is not None else torch_default_threads()
-    if current in (default, _SET_BY_ASSAY):
+    defaults = torch_defaults if torch_defaults is not None else torch_default_threads()
+    if current in defaults or current == _SET_BY_ASSAY:
         return None
     return current
 
