@@ -192,6 +192,9 @@ def test_engine_thread_count_follows_its_sources(
         assert _threads_while_generating(target) == {count}
 
     monkeypatch.delenv("ASSAY_THREADS")
+    from assay.evals.bundled.threads import torch_default_threads
+
+    torch.set_num_threads(max(torch_default_threads()))  # this thread back at torch's own default
     ruled = engine_mod.BundledModel.load(cache_dir=model_cache_dir)
     assert ruled.threads is not None and ruled.threads.source == "free-cpus"  # our own 1 is not a caller's
     assert 1 <= ruled.threads.threads <= len(os.sched_getaffinity(0))
@@ -207,7 +210,7 @@ def test_thread_count_holds_on_a_thread_that_ran_torch_before(model_cache_dir: P
 
     import torch
 
-    torch.get_num_threads()  # this thread's first torch call: it takes its own copy of the count
+    before = torch.get_num_threads()  # this thread's first torch call takes its own copy of the count
     torch.set_num_threads(2)  # this (main) thread's own count, before the engine exists
     box: dict[str, engine_mod.BundledModel] = {}
     loader = threading.Thread(
@@ -219,3 +222,4 @@ def test_thread_count_holds_on_a_thread_that_ran_torch_before(model_cache_dir: P
     probe = SeeThreads()
     box["e"].generate([CAPITAL[0].content], 2, logits_processors=[probe])
     assert probe.seen == {1}
+    torch.set_num_threads(before)
