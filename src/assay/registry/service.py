@@ -53,7 +53,7 @@ def manifest_digest(data: dict[str, Any]) -> str:
 def register_system(ws: Workspace, manifest: Manifest) -> SystemRecord:
     """Store (or replace) the system a manifest describes, in one transaction."""
     data = manifest_json(manifest)
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         row = store.upsert_system(s, data, manifest_digest(data))
         return SystemRecord.model_validate(store.system_summary(row))
 
@@ -91,7 +91,7 @@ def delete_system(ws: Workspace, slug: str) -> None:
 
 def _change(ws: Workspace, slug: str, mutate: Callable[[dict[str, Any]], None]) -> Manifest:
     """Apply a change to the stored manifest; it is saved only if the result still validates."""
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         row = store.get_system_row(s, slug)
         if row is None:
             raise SystemNotFound(slug)
