@@ -95,3 +95,251 @@ def test_concurrent_first_writers_all_succeed_and_the_chain_stays_linear(
         assert chain.intact == 24 and chain.head is not None and chain.head.length == 24
     finally:
         ws.close()
+
+
+def _six(ws) -> list:  # type: ignore[no-untyped-def]
+    from assay.assurance.evidence import record_evidence
+
+    return [
+        record_evidence(ws, f"item {i}".encode(), kind="manifest", system="helpdesk", name=f"item-{i}.txt")
+        for i in range(1, 7)
+    ]
+
+
+def _set_seq(ws, evidence_id: str, seq: int) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from assay.store.tables import EvidenceRow
+
+    with ws.db.session() as s:
+        s.execute(update(EvidenceRow).where(EvidenceRow.id == evidence_id).values(seq=seq))
+
+
+def _check(ws):  # type: ignore[no-untyped-def]
+    from assay.assurance.chain_check import verify_chains
+
+    (chain,) = verify_chains(ws, system="helpdesk")
+    return chain
+
+
+def test_an_untouched_chain_verifies(workspace) -> None:  # type: ignore[no-untyped-def]
+    from assay.assurance.chain import GENESIS, link_hash
+
+    evs = _six(workspace)
+    assert [e.seq for e in evs] == [1, 2, 3, 4, 5, 6]
+    assert evs[0].prev_hash == GENESIS
+    assert evs[1].prev_hash == link_hash(evs[0].model_dump())
+    chain = _check(workspace)
+    assert chain.ok and chain.intact == 6 and chain.origin == "genesis"
+    assert chain.head is not None and chain.head.head_hash == link_hash(evs[-1].model_dump())
+
+
+def test_a_deleted_record_is_named(workspace) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import delete
+
+    from assay.assurance.evidence import verify_evidence
+    from assay.store.tables import EvidenceRow
+
+    evs = _six(workspace)
+    with workspace.db.session() as s:
+        s.execute(delete(EvidenceRow).where(EvidenceRow.id == evs[2].id))
+    assert all(c.ok for c in verify_evidence(workspace))  # each remaining record is fine on its own…
+    chain = _check(workspace)  # …but the chain shows the hole
+    assert not chain.ok and chain.break_seq == 3 and chain.intact == 2
+    assert "record #3 missing" in chain.problems[0] and evs[3].id in chain.problems[0]
+
+
+def test_an_inserted_forged_record_is_named(workspace) -> None:  # type: ignore[no-untyped-def]
+    """The forger renumbers the later records to make room and links the forgery correctly; without the
+    key the forgery cannot be signed, and the break is named at its position."""
+    from assay.assurance.chain import link_hash
+    from assay.assurance.keys import SigningKey
+    from assay.store.evidence_index import add_evidence_row
+
+    evs = _six(workspace)
+    for e in reversed(evs[3:]):
+        _set_seq(workspace, e.id, e.seq + 1)
+    forged = evs[3].model_copy(
+        update={"id": "00000000-0000-4000-8000-000000000000", "summary": "forged", "seq": 4}
+    )
+    forged.prev_hash = link_hash(evs[2].model_dump())
+    other = SigningKey.load_or_create(workspace.home / "other-keys")
+    forged.key_id = workspace.signing_key.key_id  # claims the workspace's key
+    forged.signature = other.sign(forged.signed_payload())
+    with workspace.db.session() as s:
+        add_evidence_row(s, forged.model_dump())
+    chain = _check(workspace)
+    assert not chain.ok and chain.break_seq == 4
+    assert chain.break_evidence_id == forged.id
+    assert "not validly signed" in chain.problems[0]
+
+
+def test_a_reordered_record_is_named(workspace) -> None:  # type: ignore[no-untyped-def]
+    evs = _six(workspace)
+    _set_seq(workspace, evs[2].id, 100)
+    _set_seq(workspace, evs[3].id, 3)
+    _set_seq(workspace, evs[2].id, 4)
+    chain = _check(workspace)
+    assert not chain.ok and chain.break_seq == 3 and chain.break_evidence_id == evs[3].id
+
+
+def test_a_modified_prev_hash_is_named(workspace) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from assay.store.tables import EvidenceRow
+
+    evs = _six(workspace)
+    with workspace.db.session() as s:
+        s.execute(update(EvidenceRow).where(EvidenceRow.id == evs[4].id).values(prev_hash="ab" * 32))
+    chain = _check(workspace)
+    assert not chain.ok and chain.break_seq == 5 and chain.break_evidence_id == evs[4].id
+
+
+def test_tail_deletion_is_bounded_by_checkpoints_and_held_heads(workspace) -> None:  # type: ignore[no-untyped-def]
+    """Removing the last records: the head row shows it; rewriting the head too, a signed checkpoint
+    shows it; removing the checkpoint as well, only a head held outside the store (an index, a report)
+    shows it. This is the limit docs/evidence.md states."""
+    from sqlalchemy import delete, update
+
+    from assay.assurance.chain import link_hash
+    from assay.assurance.chain_check import checkpoint, verify_chains
+    from assay.store.tables import EvidenceChainRow, EvidenceCheckpointRow, EvidenceRow
+
+    evs = _six(workspace)
+    held = checkpoint(workspace, "helpdesk")
+    assert held.length == 6
+    with workspace.db.session() as s:
+        s.execute(delete(EvidenceRow).where(EvidenceRow.id == evs[5].id))
+    chain = _check(workspace)
+    assert not chain.ok and "#6–#6 were removed from the end" in " ".join(chain.problems)
+
+    with workspace.db.session() as s:
+        s.execute(
+            update(EvidenceChainRow)
+            .where(EvidenceChainRow.chain == "helpdesk")
+            .values(length=5, head_hash=link_hash(evs[4].model_dump()))
+        )
+    chain = _check(workspace)
+    assert not chain.ok and "checkpoint" in chain.problems[0] and "covers 6 records" in chain.problems[0]
+
+    with workspace.db.session() as s:
+        s.execute(delete(EvidenceCheckpointRow))
+    assert _check(workspace).ok  # nothing left in the store shows the loss…
+    (chain,) = verify_chains(workspace, system="helpdesk", expect=[held])  # …the held head does
+    assert not chain.ok and "records were removed" in chain.problems[0]
+
+
+def test_checkpoints_are_signed_periodically(workspace) -> None:  # type: ignore[no-untyped-def]
+    from assay.assurance.chain import CHECKPOINT_EVERY
+    from assay.assurance.evidence import record_evidence
+
+    for i in range(CHECKPOINT_EVERY + 1):
+        record_evidence(workspace, f"{i}".encode(), kind="manifest", system="helpdesk", name=f"{i}.txt")
+    chain = _check(workspace)
+    assert chain.ok and chain.checkpoints == 1 and chain.last_checkpoint_length == CHECKPOINT_EVERY
+
+
+def test_cli_verify_names_the_first_break(workspace, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import delete
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+    from assay.store.tables import EvidenceRow
+
+    monkeypatch.setenv("ASSAY_DATABASE_URL", workspace.database_url)
+    runner = CliRunner()
+    evs = _six(workspace)
+    ok = runner.invoke(app, ["evidence", "verify", "--home", str(workspace.home)])
+    assert ok.exit_code == 0, ok.output
+    assert "chain helpdesk: 6 records linked" in ok.stdout
+    with workspace.db.session() as s:
+        s.execute(delete(EvidenceRow).where(EvidenceRow.id == evs[1].id))
+    bad = runner.invoke(app, ["evidence", "verify", "--home", str(workspace.home)])
+    assert bad.exit_code == 1
+    assert "chain helpdesk BROKEN at #2" in bad.stderr and "record #2 missing" in bad.stderr
+    assert "5 of 5 evidence records verified" in bad.stdout
+    held = f"helpdesk:6:{evs[5].model_dump()['id']}"  # a malformed head is bad input
+    r = runner.invoke(app, ["evidence", "verify", "--home", str(workspace.home), "--head", held])
+    assert r.exit_code == 2 and "--head" in r.stderr
+
+
+def test_migration_chains_existing_records_and_says_so(
+    tmp_path: Path, database_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A store written before the chain (revision 0002) is chained from its first record in stored order;
+    the old signatures still verify, `verify` states where the chain starts, and the links the migration
+    made are checked like any other."""
+    import datetime as dt
+    import uuid
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text, update
+    from typer.testing import CliRunner
+
+    from assay.assurance.chain_check import verify_chains
+    from assay.assurance.evidence import Evidence, record_evidence, verify_evidence
+    from assay.cli.main import app
+    from assay.store.db import make_engine
+    from assay.store.tables import EvidenceRow
+    from assay.workspace import Workspace
+
+    engine = make_engine(database_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("assay.store").joinpath("migrations")))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    ws = Workspace(tmp_path / ".assay", database_url)
+    key = ws.signing_key
+    base = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
+    old = []
+    for i, system in enumerate(["helpdesk", "helpdesk", None, "helpdesk"]):
+        content = f"old {i}".encode()
+        ev = Evidence(
+            id=str(uuid.uuid4()),
+            sha256=ws.blobs.put(content),
+            kind="manifest",
+            system=system,
+            name=f"old-{i}.txt",
+            size=len(content),
+            created_at=base + dt.timedelta(minutes=i),
+            link_signed=False,  # signed as before the chain: the chain fields are not in the payload
+        )
+        ev.key_id = key.key_id
+        ev.signature = key.sign(ev.signed_payload())
+        old.append(ev)
+        names = "id sha256 kind name media_type size tool tool_version created_at summary key_id signature"
+        cols = ", ".join(["system_slug", *names.split()])
+        values = ", ".join(f":{n}" for n in ["system", *names.split()])
+        with engine.begin() as conn:
+            conn.execute(
+                text(f"INSERT INTO evidence ({cols}) VALUES ({values})"),
+                ev.model_dump(exclude={"seq", "prev_hash", "link_signed"}),
+            )
+    engine.dispose()
+
+    assert ws.db  # opening migrates to the head revision
+    assert [c for c in verify_evidence(ws) if not c.ok] == []
+    chains = {c.chain: c for c in verify_chains(ws)}
+    assert set(chains) == {"", "helpdesk"}
+    assert (
+        chains["helpdesk"].ok and chains["helpdesk"].intact == 3 and chains["helpdesk"].origin == "migration"
+    )
+    assert "chained by migration 0003" in chains["helpdesk"].origin_note
+    new = record_evidence(ws, b"after", kind="manifest", system="helpdesk", name="new.txt")
+    assert new.seq == 4 and new.link_signed
+    assert verify_chains(ws, system="helpdesk")[0].intact == 4
+
+    monkeypatch.setenv("ASSAY_DATABASE_URL", database_url)
+    r = CliRunner().invoke(app, ["evidence", "verify", "--home", str(ws.home)])
+    assert r.exit_code == 0, r.output
+    assert "chain helpdesk starts at migration: chained by migration 0003" in r.stdout
+
+    # a link the migration made is checked: moving the second old record's pointer breaks the chain
+    with ws.db.session() as s:
+        s.execute(update(EvidenceRow).where(EvidenceRow.id == old[1].id).values(prev_hash="cd" * 32))
+    (chain,) = verify_chains(ws, system="helpdesk")
+    assert not chain.ok and chain.break_seq == 2 and chain.break_evidence_id == old[1].id
+    ws.close()
