@@ -343,3 +343,59 @@ def test_migration_chains_existing_records_and_says_so(
     (chain,) = verify_chains(ws, system="helpdesk")
     assert not chain.ok and chain.break_seq == 2 and chain.break_evidence_id == old[1].id
     ws.close()
+
+
+def test_the_assessment_index_carries_the_head_a_third_party_can_check(tmp_path: Path) -> None:
+    """The index prints the chain head it was built at; `verify --head` with it passes, and still fails
+    after someone deletes an earlier record and covers their tracks in the store (head row rewritten,
+    checkpoints deleted)."""
+    import re
+
+    from sqlalchemy import delete, func, select, update
+    from typer.testing import CliRunner
+
+    from assay.assurance.evidence import list_evidence
+    from assay.cli.main import app
+    from assay.store.tables import EvidenceChainRow, EvidenceCheckpointRow, EvidenceRow
+    from assay.workspace import Workspace
+
+    runner = CliRunner()
+    manifest = tmp_path / "assay.yaml"
+    manifest.write_text(example_text())
+    result = runner.invoke(app, ["assess", str(manifest)])
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "out" / "index.html").read_text()
+    found = re.search(r"Built at evidence chain head <code>(helpdesk:(\d+):[0-9a-f]{64})</code>", index)
+    assert found, "the index names no chain head"
+    held, length = found[1], int(found[2])
+    home = str(tmp_path / ".assay")
+    ws = Workspace(tmp_path / ".assay")
+    records = list_evidence(ws, system="helpdesk")
+    assert length == len(records) - 1  # built just before the index itself was recorded
+    ok = runner.invoke(app, ["evidence", "verify", "--home", home, "--head", held])
+    assert ok.exit_code == 0, ok.output
+
+    # remove the first record and renumber/relink everything after it, as far as one can without the key
+    victim = min(records, key=lambda e: e.seq)
+    with ws.db.session() as s:
+        s.execute(delete(EvidenceRow).where(EvidenceRow.id == victim.id))
+        s.execute(
+            update(EvidenceRow)
+            .where(EvidenceRow.system_slug == "helpdesk")
+            .values(seq=EvidenceRow.seq + 1000)
+        )
+        s.execute(
+            update(EvidenceRow)
+            .where(EvidenceRow.system_slug == "helpdesk")
+            .values(seq=EvidenceRow.seq - 1001)
+        )
+        n = s.scalar(
+            select(func.count()).select_from(EvidenceRow).where(EvidenceRow.system_slug == "helpdesk")
+        )
+        s.execute(delete(EvidenceCheckpointRow))
+        s.execute(update(EvidenceChainRow).values(length=n))
+    ws.close()
+    bad = runner.invoke(app, ["evidence", "verify", "--home", home, "--head", held])
+    assert bad.exit_code == 1
+    assert "chain helpdesk BROKEN at #1" in bad.stderr
+    assert "does not hash to the head you hold" in bad.stderr or "records were removed" in bad.stderr

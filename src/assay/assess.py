@@ -42,6 +42,8 @@ class AssessmentResult(BaseModel):
     workspace: str
     assessment_id: str = ""
     resumed_steps: list[str] = []
+    chain_head: str = ""
+    """SYSTEM:LENGTH:SHA256 of the evidence chain after the index was recorded and checkpointed."""
 
 
 KILL_AFTER_WRITES_ENV = "ASSAY_TEST_KILL_AFTER_WRITES"
@@ -519,6 +521,7 @@ def assess(
 
     The assessment is recorded as it goes: an unfinished one of the same manifest into the same folder
     (killed, interrupted, failed) is resumed, its finished steps reused while their files are intact."""
+    from assay.assurance.chain_check import checkpoint, current_head
     from assay.report.index import render_index
     from assay.store import assessments as store
 
@@ -582,7 +585,12 @@ def assess(
         if progress:
             progress("Write the index", len(STEPS), total)
         index_html = render_index(
-            ctx.manifest, ctx.outputs, ctx.findings, ws.signing_key.key_id, ctx.coverage
+            ctx.manifest,
+            ctx.outputs,
+            ctx.findings,
+            ws.signing_key.key_id,
+            ctx.coverage,
+            chain_head=current_head(ws, manifest.system.id),
         )
         index = ctx.write(
             "index.html",
@@ -601,6 +609,7 @@ def assess(
         raise
     with ws.db.session() as s:
         store.finish_assessment(s, record.id, "completed", index_evidence_id=index.id)
+    head = checkpoint(ws, manifest.system.id)  # a signed checkpoint at the end of every assessment
     if progress:
         progress("Done", total, total)
     return AssessmentResult(
@@ -616,6 +625,7 @@ def assess(
         workspace=str(ws.home),
         assessment_id=record.id,
         resumed_steps=resumed,
+        chain_head=head.ref(),
     )
 
 
