@@ -399,3 +399,39 @@ def test_the_assessment_index_carries_the_head_a_third_party_can_check(tmp_path:
     assert bad.exit_code == 1
     assert "chain helpdesk BROKEN at #1" in bad.stderr
     assert "does not hash to the head you hold" in bad.stderr or "records were removed" in bad.stderr
+
+
+def test_three_concurrent_first_time_assesses_all_succeed(tmp_path: Path, database_url: str) -> None:
+    """The reported failure: three `assay assess` of one new system at once, as separate processes."""
+    from assay.assurance.chain_check import verify_chains
+    from assay.assurance.evidence import verify_evidence
+    from assay.workspace import Workspace
+
+    manifest = tmp_path / "assay.yaml"
+    manifest.write_text(example_text())
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "ASSAY_DATABASE_URL": database_url}
+    env.pop("ASSAY_HOME", None)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assay", "assess", str(manifest), "--out", str(tmp_path / f"out{i}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(3)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, (out + err)[-3000:]
+    ws = Workspace(tmp_path / ".assay", database_url)
+    try:
+        assert [c for c in verify_evidence(ws) if not c.ok] == []
+        (chain,) = verify_chains(ws, system="helpdesk")
+        assert chain.ok, chain.problems
+        heads = {
+            f.read_text().count("Built at evidence chain head") for f in tmp_path.glob("out*/index.html")
+        }
+        assert heads == {1}
+    finally:
+        ws.close()
