@@ -266,7 +266,7 @@ def test_cli_verify_names_the_first_break(workspace, monkeypatch) -> None:  # ty
 def test_migration_chains_existing_records_and_says_so(
     tmp_path: Path, database_url: str, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """A store written before the chain (revision 0002) is chained from its first record in stored order;
+    """A store written before the chain (revision 0003) is chained from its first record in stored order;
     the old signatures still verify, `verify` states where the chain starts, and the links the migration
     made are checked like any other."""
     import datetime as dt
@@ -290,7 +290,7 @@ def test_migration_chains_existing_records_and_says_so(
     cfg.set_main_option("script_location", str(resources.files("assay.store").joinpath("migrations")))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+        command.upgrade(cfg, "0003")
     ws = Workspace(tmp_path / ".assay", database_url)
     key = ws.signing_key
     base = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -327,7 +327,7 @@ def test_migration_chains_existing_records_and_says_so(
     assert (
         chains["helpdesk"].ok and chains["helpdesk"].intact == 3 and chains["helpdesk"].origin == "migration"
     )
-    assert "chained by migration 0003" in chains["helpdesk"].origin_note
+    assert "chained by migration 0004" in chains["helpdesk"].origin_note
     new = record_evidence(ws, b"after", kind="manifest", system="helpdesk", name="new.txt")
     assert new.seq == 4 and new.link_signed
     assert verify_chains(ws, system="helpdesk")[0].intact == 4
@@ -335,7 +335,7 @@ def test_migration_chains_existing_records_and_says_so(
     monkeypatch.setenv("ASSAY_DATABASE_URL", database_url)
     r = CliRunner().invoke(app, ["evidence", "verify", "--home", str(ws.home)])
     assert r.exit_code == 0, r.output
-    assert "chain helpdesk starts at migration: chained by migration 0003" in r.stdout
+    assert "chain helpdesk starts at migration: chained by migration 0004" in r.stdout
 
     # a link the migration made is checked: moving the second old record's pointer breaks the chain
     with ws.db.session() as s:

@@ -545,7 +545,7 @@ def assess(
         today=today or dt.date.today(),
     )
     manifest_sha = sha256_bytes(path.read_bytes())
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:  # read-then-write: concurrent assesses take turns (SQLite)
         previous = (
             store.resumable_assessment(s, manifest.system.id, manifest_sha, str(out)) if resume else None
         )
@@ -578,7 +578,7 @@ def assess(
                 findings=ctx.findings[first_finding:],
                 finished_at=dt.datetime.now(dt.UTC),
             )
-            with ws.db.session() as s:
+            with ws.db.write_session() as s:
                 store.save_step(s, record.id, finished)
         _reload_coverage(ctx)
         ctx.step = "Write the index"
@@ -600,14 +600,14 @@ def assess(
             media_type="text/html",
         )
     except KeyboardInterrupt:
-        with ws.db.session() as s:
+        with ws.db.write_session() as s:
             store.finish_assessment(s, record.id, "interrupted", error="interrupted (Ctrl-C)")
         raise
     except BaseException as exc:
-        with ws.db.session() as s:
+        with ws.db.write_session() as s:
             store.finish_assessment(s, record.id, "failed", error=f"{ctx.step}: {type(exc).__name__}: {exc}")
         raise
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         store.finish_assessment(s, record.id, "completed", index_evidence_id=index.id)
     head = checkpoint(ws, manifest.system.id)  # a signed checkpoint at the end of every assessment
     if progress:

@@ -107,8 +107,10 @@ def chain_heads(session: Session, chain: str | None = None) -> list[dict[str, An
         q = q.where(EvidenceChainRow.chain == chain)
     heads = {r.chain: {k: getattr(r, k) for k in HEAD_COLUMNS} for r in session.scalars(q)}
     slugs = select(func.coalesce(EvidenceRow.system_slug, "")).distinct()
+    if chain is not None:
+        slugs = slugs.where(_chain_filter(chain))
     for (slug,) in session.execute(slugs):
-        if slug not in heads and (chain is None or slug == chain):
+        if slug not in heads:
             heads[slug] = None  # type: ignore[assignment]
     return [{"chain": k, "head": v} for k, v in sorted(heads.items())]
 

@@ -4,8 +4,8 @@ Existing records are chained per system in their stored order (time, then id). T
 made before the chain existed and do not cover the links, so each chain records that it starts at this
 migration; `assay evidence verify` says so.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import datetime as dt
@@ -14,8 +14,8 @@ from itertools import groupby
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -103,7 +103,7 @@ def upgrade() -> None:
             prev = link_hash(fields)
             count = seq
         note = (
-            f"chained by migration 0003 on {now:%Y-%m-%d %H:%M} UTC from the stored order of {count} "
+            f"chained by migration 0004 on {now:%Y-%m-%d %H:%M} UTC from the stored order of {count} "
             "existing records; their signatures predate the chain and do not cover its links"
         )
         conn.execute(
