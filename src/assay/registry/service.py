@@ -84,7 +84,7 @@ def get_manifest(ws: Workspace, slug: str) -> Manifest:
 
 
 def delete_system(ws: Workspace, slug: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         if not store.delete_system_row(s, slug):
             raise SystemNotFound(slug)
 
@@ -124,7 +124,7 @@ def add_override(ws: Workspace, slug: str, override: AllocationOverride) -> Mani
     data = override.model_dump(mode="json")
     if data.get("decided_on") is None:
         data["decided_on"] = dt.date.today().isoformat()
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         row = store.get_system_row(s, slug)
         if row is None:
             raise SystemNotFound(slug)
