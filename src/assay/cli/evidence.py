@@ -29,10 +29,16 @@ def list_(
     if as_json:
         typer.echo(json.dumps([e.model_dump(mode="json") for e in items], indent=2))
         return
-    table = Table("id", "kind", "name", "system", "sha256", "created")
+    table = Table("id", "kind", "name", "system", "#", "sha256", "created")
     for e in items:
         table.add_row(
-            e.id[:8], e.kind, e.name, e.system or "", e.sha256[:16] + "…", f"{e.created_at:%Y-%m-%d %H:%M}"
+            e.id[:8],
+            e.kind,
+            e.name,
+            e.system or "",
+            str(e.seq),
+            e.sha256[:16] + "…",
+            f"{e.created_at:%Y-%m-%d %H:%M}",
         )
     console.print(table)
 
