@@ -42,6 +42,8 @@ class AssessmentResult(BaseModel):
     workspace: str
     assessment_id: str = ""
     resumed_steps: list[str] = []
+    chain_head: str = ""
+    """SYSTEM:LENGTH:SHA256 of the evidence chain after the index was recorded and checkpointed."""
 
 
 KILL_AFTER_WRITES_ENV = "ASSAY_TEST_KILL_AFTER_WRITES"
@@ -519,6 +521,7 @@ def assess(
 
     The assessment is recorded as it goes: an unfinished one of the same manifest into the same folder
     (killed, interrupted, failed) is resumed, its finished steps reused while their files are intact."""
+    from assay.assurance.chain_check import checkpoint, current_head
     from assay.report.index import render_index
     from assay.store import assessments as store
 
@@ -542,7 +545,7 @@ def assess(
         today=today or dt.date.today(),
     )
     manifest_sha = sha256_bytes(path.read_bytes())
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:  # read-then-write: concurrent assesses take turns (SQLite)
         previous = (
             store.resumable_assessment(s, manifest.system.id, manifest_sha, str(out)) if resume else None
         )
@@ -575,14 +578,19 @@ def assess(
                 findings=ctx.findings[first_finding:],
                 finished_at=dt.datetime.now(dt.UTC),
             )
-            with ws.db.session() as s:
+            with ws.db.write_session() as s:
                 store.save_step(s, record.id, finished)
         _reload_coverage(ctx)
         ctx.step = "Write the index"
         if progress:
             progress("Write the index", len(STEPS), total)
         index_html = render_index(
-            ctx.manifest, ctx.outputs, ctx.findings, ws.signing_key.key_id, ctx.coverage
+            ctx.manifest,
+            ctx.outputs,
+            ctx.findings,
+            ws.signing_key.key_id,
+            ctx.coverage,
+            chain_head=current_head(ws, manifest.system.id),
         )
         index = ctx.write(
             "index.html",
@@ -592,15 +600,16 @@ def assess(
             media_type="text/html",
         )
     except KeyboardInterrupt:
-        with ws.db.session() as s:
+        with ws.db.write_session() as s:
             store.finish_assessment(s, record.id, "interrupted", error="interrupted (Ctrl-C)")
         raise
     except BaseException as exc:
-        with ws.db.session() as s:
+        with ws.db.write_session() as s:
             store.finish_assessment(s, record.id, "failed", error=f"{ctx.step}: {type(exc).__name__}: {exc}")
         raise
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         store.finish_assessment(s, record.id, "completed", index_evidence_id=index.id)
+    head = checkpoint(ws, manifest.system.id)  # a signed checkpoint at the end of every assessment
     if progress:
         progress("Done", total, total)
     return AssessmentResult(
@@ -616,6 +625,7 @@ def assess(
         workspace=str(ws.home),
         assessment_id=record.id,
         resumed_steps=resumed,
+        chain_head=head.ref(),
     )
 
 

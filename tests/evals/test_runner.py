@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -226,6 +227,11 @@ def test_cli_run_writes_report_and_evidence(tmp_path: Path) -> None:
     assert outcome["summary"]["run_id"][:20] in listed.stdout
     verify = runner.invoke(app, ["evidence", "verify", "--home", str(tmp_path / ".assay")])
     assert verify.exit_code == 0, verify.output
+    # the report carries the chain head it was built at, and that head checks out
+    head = re.search(r"Built at evidence chain head <code>([^<]+)</code>", report)
+    assert head, "the report names no chain head"
+    held = runner.invoke(app, ["evidence", "verify", "--home", str(tmp_path / ".assay"), "--head", head[1]])
+    assert held.exit_code == 0, held.output
 
 
 def test_malformed_rows_are_reported_with_their_line_or_fatal_with_strict(tmp_path: Path) -> None:

@@ -186,6 +186,14 @@ def assess(
             f"[cyan]assay evidence verify --home {escape(result.workspace)}[/cyan]",
             soft_wrap=True,
         )
+        if result.chain_head:
+            console.print(
+                f"Evidence chain head {result.chain_head}: keep it, and `assay evidence verify --head` "
+                "with it shows later that nothing recorded up to now was removed",
+                soft_wrap=True,
+                highlight=False,
+                markup=False,
+            )
     if strict and result.errors:
         raise typer.Exit(1)
 

@@ -187,13 +187,14 @@ def combine_outcomes(source: str, outcomes: list[EvalOutcome]) -> CombinedOutcom
 
 def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
     """Write the run's report and sign the summary, the log and the report as evidence."""
+    from assay.assurance.chain_check import checkpoint, current_head
     from assay.assurance.evidence import record_evidence
     from assay.evals.report import render_run_report
     from assay.store.blobs import atomic_write
 
     spec, suite, records, summary = load_run(folder)
     assert summary is not None
-    html = render_run_report(spec, suite, records, summary)
+    html = render_run_report(spec, suite, records, summary, chain_head=current_head(ws, system))
     atomic_write(folder / "report.html", html.encode())
     ids = []
     title = f"{suite.title or suite.id} on {spec.target_id}"
@@ -212,6 +213,7 @@ def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
             summary=f"{title}: {what}",
         )
         ids.append(ev.id)
+    checkpoint(ws, system)  # a signed checkpoint at the end of every run
     return EvalOutcome(
         summary=summary, folder=str(folder), report=str(folder / "report.html"), evidence_ids=ids
     )

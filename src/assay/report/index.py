@@ -11,6 +11,7 @@ from assay.manifest import Manifest
 
 if TYPE_CHECKING:
     from assay.assurance.assessment import AssessmentFinding, AssessmentOutput
+    from assay.assurance.chain import ChainHead
     from assay.assurance.coverage import CoverageReport
 
 
@@ -20,7 +21,9 @@ def render_index(
     findings: Sequence[AssessmentFinding],
     key_id: str,
     coverage: CoverageReport | None = None,
+    chain_head: ChainHead | None = None,
 ) -> str:
+    """`chain_head`: the evidence chain as it stood when the index was built (docs/evidence.md)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
@@ -32,6 +35,7 @@ def render_index(
         warnings=sum(f.severity == "warning" for f in findings),
         key_id=key_id,
         coverage=coverage,
+        chain_head=chain_head,
         version=__version__,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

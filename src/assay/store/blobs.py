@@ -37,12 +37,13 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None, *, exclusive: bool = False) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it: never half-written.
 
     Without `mode` the file gets the permissions an ordinary new file would (0666 less the umask,
     usually 0644): the temporary file's private 0600 must not leak into published outputs. Secrets
-    pass `mode=0o600`.
+    pass `mode=0o600`. `exclusive`: never replace an existing file (FileExistsError instead), so of two
+    processes creating the same file at once exactly one wins and the other can read the winner's.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -52,7 +53,11 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
