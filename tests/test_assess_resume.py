@@ -90,6 +90,8 @@ def test_killed_anywhere_then_resumed(tmp_path: Path, database_url: str, kill_af
         assert listed.exit_code == 0 and "interrupted" in listed.output and "to resume it" in listed.output
         verify = _cli(["evidence", "verify", "--home", str(tmp_path / ".assay")], database_url)
         assert verify.exit_code == 1 and "INCOMPLETE assessment" in verify.output
+        as_json = _cli(["evidence", "verify", "--json", "--home", str(tmp_path / ".assay")], database_url)
+        assert json.loads(as_json.stdout)["incomplete_assessments"][0]["id"] == record.id
 
         again = _assess(manifest, _env(database_url))
         stdout, err = again.communicate(timeout=120)

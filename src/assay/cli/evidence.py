@@ -126,6 +126,10 @@ def verify(
                 {
                     "records": [c.model_dump() for c in checks],
                     "chains": [c.model_dump(mode="json") for c in chains],
+                    "incomplete_assessments": [
+                        {**a.model_dump(mode="json", exclude={"steps"}), "status": a.effective_status()}
+                        for a in unfinished
+                    ],
                 },
                 indent=2,
             )
