@@ -190,7 +190,7 @@ def main() -> int:
     ap.add_argument("--no-hf", action="store_true", help="skip transformers' WatermarkingConfig")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--cache", help="keep generations in this JSON file (default: under /tmp)")
-    ap.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    ap.add_argument("--threads", type=int, help="torch threads (default: the engine's own rule)")
     args = ap.parse_args()
     if args.quick:
         args.n, args.paraphrase_n = 16, 8

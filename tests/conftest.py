@@ -16,6 +16,39 @@ SHARED = REPO.parent / "shared"
 EXAMPLE = REPO / "examples" / "helpdesk" / "assay.yaml"
 PG_ENV = "ASSAY_TEST_POSTGRES_URL"
 SUITES_START = "# The example's own suite"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's `chromium`; `.ci/run` installs it
+
+
+def in_ci() -> bool:
+    """CI machines set CI=true (and `.ci/run` does); there a missing browser is a failure, not a skip."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def need_chromium(path: Path = CHROMIUM) -> Path:
+    """The browser for web-page tests. Missing: skip on a developer's machine, fail in CI, so a fresh
+    CI machine can never pass without opening the pages in a real browser."""
+    if path.exists():
+        return path
+    why = f"{path} is not installed (Debian's chromium)"
+    if in_ci():
+        pytest.fail(f"{why}, and CI must run the browser tests: `.ci/run` installs it", pytrace=False)
+    pytest.skip(why)
+
+
+@pytest.fixture
+def chromium() -> Path:
+    return need_chromium()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:  # type: ignore[type-arg]
+    """In CI, any skip because of a missing browser (a `skipif` too) is reported as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci() and "chromium" in str(report.longrepr).lower():
+        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"CI must run this browser test, but it was skipped: {why}"
 
 
 def example_text(with_suites: bool = False) -> str:

@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from assay.assurance.assessment import (
+    AssessmentFinding,
+    AssessmentOutput,
+    AssessmentRecord,
+    AssessmentStep,
+)
 from assay.assurance.coverage import CoverageReport
 from assay.assurance.evidence import Evidence, record_evidence
 from assay.manifest import Manifest, load_manifest
 from assay.store.blobs import atomic_write, sha256_bytes
 from assay.workspace import Workspace
-
-
-class AssessmentOutput(BaseModel):
-    name: str
-    path: str
-    kind: str
-    title: str
-    sha256: str
-    evidence_id: str
 
 
 class AssessmentResult(BaseModel):
@@ -38,8 +37,16 @@ class AssessmentResult(BaseModel):
     outputs: list[AssessmentOutput]
     errors: int
     warnings: int
+    findings: list[AssessmentFinding] = []
     database: str
     workspace: str
+    assessment_id: str = ""
+    resumed_steps: list[str] = []
+    chain_head: str = ""
+    """SYSTEM:LENGTH:SHA256 of the evidence chain after the index was recorded and checkpointed."""
+
+
+KILL_AFTER_WRITES_ENV = "ASSAY_TEST_KILL_AFTER_WRITES"
 
 
 @dataclass
@@ -52,10 +59,32 @@ class AssessmentContext:
     out_dir: Path
     today: dt.date
     outputs: list[AssessmentOutput] = field(default_factory=list)
-    errors: int = 0
-    warnings: int = 0
+    findings: list[AssessmentFinding] = field(default_factory=list)
     coverage: CoverageReport | None = None
     sub_progress: Callable[[int, int], None] | None = None
+    step: str = ""
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+    def _written(self) -> None:
+        """Fault injection for the kill-and-resume tests: `ASSAY_TEST_KILL_AFTER_WRITES=N` makes this
+        process SIGKILL itself right after its N-th output is recorded (nothing else reads it)."""
+        at = os.environ.get(KILL_AFTER_WRITES_ENV)
+        if at and at.isdigit() and len(self.outputs) == int(at):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def warn(self, message: str) -> None:
+        """A warning the index lists under the step that raised it."""
+        self.findings.append(AssessmentFinding(severity="warning", step=self.step, message=message))
+
+    def error(self, message: str) -> None:
+        self.findings.append(AssessmentFinding(severity="error", step=self.step, message=message))
 
     def write(self, name: str, content: bytes, *, kind: str, title: str, media_type: str) -> Evidence:
         """Write one output file atomically and record it as signed evidence."""
@@ -79,6 +108,7 @@ class AssessmentContext:
                 evidence_id=ev.id,
             )
         )
+        self._written()
         return ev
 
     def add_copy(self, name: str, source: Path, *, kind: str, title: str, evidence_id: str) -> None:
@@ -96,6 +126,7 @@ class AssessmentContext:
                 evidence_id=evidence_id,
             )
         )
+        self._written()
 
     def write_json(self, name: str, data: object, *, kind: str, title: str) -> Evidence:
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
@@ -122,7 +153,9 @@ def _step_inventory(ctx: AssessmentContext) -> None:
     from assay.registry.inventory import build_inventory
 
     inventory = build_inventory(ctx.manifest, ctx.manifest_path.parent)
-    ctx.warnings += sum(1 for c in inventory.components if c.problem)
+    for c in inventory.components:
+        if c.problem:
+            ctx.warn(f"component {c.id}: {c.problem}")
     ctx.write_json(
         "inventory.json",
         inventory.model_dump(mode="json"),
@@ -141,8 +174,11 @@ def _step_responsibility(ctx: AssessmentContext) -> None:
     matrix = allocate(manifest)
     net = assess_safety_net(manifest, ctx.today)
     flags = [*matrix.flags, *net.flags]
-    ctx.errors += sum(1 for f in flags if f.severity is Severity.error)
-    ctx.warnings += sum(1 for f in flags if f.severity is Severity.warning)
+    for f in flags:
+        if f.severity is Severity.error:
+            ctx.error(f"{f.kind.value}: {f.message}")
+        elif f.severity is Severity.warning:
+            ctx.warn(f"{f.kind.value}: {f.message}")
     ctx.write_json(
         "raci.json",
         matrix.model_dump(mode="json"),
@@ -195,7 +231,11 @@ def _step_evaluations(ctx: AssessmentContext) -> None:
                 title=f"Evaluation: {summary.suite_id} on {target_id} (score {score}, grade {grade})",
                 evidence_id=outcome.evidence_ids[-1],
             )
-            ctx.warnings += summary.target_errors
+            if summary.target_errors:
+                ctx.warn(
+                    f"evaluation {summary.suite_id} on {target_id}: {summary.target_errors} sample(s) got "
+                    "no answer from the target (see the run report)"
+                )
 
 
 def _step_redteam(ctx: AssessmentContext) -> None:
@@ -234,7 +274,11 @@ def _step_redteam(ctx: AssessmentContext) -> None:
                 title=title,
                 evidence_id=outcome.evidence_ids[-1],
             )
-            ctx.warnings += outcome.summary.target_errors
+            if outcome.summary.target_errors:
+                ctx.warn(
+                    f"red team {outcome.summary.suite_id} on {target_id}: {outcome.summary.target_errors} "
+                    "prompt(s) got no answer from the target (see the run report)"
+                )
 
 
 MARK_COUNT = 3  # answers the mark step generates
@@ -250,14 +294,14 @@ def _mark_prompts(ctx: AssessmentContext, n: int) -> list[str]:
     """A few of the system's own suite prompts (the first local suite file), else generic helpdesk ones."""
     import yaml
 
-    from assay.yamlio import safe_load
+    from assay.yamlio import read_yaml_text, safe_load
 
     for ref in ctx.manifest.suites:
         path = ctx.manifest_path.parent / ref.suite
         if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
             continue
         try:
-            samples = (safe_load(path.read_text(encoding="utf-8")) or {}).get("samples") or []
+            samples = (safe_load(read_yaml_text(path), file=str(path)) or {}).get("samples") or []
         except (OSError, yaml.YAMLError):
             continue
         prompts = [
@@ -288,7 +332,17 @@ def _step_mark(ctx: AssessmentContext) -> None:
     bundled = next((t for t in ctx.manifest.targets if t.kind == "bundled"), None)
     wm = settings.text_watermark
     marks = []
-    if wm is not None and wm.enabled and bundled is not None:
+    watermarking = wm is not None and wm.enabled and bundled is not None
+    units = (MARK_COUNT if watermarking else 0) + (1 if settings.c2pa else 0)
+    total = 2 * units  # each output is made, then verified
+
+    def tick(done: int) -> None:
+        if ctx.sub_progress is not None and total:
+            ctx.sub_progress(done, total)
+
+    tick(0)
+    if watermarking:
+        assert wm is not None and bundled is not None
         key = (
             load_text_key(ctx.ws, wm.key_id)
             if wm.key_id
@@ -305,26 +359,59 @@ def _step_mark(ctx: AssessmentContext) -> None:
             system_prompt=bundled.system_prompt,
             max_new_tokens=MARK_MAX_TOKENS,
         )
+        tick(len(marks))
+    sidecars: dict[int, bytes] = {}
     if settings.c2pa:
+        from assay.evals.bundled.engine import MODEL_NAME
+
         init_c2pa_chain(ctx.ws)
         source = marks[0].text if marks and marks[0].text else MARK_PROMPTS[0]
         generator = settings.generator_name or system.name
-        model = bundled.model if bundled is not None and bundled.model else "unknown model"
-        result, _marked, _ = mark_text(
+        # The answer came from the bundled target, so its model is the one signed; never "unknown".
+        model = bundled.model if bundled is not None and bundled.model else MODEL_NAME
+        result, marked, manifest = mark_text(
             ctx.ws, source, system=system.id, system_version=system.version, model=model, generator=generator
         )
+        if manifest is not None:  # the sidecar form, which standard C2PA readers accept, is published
+            name = f"provenance/output-{result.ledger_id}"
+            ctx.write(
+                f"{name}.txt",
+                marked.encode("utf-8"),
+                kind="provenance.mark",
+                title=f"Signed output #{result.ledger_id} (its C2PA manifest is {name}.c2pa)",
+                media_type="text/plain",
+            )
+            ctx.write(
+                f"{name}.c2pa",
+                manifest,
+                kind="provenance.mark",
+                title=f"C2PA manifest store (sidecar) for {name}.txt",
+                media_type="application/c2pa",
+            )
+            sidecars[result.ledger_id] = manifest
+            result = result.model_copy(update={"output_path": f"{name}.txt", "sidecar_path": f"{name}.c2pa"})
         marks.append(result)
+        tick(len(marks))
     if not marks:
-        ctx.warnings += 1
+        ctx.warn(
+            "provenance: nothing was marked (the text watermark needs a bundled target; enable c2pa to sign "
+            "text from any target)"
+        )
         return
     checks = []
     for m in marks:
-        v = verify_content(ctx.ws, (m.text or "").encode("utf-8"), filename=f"output-{m.ledger_id}.txt")
+        v = verify_content(
+            ctx.ws,
+            (m.text or "").encode("utf-8"),
+            filename=f"output-{m.ledger_id}.txt",
+            sidecar_manifest=sidecars.get(m.ledger_id),
+        )
         checks.append(
             {"ledger_id": m.ledger_id, "method": m.method, "verification": v.model_dump(mode="json")}
         )
+        tick(min(total, len(marks) + len(checks)))
         if v.verdict != "established":
-            ctx.warnings += 1
+            ctx.warn(f"provenance: marked output #{m.ledger_id} ({m.method}) verified as '{v.verdict}'")
     ctx.write_json(
         "provenance/marks.json",
         [m.model_dump(mode="json") for m in marks],
@@ -352,8 +439,9 @@ def _step_mark(ctx: AssessmentContext) -> None:
         "</style></head><body>"
         f"<h1>Provenance: {established} of {len(checks)} marked outputs verified</h1>"
         "<p>Each output the system generated here was marked (watermark, signed manifest) and recorded in "
-        "the ledger, then checked with <code>assay verify</code>. A text manifest has no hard binding "
-        "to the text and is lost if its invisible characters are stripped.</p>"
+        "the ledger, then checked with <code>assay verify</code>. A signed text's C2PA manifest is "
+        "published beside it as a <code>.c2pa</code> sidecar, which standard C2PA readers check; it has no "
+        "hard binding to the text and proves nothing once separated from it.</p>"
         "<table><tr><th>Ledger</th><th>Marked with</th><th>Verdict</th><th>Findings</th>"
         f"<th>Confidence</th></tr>{rows}</table></body></html>"
     )
@@ -390,6 +478,35 @@ STEPS: list[tuple[str, Step]] = [
 ]
 
 
+def clean_stale_temp_files(out_dir: Path) -> list[Path]:
+    """Remove the temporary files an interrupted atomic write leaves (`.NAME.*.tmp`)."""
+    removed = []
+    if out_dir.is_dir():
+        for tmp in out_dir.rglob(".*.tmp"):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
+def _reusable(step: AssessmentStep) -> bool:
+    """A finished step is reused only while every file it wrote is still there, byte for byte."""
+    from assay.store.blobs import sha256_file
+
+    for o in step.outputs:
+        path = Path(o.path)
+        if not path.is_file() or sha256_file(path) != o.sha256:
+            return False
+    return True
+
+
+def _reload_coverage(ctx: AssessmentContext) -> None:
+    if ctx.coverage is None:
+        path = ctx.out_dir / "controls.json"
+        if any(o.name == "controls.json" for o in ctx.outputs) and path.is_file():
+            ctx.coverage = CoverageReport.model_validate_json(path.read_text(encoding="utf-8"))
+
+
 def assess(
     manifest_path: str | Path,
     out_dir: str | Path | None = None,
@@ -398,17 +515,27 @@ def assess(
     today: dt.date | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     sample_progress: Callable[[int, int], None] | None = None,
+    resume: bool = True,
 ) -> AssessmentResult:
-    """Validate first (nothing is written if the manifest is invalid), then run each step in order."""
+    """Validate first (nothing is written if the manifest is invalid), then run each step in order.
+
+    The assessment is recorded as it goes: an unfinished one of the same manifest into the same folder
+    (killed, interrupted, failed) is resumed, its finished steps reused while their files are intact."""
+    from assay.assurance.chain_check import checkpoint, current_head
     from assay.report.index import render_index
+    from assay.store import assessments as store
 
     path = Path(manifest_path)
-    manifest = load_manifest(path)  # raises ManifestInvalid before anything is stored
+    # Every suite and attack is loaded here, so a bad reference raises ManifestInvalid before anything
+    # is stored; the database is opened next, so a bad ASSAY_DATABASE_URL fails before outputs exist.
+    manifest = load_manifest(path, runnable=True)
     if path.is_dir():
         path = path / "assay.yaml"
     ws = ws or Workspace.for_manifest(path)
-    out = Path(out_dir) if out_dir else path.parent / "out"
+    _ = ws.db
+    out = (Path(out_dir) if out_dir else path.parent / "out").resolve()
     out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp_files(out)
     ctx = AssessmentContext(
         sub_progress=sample_progress,
         manifest=manifest,
@@ -417,23 +544,72 @@ def assess(
         out_dir=out,
         today=today or dt.date.today(),
     )
+    manifest_sha = sha256_bytes(path.read_bytes())
+    with ws.db.write_session() as s:  # read-then-write: concurrent assesses take turns (SQLite)
+        previous = (
+            store.resumable_assessment(s, manifest.system.id, manifest_sha, str(out)) if resume else None
+        )
+        record = (
+            store.claim_assessment(s, previous.id)
+            if previous
+            else store.start_assessment(s, manifest.system.id, manifest_sha, str(out))
+        )
+    done = {st.name: st for st in (previous.steps if previous else [])}
+    resumed: list[str] = []
     total = len(STEPS) + 1
-    for i, (label, step) in enumerate(STEPS):
+    try:
+        for i, (label, step) in enumerate(STEPS):
+            ctx.step = label
+            earlier = done.get(label)
+            if earlier is not None and _reusable(earlier):
+                ctx.outputs.extend(earlier.outputs)
+                ctx.findings.extend(earlier.findings)
+                resumed.append(label)
+                if progress:
+                    progress(f"{label} (done earlier, reused)", i, total)
+                continue
+            if progress:
+                progress(label, i, total)
+            first_output, first_finding = len(ctx.outputs), len(ctx.findings)
+            step(ctx)
+            finished = AssessmentStep(
+                name=label,
+                outputs=ctx.outputs[first_output:],
+                findings=ctx.findings[first_finding:],
+                finished_at=dt.datetime.now(dt.UTC),
+            )
+            with ws.db.write_session() as s:
+                store.save_step(s, record.id, finished)
+        _reload_coverage(ctx)
+        ctx.step = "Write the index"
         if progress:
-            progress(label, i, total)
-        step(ctx)
-    if progress:
-        progress("Write the index", len(STEPS), total)
-    index_html = render_index(
-        ctx.manifest, ctx.outputs, ctx.errors, ctx.warnings, ws.signing_key.key_id, ctx.coverage
-    )
-    ctx.write(
-        "index.html",
-        index_html.encode(),
-        kind="assurance.report",
-        title="Assessment index",
-        media_type="text/html",
-    )
+            progress("Write the index", len(STEPS), total)
+        index_html = render_index(
+            ctx.manifest,
+            ctx.outputs,
+            ctx.findings,
+            ws.signing_key.key_id,
+            ctx.coverage,
+            chain_head=current_head(ws, manifest.system.id),
+        )
+        index = ctx.write(
+            "index.html",
+            index_html.encode(),
+            kind="assurance.report",
+            title="Assessment index",
+            media_type="text/html",
+        )
+    except KeyboardInterrupt:
+        with ws.db.write_session() as s:
+            store.finish_assessment(s, record.id, "interrupted", error="interrupted (Ctrl-C)")
+        raise
+    except BaseException as exc:
+        with ws.db.write_session() as s:
+            store.finish_assessment(s, record.id, "failed", error=f"{ctx.step}: {type(exc).__name__}: {exc}")
+        raise
+    with ws.db.write_session() as s:
+        store.finish_assessment(s, record.id, "completed", index_evidence_id=index.id)
+    head = checkpoint(ws, manifest.system.id)  # a signed checkpoint at the end of every assessment
     if progress:
         progress("Done", total, total)
     return AssessmentResult(
@@ -444,6 +620,33 @@ def assess(
         outputs=ctx.outputs,
         errors=ctx.errors,
         warnings=ctx.warnings,
+        findings=ctx.findings,
         database=ws.db.backend,
         workspace=str(ws.home),
+        assessment_id=record.id,
+        resumed_steps=resumed,
+        chain_head=head.ref(),
     )
+
+
+def list_assessments(ws: Workspace, system: str | None = None) -> list[AssessmentRecord]:
+    """Every recorded assessment, oldest first; `effective_status()` tells a killed one from a live one."""
+    from assay.store import assessments as store
+
+    with ws.db.session() as s:
+        return store.list_assessments(s, system)
+
+
+def incomplete_assessments(ws: Workspace) -> list[AssessmentRecord]:
+    """Assessments that did not complete and that no later completed assessment of the same system into
+    the same folder has superseded (resuming completes the same record, so it leaves this list too)."""
+    records = list_assessments(ws)
+    done = [a for a in records if a.status == "completed"]
+    return [
+        a
+        for a in records
+        if a.effective_status() != "completed"
+        and not any(
+            d.system == a.system and d.out_dir == a.out_dir and d.started_at > a.started_at for d in done
+        )
+    ]

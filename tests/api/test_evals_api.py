@@ -64,3 +64,48 @@ def test_unknown_or_escaping_run_ids_are_404(api: Api) -> None:
     assert api.client.get("/api/v1/evals/nope").status_code == 404
     assert api.client.get("/api/v1/evals/..%2F..%2Fkeys").status_code == 404
     assert api.client.get("/api/v1/evals/.hidden").status_code == 404
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_killed_run_is_interrupted_with_its_resume_command_and_a_damaged_one_is_no_500(api: Api) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
+    run_id = _finished_run(api)
+    killed = runs_dir(api.ws) / f"{run_id}-killed"
+    shutil.copytree(runs_dir(api.ws) / run_id, killed)
+    (killed / "summary.json").unlink()
+    owner = json.loads((killed / "owner.json").read_text())
+    (killed / "owner.json").write_text(json.dumps({**owner, "pid": _dead_pid()}))
+    damaged = runs_dir(api.ws) / f"{run_id}-damaged"
+    shutil.copytree(runs_dir(api.ws) / run_id, damaged)
+    (damaged / "spec.json").write_bytes(b"\x00\xff not json")
+
+    listed = api.client.get("/api/v1/evals")
+    assert listed.status_code == 200, listed.text
+    by_id = {r["run_id"]: r for r in listed.json()}
+    assert by_id[killed.name]["status"] == "interrupted"
+    assert by_id[killed.name]["resume_command"].startswith("assay eval run ")
+    assert f"--resume {run_id}" in by_id[killed.name]["resume_command"]
+    assert by_id[damaged.name]["status"] == "unreadable" and "spec.json" in by_id[damaged.name]["problem"]
+    assert by_id[run_id]["status"] == "complete"
+
+    cli = CliRunner().invoke(app, ["eval", "list", "--home", str(api.ws.home)], env={"COLUMNS": "200"})
+    assert cli.exit_code == 0, cli.output
+    assert (
+        killed.name in cli.output
+        and "interrupted" in cli.output
+        and "resume it: assay eval run" in cli.output
+    )
+    assert f"{damaged.name} cannot be read" in cli.output

@@ -59,3 +59,19 @@ def test_verify_catches_a_changed_blob(registered: Api) -> None:
     assert c.post(f"/api/v1/evidence/{good.id}/verify").json()["ok"] is True
     assert c.get(f"/api/v1/evidence/{bad.id}/content").status_code == 409
     assert c.post("/api/v1/evidence/nope/verify").status_code == 404
+
+
+def test_chain_verification_names_a_deleted_record(registered: Api) -> None:
+    from sqlalchemy import delete
+
+    from assay.store.tables import EvidenceRow
+
+    evs = [_record(registered, f"{i}".encode()) for i in range(3)]
+    c = registered.client
+    (chain,) = c.post("/api/v1/evidence/chains/verify", params={"system": "helpdesk"}).json()
+    assert chain["ok"] is True and chain["intact"] == 3
+    with registered.ws.db.session() as s:
+        s.execute(delete(EvidenceRow).where(EvidenceRow.id == evs[1].id))
+    assert all(x["ok"] for x in c.post("/api/v1/evidence/verify").json())  # each record alone is fine
+    (chain,) = c.post("/api/v1/evidence/chains/verify").json()
+    assert chain["ok"] is False and chain["break_seq"] == 2 and "record #2 missing" in chain["problems"][0]

@@ -206,3 +206,13 @@ def test_module_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_list_at_80_columns_never_cuts_a_title(catalog: Catalog) -> None:
+    result = CliRunner().invoke(app, ["list"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    words = set(result.output.replace("│", " ").split())
+    for c in catalog.controls:
+        assert set(c.title.split()) <= words, c.title
+    assert "crosswalk columns need" in result.output

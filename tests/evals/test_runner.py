@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -189,6 +190,17 @@ def test_killed_run_resumes_with_every_sample_exactly_once(tmp_path: Path, sig: 
     assert len(ids) == n and sorted(set(ids)) == sorted(f"q{i}" for i in range(n))
     outcome = json.loads(result.stdout)
     assert outcome["summary"]["status"] == "complete" and outcome["summary"]["score"] == 1.0
+    # throughput and CPU add up over both processes: 60 samples, 2 in flight at >= 0.1 s each
+    summary = outcome["summary"]
+    assert summary["segments"] == 2
+    assert summary["samples_per_s"] <= 2 / 0.1 * 1.2, summary
+    assert summary["wall_s"] >= n / 2 * 0.1 * 0.8, summary
+    segments = [json.loads(x) for x in (log.parent / "segments.jsonl").read_text().splitlines()]
+    last = {seg["index"]: seg for seg in segments}
+    assert sorted(last) == [0, 1] and all(seg["cpu_s"] > 0 for seg in last.values())
+    assert summary["cpu_s"] == pytest.approx(sum(seg["cpu_s"] for seg in last.values()), abs=1e-3)
+    assert summary["wall_s"] == pytest.approx(sum(seg["wall_s"] for seg in last.values()), abs=1e-3)
+    assert last[0]["records"] == done_before or sig == signal.SIGKILL  # a kill loses <= 1 s of its tick
 
 
 def test_unreachable_target_fails_fast_before_the_run(tmp_path: Path) -> None:
@@ -215,6 +227,11 @@ def test_cli_run_writes_report_and_evidence(tmp_path: Path) -> None:
     assert outcome["summary"]["run_id"][:20] in listed.stdout
     verify = runner.invoke(app, ["evidence", "verify", "--home", str(tmp_path / ".assay")])
     assert verify.exit_code == 0, verify.output
+    # the report carries the chain head it was built at, and that head checks out
+    head = re.search(r"Built at evidence chain head <code>([^<]+)</code>", report)
+    assert head, "the report names no chain head"
+    held = runner.invoke(app, ["evidence", "verify", "--home", str(tmp_path / ".assay"), "--head", head[1]])
+    assert held.exit_code == 0, held.output
 
 
 def test_malformed_rows_are_reported_with_their_line_or_fatal_with_strict(tmp_path: Path) -> None:

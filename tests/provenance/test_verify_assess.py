@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,31 @@ def test_assess_marks_and_verifies_generated_outputs(tmp_path: Path, monkeypatch
     assert len(checks) == 2  # one watermarked answer and one signed text
     assert all(c["verification"]["verdict"] == "established" for c in checks)
     methods = {c["method"] for c in checks}
-    assert methods == {"kgw-watermark", "text-manifest (embedded)"}
+    assert methods == {"kgw-watermark", "text-manifest (sidecar)"}
+    # The signed text is published with its sidecar, which the reference C2PA SDK reads as trusted.
+    marks = json.loads((Path(result.out_dir) / "provenance/marks.json").read_text())
+    signed = next(m for m in marks if m["method"] == "text-manifest (sidecar)")
+    assert signed["sidecar_path"] in names and signed["output_path"] in names
+    text = Path(result.out_dir) / signed["output_path"]
+    side = Path(result.out_dir) / signed["sidecar_path"]
+    import io
+
+    import c2pa
+
+    anchors = (Path(result.workspace) / "keys/c2pa/trust-anchors.pem").read_text()
+    settings = {"verify": {"verify_trust": True, "ocsp_fetch": False}, "trust": {"user_anchors": anchors}}
+    with (
+        c2pa.Context.from_dict(settings) as ctx,
+        c2pa.Reader("text/plain", io.BytesIO(text.read_bytes()), side.read_bytes(), ctx) as reader,
+    ):
+        store = json.loads(reader.json())
+    assert store["validation_state"] == "Trusted"
+    active = store["manifests"][store["active_manifest"]]
+    assert "unknown model" not in json.dumps(active)
+    # Published outputs get ordinary permissions (0644 under the usual umask), not the temp file's 0600.
+    umask = os.umask(0)
+    os.umask(umask)
+    for out in (text, side, Path(result.out_dir) / "provenance/verification.html"):
+        assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
     coverage = json.loads((Path(result.out_dir) / "controls.json").read_text())
     assert "provenance.mark" in coverage["evidence_kinds"]

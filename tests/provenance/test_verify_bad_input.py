@@ -113,7 +113,7 @@ def test_text_with_only_invisible_characters(ws: Workspace) -> None:
 
 
 def test_api_answers_bad_input_with_4xx_or_a_verdict_never_500(ws: Workspace) -> None:
-    _, marked, _ = mark_text(ws, ANSWER, system="helpdesk", model="m")
+    _, marked, _ = mark_text(ws, ANSWER, system="helpdesk", model="m", sidecar=False)
     with LiveServer(ws) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         r = client.post("/api/v1/verify", json={"text": marked})
         assert r.status_code == 200 and r.json()["verdict"] == "established"

@@ -19,9 +19,9 @@ from assay.provenance.mark import mark_text
 from assay.web.i18n import LANGUAGES, Catalogue, load_catalogue
 from assay.workspace import Workspace
 from tests.api.server import LiveServer
+from tests.conftest import CHROMIUM
 from tests.provenance.test_ledger import ANSWER
 
-CHROMIUM = Path("/usr/bin/chromium")
 ESTABLISHED_RGB = (0x0B, 0x7A, 0x3E)  # .verdict-established in verify.css
 FLAGS = [
     "--headless",
@@ -44,8 +44,9 @@ def ws(tmp_path: Path) -> Workspace:
     w.close()
 
 
-def test_every_string_is_in_all_four_languages() -> None:
-    cat = load_catalogue("verify")
+@pytest.mark.parametrize("name", ["verify", "findings"])
+def test_every_string_is_in_all_four_languages(name: str) -> None:
+    cat = load_catalogue(name)  # the page's own strings, and the findings, confidence and notes
     assert set(cat.languages) == set(LANGUAGES) == {"en", "zh", "ms", "ta"}
     for sid, texts in cat.strings.items():
         assert set(texts) == set(LANGUAGES), sid
@@ -71,7 +72,9 @@ def test_the_page_in_each_language_needs_no_login_and_no_external_assets(ws: Wor
         assert cat.strings["title"]["ta"] in html.unescape(r.text)
         r = client.post("/verify?lang=ms", data={"text": ""})
         assert r.status_code == 422 and cat.strings["nothing_given"]["ms"] in html.unescape(r.text)
-        _, marked, _ = mark_text(ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm")
+        _, marked, _ = mark_text(
+            ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm", sidecar=False
+        )
         r = client.post("/verify?lang=zh", files={"text": (None, marked)})
         page = html.unescape(r.text)
         assert r.status_code == 200 and cat.strings["verdict_established"]["zh"] in page
@@ -89,12 +92,13 @@ def _chromium(args: list[str], profile: str) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (Debian's chromium)")
-def test_end_to_end_in_headless_chromium(ws: Workspace, tmp_path: Path) -> None:
+def test_end_to_end_in_headless_chromium(ws: Workspace, tmp_path: Path, chromium: Path) -> None:
     # two lines: the browser submits a textarea with CRLF line ends, which must not break the
     # C2PA data hash over the LF text that was signed
     text = ANSWER + "\nAsk me anything else about your plan."
-    _, marked, _ = mark_text(ws, text, system="helpdesk", system_version="0.1.0", model="remote-llm")
+    _, marked, _ = mark_text(
+        ws, text, system="helpdesk", system_version="0.1.0", model="remote-llm", sidecar=False
+    )
     with LiveServer(ws) as server:
         # A page that fills in the real form's field and submits it, as a person would.
         form = httpx.get(f"{server.url}/verify?lang=en").text
@@ -126,3 +130,42 @@ def test_end_to_end_in_headless_chromium(ws: Workspace, tmp_path: Path) -> None:
         count = sum(n for n, c in pixels.getcolors(maxcolors=1 << 20) if c in near)
         assert count > 5000  # a banner, not a stray pixel
     assert shutil.which(str(CHROMIUM))
+
+
+LEDGER_MATCH_RGB = (0x6B, 0x52, 0x00)  # .verdict-ledger_match in verify.css
+
+
+@pytest.mark.slow
+def test_a_resemblance_in_headless_chromium_in_tamil(ws: Workspace, tmp_path: Path, chromium: Path) -> None:
+    """The source text of a sidecar mark, pasted into the Tamil page: the browser shows the resemblance
+    verdict (not the green 'established' one) and the findings in Tamil, not English."""
+    mark_text(ws, ANSWER, system="helpdesk", system_version="0.1.0", model="remote-llm", sidecar=True)
+    page, findings = load_catalogue("verify").strings, load_catalogue("findings").strings
+    with LiveServer(ws) as server:
+        start = tmp_path / "submit.html"
+        start.write_text(
+            "<!doctype html><meta charset='utf-8'><form method='post' enctype='multipart/form-data' "
+            f"action='{server.url}/verify?lang=ta'>"
+            f"<textarea name='text'>{html.escape(ANSWER)}</textarea></form>"
+            "<script>document.forms[0].submit()</script>",
+            encoding="utf-8",
+        )
+        with tempfile.TemporaryDirectory() as profile:
+            dom = html.unescape(_chromium(["--dump-dom", start.as_uri()], profile).stdout)
+        assert "verdict-ledger_match" in dom and "verdict-established" not in dom
+        assert page["verdict_ledger_match"]["ta"] in dom and page["no_mark_sub"]["ta"] in dom
+        assert findings["ledger_only"]["ta"] in dom and findings["confidence_ledger_exact"]["ta"] in dom
+        assert (
+            findings["ledger_only"]["en"] not in dom and findings["confidence_ledger_exact"]["en"] not in dom
+        )
+        shot = tmp_path / "result.png"
+        with tempfile.TemporaryDirectory() as profile:
+            _chromium([f"--screenshot={shot}", "--window-size=1000,800", start.as_uri()], profile)
+        counts = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20) or []
+        banner = sum(
+            n for n, c in counts if all(abs(a - b) <= 3 for a, b in zip(c, LEDGER_MATCH_RGB, strict=True))
+        )
+        green = sum(
+            n for n, c in counts if all(abs(a - b) <= 3 for a, b in zip(c, ESTABLISHED_RGB, strict=True))
+        )
+        assert banner > 5000 and green == 0

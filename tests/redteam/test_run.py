@@ -117,6 +117,10 @@ def test_run_reports_asr_per_attack_heatmap_and_signed_evidence(tmp_path: Path) 
     )
     verify = runner.invoke(main_app, ["evidence", "verify", "--home", str(home)])
     assert verify.exit_code == 0, verify.output
+    head = re.search(r"Built at evidence chain head <code>([^<]+)</code>", report)
+    assert head, "the report names no chain head"
+    held = runner.invoke(main_app, ["evidence", "verify", "--home", str(home), "--head", head[1]])
+    assert held.exit_code == 0, held.output
 
 
 def test_query_cap_logs_the_rest_as_target_errors(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""Evidence: every artifact an activity produces, stored by hash and signed.
+"""Evidence: every artifact an activity produces, stored by hash, signed and chained.
 
-The signature covers the hash and the descriptive fields together, so changing either the bytes
-or what is said about them is detected by `verify_evidence`.
+The signature covers the hash, the descriptive fields and the record's place in its system's chain
+(`seq`, `prev_hash`), so changing the bytes, what is said about them or where the record stands is
+detected by `verify_evidence` and `assay.assurance.chain.verify_chains`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,15 @@ import uuid
 from pydantic import BaseModel, Field
 
 from assay import __version__
+from assay.assurance.chain import CHECKPOINT_EVERY, GENESIS, chain_key, link_hash, sign_checkpoint
 from assay.assurance.keys import verify_signature
-from assay.store.evidence_index import add_evidence_row, get_evidence_row, query_evidence_rows
+from assay.store.evidence_index import (
+    add_evidence_row,
+    get_evidence_row,
+    lock_chain_head,
+    query_evidence_rows,
+    set_chain_head,
+)
 from assay.workspace import Workspace
 
 
@@ -32,10 +40,20 @@ class Evidence(BaseModel):
     summary: str = ""
     key_id: str = ""
     signature: str = ""
+    seq: int = Field(0, description="position in its system's evidence chain, from 1")
+    prev_hash: str = Field("", description="hash of the record before it in the chain (zeros for the first)")
+    link_signed: bool = Field(
+        True,
+        description="the signature covers seq and prev_hash (false: linked later, by the chain migration)",
+    )
 
     def signed_payload(self) -> bytes:
-        """The canonical bytes the signature covers (everything but the signature itself)."""
-        fields = self.model_dump(mode="json", exclude={"signature", "key_id"})
+        """The canonical bytes the signature covers (everything but the signature itself). Records made
+        before the chain existed were signed without the chain fields, and are checked that way."""
+        exclude = {"signature", "key_id"}
+        if not self.link_signed:
+            exclude |= {"seq", "prev_hash", "link_signed"}
+        fields = self.model_dump(mode="json", exclude=exclude)
         return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -66,9 +84,11 @@ def record_evidence(
     summary: str = "",
     tool: str = "assay",
     tool_version: str = __version__,
-    session=None,  # type: ignore[no-untyped-def]
 ) -> Evidence:
-    """Store `content` by hash, sign its record, and index it; one call per artifact."""
+    """Store `content` by hash, then append its signed record to its system's chain; one call per artifact.
+
+    The append runs under the chain's lock, so concurrent writers (processes included) take turns and the
+    chain never forks; every `CHECKPOINT_EVERY` records a signed checkpoint is added."""
     digest = ws.blobs.put(content)
     ev = Evidence(
         id=str(uuid.uuid4()),
@@ -84,14 +104,19 @@ def record_evidence(
         summary=summary,
     )
     key = ws.signing_key
-    ev.key_id = key.key_id
-    ev.signature = key.sign(ev.signed_payload())
-    fields = ev.model_dump()
-    if session is not None:
-        add_evidence_row(session, fields)
-    else:
-        with ws.db.session() as s:
-            add_evidence_row(s, fields)
+    chain = chain_key(system)
+    with ws.db.write_session() as s:
+        head = lock_chain_head(s, chain, GENESIS)
+        ev.seq = head["length"] + 1
+        ev.prev_hash = head["head_hash"]
+        ev.key_id = key.key_id
+        ev.signature = key.sign(ev.signed_payload())
+        fields = ev.model_dump()
+        add_evidence_row(s, fields)
+        new_head = link_hash(fields)
+        set_chain_head(s, chain, ev.seq, new_head)
+        if ev.seq % CHECKPOINT_EVERY == 0:
+            sign_checkpoint(s, key, chain, ev.seq, new_head)
     return ev
 
 

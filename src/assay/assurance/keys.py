@@ -32,23 +32,32 @@ class SigningKey:
 
     @classmethod
     def load_or_create(cls, folder: Path) -> SigningKey:
+        """Processes starting at once agree on one key: the file is created exclusively, and a process
+        that loses the race loads the winner's key instead of signing with its own."""
         priv_path = folder / PRIVATE
         if priv_path.exists():
-            key = serialization.load_pem_private_key(priv_path.read_bytes(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                raise ValueError(f"{priv_path}: not an Ed25519 private key")
-            return cls(key)
+            return cls._load(priv_path)
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        atomic_write(priv_path, pem, mode=0o600)
+        try:
+            atomic_write(priv_path, pem, mode=0o600, exclusive=True)
+        except FileExistsError:
+            return cls._load(priv_path)
         pub = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         atomic_write(folder / PUBLIC, pub, mode=0o644)
+        return cls(key)
+
+    @classmethod
+    def _load(cls, priv_path: Path) -> SigningKey:
+        key = serialization.load_pem_private_key(priv_path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{priv_path}: not an Ed25519 private key")
         return cls(key)
 
     def sign(self, message: bytes) -> str:

@@ -124,7 +124,7 @@ class _Builder:
 
     def _parse(self, name: str, text: str) -> CatalogDocument | None:
         try:
-            data = safe_load(text)
+            data = safe_load(text, file=name)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -81,24 +81,40 @@ def list_controls(
         _controls_table(catalog, controls)
 
 
+WIDE = 140  # below this many columns the crosswalk columns leave the titles no room
+
+
 def _controls_table(catalog: Catalog, controls: list[Control]) -> None:
+    """Titles are never cut: on a narrow terminal the table keeps id and title (wrapped) and says where
+    the crosswalk columns went."""
     from rich.table import Table
 
-    table = Table(title=f"{len(controls)} controls", show_lines=False)
-    table.add_column("id", no_wrap=True, style="bold")
-    table.add_column("title")
-    table.add_column("evidence")
-    table.add_column("NIST AI RMF")
-    table.add_column("ISO 42001")
+    console = _console()
+    wide = console.width >= WIDE
+    table = Table(title=f"{len(controls)} controls", show_lines=not wide)
+    table.add_column("id", style="bold", overflow="fold", min_width=20)
+    table.add_column("title", overflow="fold", min_width=30, ratio=2)
+    if wide:
+        table.add_column("evidence", overflow="fold")
+        table.add_column("NIST AI RMF", overflow="fold")
+        table.add_column("ISO 42001", overflow="fold")
     for c in controls:
-        table.add_row(
-            c.id,
-            c.title,
-            ", ".join(c.evidence),
-            ", ".join(link.target for link in c.links("nist-ai-rmf")),
-            ", ".join(link.target for link in c.links("iso-42001")),
+        row = [c.id, c.title]
+        if wide:
+            row += [
+                ", ".join(c.evidence),
+                ", ".join(link.target for link in c.links("nist-ai-rmf")),
+                ", ".join(link.target for link in c.links("iso-42001")),
+            ]
+        table.add_row(*row)
+    console.print(table)
+    if not wide:
+        console.print(
+            f"(evidence and crosswalk columns need {WIDE} columns; see `assay catalog show ID` "
+            "or --format json)",
+            markup=False,
+            highlight=False,
         )
-    _console().print(table)
 
 
 @app.command("show")

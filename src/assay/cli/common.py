@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from assay.manifest import ManifestInvalid
@@ -18,12 +20,30 @@ console = Console()
 stderr = Console(stderr=True)
 
 
+class AssayGroup(TyperGroup):
+    """The root command group: a database that cannot be opened ends any command with one line, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from assay.store.db import DatabaseUrlError
+
+        try:
+            return super().invoke(ctx)
+        except DatabaseUrlError as exc:
+            fail_on_database(exc)
+
+
+def fail_on_database(exc: Exception) -> NoReturn:
+    """One unwrapped line naming the variable and the reason, then exit 2 (bad input)."""
+    stderr.print(f"[red]database[/red]: {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
 def fail_on_invalid_manifest(exc: ManifestInvalid) -> NoReturn:
     """Print every problem, then exit 2 (the code for invalid input)."""
     n = len(exc.problems)
     stderr.print(f"[red]invalid manifest[/red]: {n} problem{'s' if n != 1 else ''}", highlight=False)
     for p in exc.problems:
-        stderr.print("  " + p.render(), highlight=False, markup=False)
+        stderr.print("  " + p.render(), highlight=False, markup=False, soft_wrap=True)  # one line each
     raise typer.Exit(2)
 
 
@@ -44,7 +64,7 @@ def fail_with_problems(title: str, problems: Sequence[object]) -> NoReturn:
     stderr.print(f"[red]{title}[/red]: {len(problems)} problem(s)", highlight=False)
     for p in problems:
         text = p.render() if hasattr(p, "render") else str(p)
-        stderr.print("  " + text, highlight=False, markup=False)
+        stderr.print("  " + text, highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -57,6 +77,7 @@ def run_errors_exit(
     clear message; Ctrl-C exits 130 after saying that the log keeps every finished sample."""
     from assay.evals.suites import SuiteInvalid
     from assay.evals.targets.base import TargetUnavailable
+    from assay.store.db import DatabaseUrlError
 
     labels = dict(problem_errors or {SuiteInvalid: "invalid suite"})
     try:
@@ -67,6 +88,8 @@ def run_errors_exit(
     except TargetUnavailable as exc:
         stderr.print(f"[red]target unavailable[/red]: {exc}", highlight=False)
         raise typer.Exit(2) from None
+    except DatabaseUrlError as exc:
+        fail_on_database(exc)
     except KeyboardInterrupt:
         stderr.print(f"[yellow]interrupted[/yellow]: the log keeps every finished sample{interrupted_hint}")
         raise typer.Exit(130) from None

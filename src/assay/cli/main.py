@@ -16,6 +16,7 @@ from assay.cli import (
     server,
     tokens,
 )
+from assay.cli.common import AssayGroup
 
 app = typer.Typer(
     name="assay",
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    cls=AssayGroup,
 )
 
 manifest_cmds.register(app)

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from assay.cli.common import console, fail_on_invalid_manifest, stderr
+from assay.cli.common import HOME_OPTION, console, fail_on_invalid_manifest, open_workspace, stderr
 
 manifest_app = typer.Typer(no_args_is_help=True)
 
@@ -92,7 +93,7 @@ def validate(
     from assay.manifest import ManifestInvalid, load_manifest
 
     try:
-        m = load_manifest(path)
+        m = load_manifest(path, runnable=True)  # every suite and attack assess would load, loaded
     except ManifestInvalid as exc:
         if as_json:
             typer.echo(json.dumps([p.model_dump() for p in exc.problems], indent=2))
@@ -108,55 +109,169 @@ def validate(
 
 
 def assess(
-    path: Path = typer.Argument(Path("assay.yaml"), help="The manifest of the system to assess."),
+    path: Path = typer.Argument(
+        Path("assay.yaml"),
+        help="The manifest to assess, or `list` to show recorded assessments.",
+    ),
+    where: Path | None = typer.Argument(
+        None, help="With `list`: the manifest (or its folder) whose workspace to read.", show_default=False
+    ),
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: out/ beside the manifest)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the summary."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any error-severity flag is raised."),
+    fresh: bool = typer.Option(
+        False,
+        "--fresh",
+        help="Start anew instead of resuming an unfinished assessment of this manifest.",
+    ),
+    home: Path | None = HOME_OPTION,
 ) -> None:
-    """Run everything the manifest names and write signed outputs, with an index.html."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    """Run everything the manifest names and write signed outputs, with an index.html.
 
+    An assessment is recorded as it runs; if one of the same manifest was killed or failed, the next
+    run resumes it and reuses the steps whose outputs are intact. `assay assess list` shows them all."""
+    if str(path) == "list" and not path.exists():
+        _list_assessments(where, home, as_json)
+        return
     from assay.assess import assess as run_assessment
+    from assay.cli.common import run_errors_exit
+    from assay.cli.progress import LineProgress
+    from assay.evals.suites import SuiteInvalid
     from assay.manifest import ManifestInvalid
+    from assay.redteam.library import AttackInvalid
 
+    problem_errors = {SuiteInvalid: "invalid suite", AttackInvalid: "invalid attacks"}
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=stderr,
-            transient=as_json,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("Assess", total=1)
-            samples = bar.add_task("  samples", total=None, visible=False)
-
-            def progress(label: str, done: int, total: int) -> None:
-                bar.update(task, description=label, completed=done, total=total)
-
-            def sample_progress(done: int, total: int) -> None:
-                bar.update(samples, completed=done, total=total, visible=done < total)
-
-            result = run_assessment(path, out, progress=progress, sample_progress=sample_progress)
+        with run_errors_exit(problem_errors):
+            if quiet or as_json or not stderr.is_terminal:
+                lines = None if (quiet or as_json) else LineProgress(stderr)
+                result = run_assessment(
+                    path,
+                    out,
+                    progress=lines.step if lines else None,
+                    sample_progress=lines.samples if lines else None,
+                    resume=not fresh,
+                )
+            else:
+                result = _assess_with_bars(path, out, resume=not fresh)
     except ManifestInvalid as exc:
         fail_on_invalid_manifest(exc)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
+        if result.resumed_steps:
+            console.print(
+                f"Resumed an unfinished assessment: reused {len(result.resumed_steps)} finished step(s) "
+                f"({', '.join(result.resumed_steps)})",
+                highlight=False,
+                markup=False,
+            )
         console.print(
-            f"\n[bold]{result.system_name}[/bold]: {len(result.outputs)} outputs, "
+            f"\n[bold]{escape(result.system_name)}[/bold]: {len(result.outputs)} outputs, "
             f"{result.errors} errors, {result.warnings} warnings (store: {result.database})"
         )
-        for o in result.outputs:
-            console.print(f"  {o.path}  [dim]{o.kind}[/dim]")
-        console.print(f"\nOutputs are in [bold]{result.out_dir}[/bold]; open [cyan]{result.index}[/cyan]")
+        for f in result.findings:
+            colour = "red" if f.severity == "error" else "yellow"
+            console.print(f"  [{colour}]{f.severity}[/{colour}] {escape(f.message)}", highlight=False)
+        if not quiet:
+            for o in result.outputs:
+                console.print(f"  {escape(o.path)}  [dim]{o.kind}[/dim]", highlight=False)
         console.print(
-            f"Check the signed evidence: [cyan]assay evidence verify --home {result.workspace}[/cyan]",
+            f"\nOutputs are in [bold]{escape(result.out_dir)}[/bold]; "
+            f"open [cyan]{escape(result.index)}[/cyan]"
+        )
+        console.print(
+            "Check the signed evidence: "
+            f"[cyan]assay evidence verify --home {escape(result.workspace)}[/cyan]",
             soft_wrap=True,
         )
+        if result.chain_head:
+            console.print(
+                f"Evidence chain head {result.chain_head}: keep it, and `assay evidence verify --head` "
+                "with it shows later that nothing recorded up to now was removed",
+                soft_wrap=True,
+                highlight=False,
+                markup=False,
+            )
     if strict and result.errors:
         raise typer.Exit(1)
+
+
+def _assess_with_bars(path: Path, out: Path | None, *, resume: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assay.assess import assess as run_assessment
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=stderr,
+    ) as bar:
+        task = bar.add_task("Assess", total=1)
+        samples = bar.add_task("  samples", total=None, visible=False)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+
+        def sample_progress(done: int, total: int) -> None:
+            bar.update(samples, completed=done, total=total, visible=done < total)
+
+        return run_assessment(path, out, progress=progress, sample_progress=sample_progress, resume=resume)
+
+
+def _list_assessments(target: Path | None, home: Path | None, as_json: bool) -> None:
+    """`assay assess list [MANIFEST]`: every recorded assessment with its status and steps done."""
+    import json
+
+    from rich.table import Table
+
+    from assay.assess import STEPS, list_assessments
+    from assay.workspace import Workspace
+
+    if home is not None:
+        ws = open_workspace(home)
+    elif target is not None:
+        ws = Workspace.for_manifest(target if not target.is_dir() else target / "assay.yaml")
+    else:
+        ws = Workspace.at()
+    try:
+        records = list_assessments(ws)
+    finally:
+        ws.close()
+    if as_json:
+        rows = [{**r.model_dump(mode="json"), "status": r.effective_status()} for r in records]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not records:
+        console.print(f"No assessments recorded in {ws.home}.", markup=False, highlight=False)
+        return
+    table = Table(title=f"Assessments in {ws.home}")
+    for col in ("id", "system", "started (UTC)", "status", "steps done", "resumed"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        status = r.effective_status()
+        colour = {"completed": "green", "running": "cyan"}.get(status, "red")
+        table.add_row(
+            r.id[:8],
+            r.system,
+            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            f"[{colour}]{status}[/{colour}]",
+            f"{len(r.steps)}/{len(STEPS)}",
+            str(r.resumed),
+        )
+    console.print(table)
+    unfinished = [r for r in records if r.effective_status() in ("interrupted", "failed")]
+    for r in unfinished:
+        console.print(
+            f"{r.id[:8]} is {r.effective_status()}"
+            + (f" ({r.error})" if r.error else "")
+            + ": run `assay assess` on the same manifest to resume it, or add --fresh to start over.",
+            markup=False,
+            highlight=False,
+        )
 
 
 @manifest_app.command("schema")

@@ -1,7 +1,8 @@
 """`assay verify`, `assay mark` and `assay keys …`: content provenance from the terminal.
 
 Only typer (and the small shared helpers) load at import time; the checks load when a command runs.
-Exit codes of `verify`: 0 AI provenance established, 1 not established or cannot tell, 2 bad input.
+Exit codes of `verify`: 0 AI provenance established (a mark in the file: a watermark or a trusted manifest),
+1 not established or cannot tell, 2 bad input, 3 no mark but it looks like an output in the ledger.
 """
 
 from __future__ import annotations
@@ -10,12 +11,19 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from assay.cli.common import HOME_OPTION, console, open_workspace, stderr
 
 keys_app = typer.Typer(no_args_is_help=True)
 
-VERDICT_STYLE = {"established": "bold green", "not_established": "bold yellow", "cannot_tell": "bold magenta"}
+VERDICT_STYLE = {
+    "established": "bold green",
+    "ledger_match": "bold yellow",
+    "not_established": "bold yellow",
+    "cannot_tell": "bold magenta",
+}
+EXIT_CODES = {"established": 0, "not_established": 1, "cannot_tell": 1, "ledger_match": 3}
 
 
 def _read_input(source: str, limit: int) -> tuple[bytes, str | None]:
@@ -25,6 +33,10 @@ def _read_input(source: str, limit: int) -> tuple[bytes, str | None]:
         name = None
     else:
         path = Path(source)
+        if path.is_dir():
+            raise ValueError(
+                f"{source} is a directory; `assay verify` checks one file (or '-' for stdin) at a time"
+            )
         if not path.is_file():
             raise ValueError(f"{source}: no such file")
         if path.stat().st_size > limit:
@@ -38,18 +50,23 @@ def _read_input(source: str, limit: int) -> tuple[bytes, str | None]:
 
 
 def verify(
-    source: str = typer.Argument(..., help="A text file or image (PNG, JPEG, WebP), or '-' for stdin."),
+    source: str = typer.Argument(
+        ..., help="One text file or image (PNG, JPEG, WebP), or '-' for stdin; not a directory."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the verification as JSON."),
     manifest: Path | None = typer.Option(
         None,
         "--manifest",
-        help="A C2PA manifest store kept beside the text (`assay mark --sidecar`); "
+        help="A C2PA manifest store kept beside the text (what `assay mark` writes for text); "
         "FILE's own `.c2pa` sidecar is used when this is not given.",
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the content and the result as evidence."),
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Check content for AI provenance: manifest, watermark and ledger, combined into one verdict."""
+    """Check content for AI provenance: manifest, watermark and ledger, combined into one verdict.
+
+    Exit codes: 0 mark found (established), 1 not established or cannot tell, 2 bad input, 3 ledger_match.
+    """
     from assay.provenance.verify import MAX_VERIFY_BYTES, verify_content
 
     try:
@@ -62,7 +79,7 @@ def verify(
             stderr.print(f"using the sidecar manifest {manifest}", highlight=False, markup=False)
         sidecar = manifest.read_bytes()[: 1 << 20] if manifest is not None else None
     except (OSError, ValueError) as exc:
-        stderr.print(f"[red]cannot read the input[/red]: {exc}", highlight=False)
+        stderr.print(f"[red]cannot read the input[/red]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     v = verify_content(open_workspace(home), data, filename=name, sidecar_manifest=sidecar, keep=keep)
     if as_json:
@@ -80,7 +97,7 @@ def verify(
             console.print(f"Kept as evidence {v.kept_as}", highlight=False, markup=False)
     if v.bad_input and v.verdict != "established":
         raise typer.Exit(2)
-    raise typer.Exit(0 if v.verdict == "established" else 1)
+    raise typer.Exit(EXIT_CODES[v.verdict])
 
 
 def mark(
@@ -90,22 +107,45 @@ def mark(
     ),
     system: str | None = typer.Option(None, "--system", help="The system that produced it (manifest id)."),
     system_version: str = typer.Option("", "--system-version"),
-    model: str = typer.Option("unknown model", "--model", help="The model that produced it."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="The model that produced it (signed into the manifest). Required, except when re-marking a "
+        "signed image, whose manifest names it.",
+    ),
     sidecar: bool = typer.Option(
-        False, "--sidecar", help="Text: write the manifest beside the file instead of inside it."
+        True,
+        "--sidecar/--embed",
+        help="Text: write the C2PA manifest beside the file as FILE.marked.c2pa (the default; standard "
+        "C2PA readers accept it), or embed it as invisible characters (Assay-verifiable only: the "
+        "reference C2PA SDK cannot read it).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, help="With --generate: the sampling seed (random if not given; recorded)."
     ),
     max_tokens: int = typer.Option(120, "--max-tokens", min=1, max=1024),
     out: Path | None = typer.Option(None, "--out", help="With --generate: write the text here."),
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Mark generated content: watermark, sign and record it in the ledger."""
+    """Mark generated content: watermark, sign and record it in the ledger.
+
+    Exit codes: 0 marked, 2 bad input (no such file, unsupported content, no model named, an output
+    already there without --force)."""
     from assay.provenance.mark import MarkError, generate_marked_text, mark_file
 
     ws = open_workspace(home)
     try:
         if generate is not None:
+            if out is not None and out.exists() and not force:
+                raise MarkError(f"{out} already exists; pass --force to overwrite it")
             results = generate_marked_text(
-                ws, [generate], system=system, system_version=system_version, max_new_tokens=max_tokens
+                ws,
+                [generate],
+                system=system,
+                system_version=system_version,
+                max_new_tokens=max_tokens,
+                seed=seed,
             )
             text = results[0].text or ""
             if out is not None:
@@ -115,7 +155,8 @@ def mark(
             else:
                 typer.echo(text)
             stderr.print(
-                f"watermarked with key {results[0].key_id}; ledger entry #{results[0].ledger_id}",
+                f"watermarked with key {results[0].key_id} (seed {results[0].seed}); "
+                f"ledger entry #{results[0].ledger_id}",
                 highlight=False,
                 markup=False,
             )
@@ -124,16 +165,24 @@ def mark(
             stderr.print("[red]give a FILE to mark, or --generate PROMPT[/red]")
             raise typer.Exit(2)
         if not source.is_file():
-            stderr.print(f"[red]{source}: no such file[/red]", highlight=False)
+            what = "is a directory, not a file" if source.is_dir() else "no such file"
+            stderr.print(f"[red]{escape(str(source))}: {what}[/red]", highlight=False)
             raise typer.Exit(2)
         result = mark_file(
-            ws, source, system=system, system_version=system_version, model=model, sidecar=sidecar
+            ws,
+            source,
+            system=system,
+            system_version=system_version,
+            model=model,
+            sidecar=sidecar,
+            force=force,
         )
     except (MarkError, LookupError, ValueError, OSError) as exc:
-        stderr.print(f"[red]cannot mark[/red]: {exc}", highlight=False, markup=False)
+        stderr.print(f"[red]cannot mark[/red]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    wrote = result.output_path + (f" and {result.sidecar_path}" if result.sidecar_path else "")
     console.print(
-        f"wrote {result.output_path} ({result.method}); ledger entry #{result.ledger_id}",
+        f"wrote {wrote} ({result.method}); ledger entry #{result.ledger_id}",
         highlight=False,
         markup=False,
     )

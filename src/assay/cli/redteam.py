@@ -99,7 +99,7 @@ def run(
     """Attack every seed with every chosen attack; log, report the attack success rate, record evidence."""
     import asyncio
 
-    from assay.cli.evals import _progress_bar
+    from assay.cli.progress import run_progress
     from assay.evals.runner import RunOptions
     from assay.evals.suites import SuiteInvalid
     from assay.evals.targets.base import GenerationParams
@@ -111,12 +111,10 @@ def run(
     options = RunOptions(limit=limit, sample=sample, seed=seed, use_cache=not no_cache, params=params)
     try:
         errors = {SuiteInvalid: "invalid seed suite", AttackInvalid: "invalid attacks"}
-        with run_errors_exit(errors), _progress_bar(as_json) as bar:
-            task = bar.add_task(f"{seeds} × {attacks} → {target}", total=None, rate="")
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with (
+            run_errors_exit(errors),
+            run_progress(f"{seeds} × {attacks} → {target}", stderr, quiet=as_json) as progress,
+        ):
             outcome = asyncio.run(
                 redteam(
                     ws,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assay.evals.models import Completion, Message
+from assay.evals.models import Completion, Message, Suite
 from assay.evals.runner import Runner, RunOptions
 from assay.evals.targets.base import GenerationParams, Target, TargetError, TargetUnavailable
 
@@ -312,7 +312,7 @@ def _task_failure(exc: BaseException) -> str:
 
 async def evaluate_on_ray(
     ws: Workspace,
-    suite_name: str,
+    suite_name: str | Suite,
     target_id: str,
     *,
     manifest: Manifest | None = None,

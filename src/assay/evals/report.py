@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from assay.assurance.chain import ChainHead
 from assay.evals.models import SampleRecord, Score, Suite
 from assay.evals.runner import RunSpec, RunSummary
 
@@ -110,7 +111,15 @@ def report_templates():  # type: ignore[no-untyped-def]
     return Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
 
 
-def render_run_report(spec: RunSpec, suite: Suite, records: list[SampleRecord], summary: RunSummary) -> str:
+def render_run_report(
+    spec: RunSpec,
+    suite: Suite,
+    records: list[SampleRecord],
+    summary: RunSummary,
+    chain_head: ChainHead | None = None,
+) -> str:
+    """`chain_head`: the evidence chain as it stood when the report was built, printed so that a reader
+    can later check that nothing recorded before it was removed (`assay evidence verify --head`)."""
     scorer = primary_scorer(suite)
     by_category = rates_by(records, scorer, "category")
     by_language = rates_by(records, scorer, "language")
@@ -132,5 +141,6 @@ def render_run_report(spec: RunSpec, suite: Suite, records: list[SampleRecord], 
             charts=charts,
             worst=worst_samples(records, scorer),
             primary=lambda r: _primary(r, scorer),
+            chain_head=chain_head,
         )
     )

@@ -7,8 +7,10 @@ reports which samples are done, so a resumed run does each sample exactly once.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,33 @@ SPEC = "spec.json"
 SUITE = "suite.json"
 LOG = "log.jsonl"
 SUMMARY = "summary.json"
+SEGMENTS = "segments.jsonl"  # one process's share of a run: its wall and CPU time
+OWNER = "owner.json"  # which process runs it now: a run whose process is gone was killed
+
+
+class RunOwner(BaseModel):
+    host: str
+    pid: int
+
+    @classmethod
+    def me(cls) -> RunOwner:
+        import socket
+
+        return cls(host=socket.gethostname(), pid=os.getpid())
+
+    def gone(self) -> bool:
+        """True when this process no longer runs (on this host; another host's process is assumed alive)."""
+        import socket
+
+        if self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
 
 class RunLog:
@@ -81,3 +110,58 @@ def read_log(path: Path) -> Iterator[SampleRecord]:
 def write_json(path: Path, data: BaseModel | dict[str, Any]) -> None:
     text = data.model_dump_json(indent=2) if isinstance(data, BaseModel) else json.dumps(data, indent=2)
     atomic_write(path, text.encode() + b"\n")
+
+
+class Segment(BaseModel):
+    """The time one process spent on a run (a run resumed twice has three segments)."""
+
+    index: int
+    started_at: dt.datetime
+    wall_s: float
+    cpu_s: float
+    records: int = 0
+
+
+class SegmentClock:
+    """Appends this process's segment to `segments.jsonl` at most once per `interval` and at its end,
+    so throughput and CPU per sample add up over every segment of a resumed run, and a segment ended
+    by SIGKILL loses at most `interval` seconds of its time."""
+
+    def __init__(self, folder: Path, interval: float = 1.0) -> None:
+        self.path = folder / SEGMENTS
+        self.index = max((seg.index for seg in read_segments(folder)), default=-1) + 1
+        self.interval = interval
+        self.started_at = dt.datetime.now(dt.UTC)
+        self._t0, self._c0 = time.perf_counter(), time.process_time()
+        self._last = float("-inf")
+
+    def tick(self, records: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        seg = Segment(
+            index=self.index,
+            started_at=self.started_at,
+            wall_s=round(now - self._t0, 6),
+            cpu_s=round(time.process_time() - self._c0, 6),
+            records=records,
+        )
+        with self.path.open("ab") as f:
+            f.write(seg.model_dump_json().encode() + b"\n")
+
+
+def read_segments(folder: Path) -> list[Segment]:
+    """The latest state of each segment, in order; a torn last line is ignored."""
+    path = folder / SEGMENTS
+    latest: dict[int, Segment] = {}
+    if path.exists():
+        for raw in path.read_bytes().split(b"\n"):
+            if not raw.strip():
+                continue
+            try:
+                seg = Segment.model_validate_json(raw)
+            except ValueError:
+                continue  # a line torn by a kill
+            latest[seg.index] = seg
+    return [latest[i] for i in sorted(latest)]

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import random
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,7 +21,19 @@ from pydantic import BaseModel, Field
 
 from assay import __version__
 from assay.evals.models import Completion, Message, Sample, SampleRecord, ScorerSpec, Suite
-from assay.evals.runlog import LOG, SPEC, SUITE, SUMMARY, RunLog, read_log, write_json
+from assay.evals.runlog import (
+    LOG,
+    OWNER,
+    SPEC,
+    SUITE,
+    SUMMARY,
+    RunLog,
+    RunOwner,
+    SegmentClock,
+    read_log,
+    read_segments,
+    write_json,
+)
 from assay.evals.scorers.base import Scorer, build_scorer
 from assay.evals.targets.base import GenerationParams, Target, TargetError
 from assay.store.response_cache import ResponseCache
@@ -70,8 +81,9 @@ class RunSummary(BaseModel):
     cache_hits: int
     input_tokens: int
     output_tokens: int
-    wall_s: float
-    cpu_s: float
+    wall_s: float = Field(description="seconds, added up over every segment of the run")
+    cpu_s: float = Field(description="CPU seconds of this process, added up over every segment")
+    segments: int = Field(1, description="processes that worked on the run (1 + times resumed)")
     samples_per_s: float
     cpu_ms_per_sample: float
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -189,8 +201,6 @@ class Runner:
 
     # -- the run -----------------------------------------------------------------------------------
     async def run(self, resume: bool = False) -> RunSummary:
-        started = dt.datetime.now(dt.UTC)
-        t0, c0 = time.perf_counter(), time.process_time()
         if resume:
             spec = RunSpec.model_validate_json((self.folder / SPEC).read_text())
             by_id = {s.id: s for s in self.suite.samples}
@@ -212,6 +222,10 @@ class Runner:
         self._total = len(samples) * self.options.epochs
         self._done = self._total - len(jobs)
         self._report()
+        write_json(self.folder / OWNER, RunOwner.me())
+        self._clock = SegmentClock(self.folder)
+        self._clock.tick(0, force=True)
+        self._segment_records = 0
         self.log.open()
         status = "interrupted"
         try:
@@ -222,7 +236,8 @@ class Runner:
             self.log.close()
             if self.cache is not None:
                 self.cache.flush()
-            summary = self._summarise(started, time.perf_counter() - t0, time.process_time() - c0, status)
+            self._clock.tick(self._segment_records, force=True)
+            summary = self._summarise(status)
             write_json(self.folder / SUMMARY, summary)
         return summary
 
@@ -303,6 +318,8 @@ class Runner:
         )
         self.log.append(record)
         self._done += 1
+        self._segment_records += 1
+        self._clock.tick(self._segment_records)
         self._report()
 
     def _report(self) -> None:
@@ -310,7 +327,12 @@ class Runner:
             self.progress(self._done, self._total)
 
     # -- results -----------------------------------------------------------------------------------
-    def _summarise(self, started: dt.datetime, wall: float, cpu: float, status: str) -> RunSummary:
+    def _summarise(self, status: str) -> RunSummary:
+        """Throughput and CPU add up over every segment of the run (each process that worked on it)."""
+        segments = read_segments(self.folder)
+        wall = sum(s.wall_s for s in segments)
+        cpu = sum(s.cpu_s for s in segments)
+        started = segments[0].started_at if segments else dt.datetime.now(dt.UTC)
         records = list(read_log(self.folder / LOG))
         if len(records) < self._total:
             status = "interrupted"
@@ -326,7 +348,8 @@ class Runner:
             samples=self._total,
             records=len(records),
             target_errors=sum(1 for r in records if r.error),
-            cache_hits=self._hits,
+            cache_hits=sum(1 for r in records if r.cached),
+            segments=len(segments),
             input_tokens=sum(r.input_tokens or 0 for r in records),
             output_tokens=sum(r.output_tokens or 0 for r in records),
             wall_s=round(wall, 4),

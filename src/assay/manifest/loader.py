@@ -13,8 +13,10 @@ from assay.manifest.problems import ManifestInvalid, Problem
 from assay.manifest.references import check_references
 from assay.manifest.schema import Manifest
 from assay.manifest.yamlpos import LocatedYaml, YamlSyntaxError, load_located
+from assay.yamlio import YamlLimits
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
+MANIFEST_LIMITS = YamlLimits(max_bytes=MAX_MANIFEST_BYTES)
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -106,13 +108,16 @@ def _problems_from_validation(exc: ValidationError, located: LocatedYaml, file: 
     return problems
 
 
-def parse_manifest_text(text: str, file: str = "assay.yaml") -> Manifest:
-    """Validate manifest text; raise ManifestInvalid listing every problem."""
+def parse_manifest_text(text: str, file: str = "assay.yaml", *, base_dir: FsPath | None = None) -> Manifest:
+    """Validate manifest text; raise ManifestInvalid listing every problem.
+
+    With `base_dir` (the manifest's folder) everything a run needs is resolved too: the files and suite
+    names it points at (`files.py`), then every suite and the attack library, loaded (`runnable.py`)."""
     try:
-        located = load_located(text)
+        located = load_located(text, file=file, limits=MANIFEST_LIMITS)
     except YamlSyntaxError as exc:
         raise ManifestInvalid([exc.as_problem(file)]) from None
-    return _validate_located(located, file)
+    return _validate_located(located, file, base_dir=base_dir)
 
 
 def parse_manifest_data(data: Any, file: str = "<data>") -> Manifest:
@@ -120,7 +125,26 @@ def parse_manifest_data(data: Any, file: str = "<data>") -> Manifest:
     return _validate_located(LocatedYaml(value=data), file)
 
 
-def _validate_located(located: LocatedYaml, file: str) -> Manifest:
+def _findings_to_problems(
+    findings: Iterable[tuple[tuple[str | int, ...], str, str]], located: LocatedYaml, file: str
+) -> list[Problem]:
+    problems = []
+    for path, message, expected in findings:
+        pos = located.locate(path)
+        problems.append(
+            Problem(
+                file=file,
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+                field=format_path(path),
+                message=message,
+                expected=expected,
+            )
+        )
+    return problems
+
+
+def _validate_located(located: LocatedYaml, file: str, *, base_dir: FsPath | None = None) -> Manifest:
     problems: list[Problem] = []
     for path, pos in located.duplicate_keys:
         problems.append(
@@ -150,25 +174,28 @@ def _validate_located(located: LocatedYaml, file: str) -> Manifest:
     except ValidationError as exc:
         problems.extend(_problems_from_validation(exc, located, file))
         raise ManifestInvalid(problems) from None
-    for path, message, expected in check_references(manifest):
-        pos = located.locate(path)
-        problems.append(
-            Problem(
-                file=file,
-                line=pos.line if pos else None,
-                column=pos.column if pos else None,
-                field=format_path(path),
-                message=message,
-                expected=expected,
-            )
-        )
+    problems.extend(_findings_to_problems(check_references(manifest), located, file))
+    if base_dir is not None:
+        from assay.manifest.files import check_files
+
+        problems.extend(_findings_to_problems(check_files(manifest, base_dir), located, file))
+        if not problems:
+            from assay.manifest.runnable import check_runnable
+
+            findings, loaded = check_runnable(manifest, base_dir)
+            problems.extend(_findings_to_problems(findings, located, file))
+            problems.extend(loaded)
     if problems:
         raise ManifestInvalid(problems)
     return manifest
 
 
-def load_manifest(path: str | FsPath) -> Manifest:
-    """Read a manifest file; every failure is a ManifestInvalid naming the file."""
+def load_manifest(path: str | FsPath, *, runnable: bool = False) -> Manifest:
+    """Read a manifest file; every failure is a ManifestInvalid naming the file.
+
+    With `runnable` (as `assay validate` and `assay assess` use it), paths and suite names are resolved
+    against the manifest's folder and every suite and attack it names is loaded; commands that only
+    read the registry sections leave it off."""
     p = FsPath(path)
     name = str(p)
     try:
@@ -188,7 +215,7 @@ def load_manifest(path: str | FsPath) -> Manifest:
     except IsADirectoryError:
         candidate = p / "assay.yaml"
         if candidate.exists():
-            return load_manifest(candidate)
+            return load_manifest(candidate, runnable=runnable)
         raise ManifestInvalid(
             [Problem(file=name, field="(document)", message="is a folder with no assay.yaml in it")]
         ) from None
@@ -199,4 +226,4 @@ def load_manifest(path: str | FsPath) -> Manifest:
         raise ManifestInvalid(
             [Problem(file=name, line=line, field="(document)", message="not UTF-8 text", expected="UTF-8")]
         ) from None
-    return parse_manifest_text(text, name)
+    return parse_manifest_text(text, name, base_dir=p.parent if runnable else None)

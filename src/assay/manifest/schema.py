@@ -98,6 +98,10 @@ class Artifact(Strict):
     python_package: str | None = Field(None, description="an installed distribution that ships the file")
     path: str | None = Field(None, description="path inside the package, or relative to the manifest")
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
     @model_validator(mode="after")
     def _needs_path(self) -> Artifact:
@@ -137,6 +141,10 @@ class Dataset(Strict):
     contains_personal_data: bool = False
     path: str | None = None
     description: str = ""
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class TargetKind(StrEnum):
@@ -156,6 +164,13 @@ class Target(Strict):
     callable: str | None = Field(None, description="module:function, for kind python")
     system_prompt: str | None = None
     params: dict[str, Any] = {}
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="kind bundled: torch threads for the engine (ASSAY_THREADS overrides it; "
+        "default: the CPUs free when the model loads)",
+    )
     max_concurrency: int = Field(8, ge=1, le=1024)
     rate_limit_per_s: float | None = Field(None, gt=0)
     timeout_s: float = Field(60.0, gt=0)
@@ -178,6 +193,16 @@ class Target(Strict):
             raise ValueError(f"a target of kind '{self.kind.value}' needs 'base_url'")
         if self.kind is TargetKind.python and not self.callable:
             raise ValueError("a target of kind 'python' needs 'callable' (module:function)")
+        if self.threads is not None and self.kind is not TargetKind.bundled:
+            raise ValueError(f"'threads' applies to targets of kind 'bundled', not '{self.kind.value}'")
+        if self.kind is TargetKind.bundled and "threads" in self.params:
+            legacy = self.params["threads"]
+            if isinstance(legacy, bool) or not isinstance(legacy, int) or not 1 <= legacy <= 1024:
+                raise ValueError(f"params.threads must be a whole number from 1 to 1024, got {legacy!r}")
+            if self.threads is not None and self.threads != legacy:
+                raise ValueError(
+                    f"'threads: {self.threads}' and 'params.threads: {legacy}' disagree; keep 'threads'"
+                )
         return self
 
 
@@ -187,6 +212,10 @@ class SuiteRef(Strict):
     limit: int | None = Field(None, ge=1)
     sample: int | None = Field(None, ge=1)
     seed: int = 0
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class RedTeamRef(Strict):
@@ -204,11 +233,19 @@ class RedTeamRef(Strict):
     limit: int | None = Field(None, ge=1)
     sample: int | None = Field(None, ge=1)
     seed: int = 0
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class PolicyPackRef(Strict):
     id: str = Field(min_length=1)
     path: str | None = None
+    allow_outside: bool = Field(
+        False,
+        description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
+    )
 
 
 class TextWatermark(Strict):

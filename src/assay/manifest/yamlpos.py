@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from assay.manifest.problems import Problem
-from assay.yamlio import SAFE_LOADER
+from assay.yamlio import DEFAULT_LIMITS, YamlLimitError, YamlLimits, compose
 
 Path = tuple[str | int, ...]
 
@@ -42,9 +42,10 @@ class LocatedYaml:
 
 
 class YamlSyntaxError(ValueError):
-    def __init__(self, message: str, position: Position | None) -> None:
+    def __init__(self, message: str, position: Position | None, expected: str = "valid YAML") -> None:
         super().__init__(message)
         self.position = position
+        self.expected = expected
 
     def as_problem(self, file: str) -> Problem:
         """The error as the Problem every YAML reader reports (file, line, column)."""
@@ -55,7 +56,7 @@ class YamlSyntaxError(ValueError):
             column=pos.column if pos else None,
             field="(document)",
             message=str(self),
-            expected="valid YAML",
+            expected=self.expected,
         )
 
 
@@ -63,10 +64,19 @@ def _pos(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def load_located(text: str) -> LocatedYaml:
-    """Parse one YAML document safely, returning values and positions."""
+def load_located(text: str, *, file: str = "<yaml>", limits: YamlLimits = DEFAULT_LIMITS) -> LocatedYaml:
+    """Parse one YAML document safely and within `limits`, returning values and positions.
+
+    The limits are checked on the composed graph first, so the walk below (which expands every alias
+    into its own paths) never sees a document that would cost more than they allow."""
     try:
-        root = yaml.compose(text, Loader=SAFE_LOADER)  # libyaml keeps the same marks, ~10x faster
+        root = compose(text, file=file, limits=limits)  # libyaml's parser keeps the same marks
+    except YamlLimitError as exc:
+        mark = exc.problem_mark
+        pos = Position(mark.line + 1, mark.column + 1) if mark else None
+        raise YamlSyntaxError(
+            f"YAML limit: {exc.message}", pos, expected="a document within the limits"
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(mark.line + 1, mark.column + 1) if mark else None
@@ -97,5 +107,11 @@ def load_located(text: str) -> LocatedYaml:
             return [build(item, (*path, i)) for i, item in enumerate(node.value)]
         return constructor.construct_object(node, deep=True)
 
-    out.value = build(root, ())
+    try:
+        out.value = build(root, ())
+    except yaml.MarkedYAMLError as exc:  # e.g. a list as a mapping key, a bad merge key
+        mark = exc.problem_mark or exc.context_mark
+        pos = Position(mark.line + 1, mark.column + 1) if mark else None
+        context = f"{exc.context}: " if exc.context else ""
+        raise YamlSyntaxError(f"YAML: {context}{exc.problem or exc}", pos) from exc
     return out

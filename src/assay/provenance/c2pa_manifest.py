@@ -22,11 +22,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assay.provenance.c2pa_keys import C2paSigner, trust_roots
+from assay.provenance.chain import ChainLink
 from assay.workspace import Workspace
 
 DigitalSourceType = Literal["trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia"]
 IPTC_DIGITAL_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 ASSAY_ASSERTION = "org.assay.provenance"
+PARENT_LABEL = "assay.parent"
+# How an ingredient that is a bare manifest store (no asset: a text's sidecar) is labelled.
+BARE_STORE_FORMATS = frozenset({"application/x-c2pa-manifest-store", "application/c2pa", "c2pa"})
 Verdict = Literal["trusted", "valid_untrusted", "invalid", "no_manifest"]
 
 # Failure codes that say only "we do not know this signer"; every other failure is a broken manifest.
@@ -90,6 +94,9 @@ class C2paVerdict(BaseModel):
     certificate_expired: bool = False
     validation_state: str | None = None
     codes: list[ValidationCode] = []
+    chain: list[ChainLink] = Field(
+        [], description="earlier manifests, newest first, kept as parentOf ingredients (re-marks)"
+    )
 
 
 def codes_of(results: dict | None) -> list[ValidationCode]:
@@ -230,11 +237,19 @@ def manifest_definition(
     title: str | None = None,
     media_type: str | None = None,
     extra: dict[str, Any] | None = None,
+    parent: bool = False,
+    edit: str | None = None,
 ) -> dict[str, Any]:
     """The manifest definition c2pa's Builder takes: who generated the content, with which model.
 
     `generator_name` is the AI system (claim generator), `model_name` the model (the `c2pa.created`
     action's software agent); `ledger_id` links the manifest to the ledger record.
+
+    With `parent` the content was signed before (a re-mark): C2PA's model for that is a new manifest
+    whose first action is `c2pa.opened` on the earlier asset, kept as the `parentOf` ingredient
+    labelled `PARENT_LABEL` (the caller adds it), then `c2pa.edited` saying `edit` if the content
+    changed (an image's new watermark). The model still goes into Assay's assertion; the creation
+    facts stay in the parent's manifest.
     """
     from assay import __version__
 
@@ -248,23 +263,30 @@ def manifest_definition(
     if ledger_id is not None:
         custom["ledger_id"] = ledger_id
     custom.update(extra or {})
+    actions: list[dict[str, Any]] = [
+        {
+            "action": "c2pa.created",
+            "digitalSourceType": IPTC_DIGITAL_SOURCE + digital_source_type,
+            "softwareAgent": {"name": model_name},
+            "when": now,
+        }
+    ]
+    if parent:
+        actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}, "when": now}]
+        if edit:
+            actions.append(
+                {
+                    "action": "c2pa.edited",
+                    "softwareAgent": {"name": f"assay {__version__}"},
+                    "description": edit,
+                    "when": now,
+                }
+            )
     definition: dict[str, Any] = {
         "claim_generator_info": [generator],
         "title": title or f"{generator_name} output",
         "assertions": [
-            {
-                "label": "c2pa.actions",
-                "data": {
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": IPTC_DIGITAL_SOURCE + digital_source_type,
-                            "softwareAgent": {"name": model_name},
-                            "when": now,
-                        }
-                    ]
-                },
-            },
+            {"label": "c2pa.actions", "data": {"actions": actions}},
             {"label": ASSAY_ASSERTION, "data": custom},
         ],
     }
@@ -281,12 +303,18 @@ def signer_info(signer: C2paSigner):  # type: ignore[no-untyped-def]
     )
 
 
-def sign_context():  # type: ignore[no-untyped-def]
+def sign_context(roots: str = ""):  # type: ignore[no-untyped-def]
+    """c2pa's context for signing. `roots` (PEM) are the trust anchors an ingredient's manifest is
+    checked against when a re-mark adds it: the result is recorded in the new manifest."""
     import c2pa
 
-    return c2pa.Context.from_dict(
-        {"builder": {"thumbnail": {"enabled": False}}, "verify": {"verify_after_sign": False}}
-    )
+    settings: dict[str, Any] = {
+        "builder": {"thumbnail": {"enabled": False}},
+        "verify": {"verify_after_sign": False, "ocsp_fetch": False, "remote_manifest_fetch": False},
+    }
+    if roots.strip():
+        settings["trust"] = {"user_anchors": roots}
+    return c2pa.Context.from_dict(settings)
 
 
 def read_store(
@@ -328,4 +356,66 @@ def verdict_from_store(store: dict[str, Any], cr: dict[str, Any] | None, media_t
         ]
     verdict.signer = signer_of(manifest, cr)
     read_claims(manifest, verdict)
+    verdict.chain = chain_of(store, manifest, cr)
+    if verdict.digital_source_type is None:  # a re-mark: the creation is recorded in the parent
+        verdict.digital_source_type = next(
+            (link.digital_source_type for link in verdict.chain if link.digital_source_type), None
+        )
     return verdict
+
+
+def parent_ingredient(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The manifest's `parentOf` ingredient, if it has one with a manifest of its own."""
+    for ingredient in manifest.get("ingredients") or []:
+        if ingredient.get("relationship") == "parentOf" and ingredient.get("active_manifest"):
+            return ingredient
+    return None
+
+
+def chain_of(store: dict[str, Any], manifest: dict[str, Any], cr: dict | None) -> list[ChainLink]:
+    """The earlier manifests, newest first, following each one's parentOf ingredient (cycle-safe)."""
+    manifests = store.get("manifests") or {}
+    links: list[ChainLink] = []
+    seen = {store.get("active_manifest")}
+    ingredient = parent_ingredient(manifest)
+    while ingredient is not None and ingredient["active_manifest"] not in seen and len(links) < 32:
+        label = ingredient["active_manifest"]
+        seen.add(label)
+        earlier = manifests.get(label) or {}
+        claims = C2paVerdict(verdict="no_manifest", explanation="", media_type="")
+        read_claims(earlier, claims)
+        ident = signer_of(earlier, cr)
+        failures = [c.code for c in codes_of(ingredient.get("validation_results")) if c.kind == "failure"]
+        bare = ingredient.get("format") in BARE_STORE_FORMATS
+        if bare:  # kept without its asset: c2pa-rs had nothing to hash, so its verdict on that is moot
+            failures = [f for f in failures if not f.startswith("assertion.dataHash")]
+        links.append(
+            ChainLink(
+                label=label,
+                title=ingredient.get("title") or claims.title,
+                generator=claims.generator,
+                model=claims.model,
+                digital_source_type=claims.digital_source_type,
+                signer=ident.subject or None,
+                claimed_time=claims.claimed_time,
+                ledger_id=claims.ledger_id,
+                failures=failures,
+                content_checked=not bare,
+            )
+        )
+        ingredient = parent_ingredient(earlier)
+    return links
+
+
+def claims_of(media_type: str, data: bytes) -> C2paVerdict | None:
+    """What an asset's existing manifest says (not judged, no trust list), or None if it has none."""
+    import c2pa
+
+    try:
+        read = read_store(media_type, data, None, None)
+    except (c2pa.C2paError, ValueError):
+        return None
+    if read is None:
+        return None
+    store, cr, _ = read
+    return verdict_from_store(store, cr, media_type)

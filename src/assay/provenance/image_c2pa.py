@@ -16,6 +16,7 @@ from assay.provenance.c2pa_keys import C2paSigner
 from assay.provenance.c2pa_manifest import (
     ASSAY_ASSERTION,
     IPTC_DIGITAL_SOURCE,
+    PARENT_LABEL,
     C2paError,
     C2paVerdict,
     DigitalSourceType,
@@ -25,6 +26,7 @@ from assay.provenance.c2pa_manifest import (
     judge,
     manifest_definition,
     read_store,
+    roots_pem,
     sign_context,
     signer_info,
     verdict_from_store,
@@ -66,11 +68,17 @@ def sign_image(
     ledger_id: int | str | None = None,
     generator_version: str | None = None,
     title: str | None = None,
+    parent: bytes | None = None,
+    parent_title: str | None = None,
+    trust: str | bytes | Workspace | None = None,
 ) -> bytes:
     """The same image with a signed C2PA manifest embedded (PNG, JPEG or WebP; format from the bytes).
 
     `generator_name` is the AI system (claim generator), `model_name` the model that made the pixels
     (the `c2pa.created` action's software agent); `ledger_id` links the manifest to the ledger record.
+    `parent` is the earlier, already signed version of the image (a re-mark): it becomes the new
+    manifest's `parentOf` ingredient, so its manifest stays in the chain instead of being dropped;
+    how that manifest checked out against `trust` (roots, or a workspace's trust list) is recorded.
     """
     import io
 
@@ -84,13 +92,22 @@ def sign_image(
         ledger_id=ledger_id,
         generator_version=generator_version,
         title=title,
+        parent=parent is not None,
+        edit="re-marked: a new invisible watermark carrying a new ledger id",
     )
     out = io.BytesIO()
     try:
         with (
             c2pa.Signer.from_info(signer_info(signer)) as c_signer,
-            c2pa.Builder(manifest, sign_context()) as builder,
+            c2pa.Builder(manifest, sign_context(roots_pem(trust))) as builder,
         ):
+            if parent is not None:
+                ingredient = {
+                    "title": parent_title or "the earlier version",
+                    "relationship": "parentOf",
+                    "label": PARENT_LABEL,
+                }
+                builder.add_ingredient(ingredient, _media_type(parent, None), io.BytesIO(parent))
             builder.sign(c_signer, real, io.BytesIO(data), out)
     except c2pa.C2paError as e:
         raise C2paError(f"C2PA signing failed: {e}") from e

@@ -1,11 +1,15 @@
 """Marking generated outputs: watermark, sign and record each one, so it can be verified later.
 
 - Text the bundled model generates gets the keyed watermark in its logits (`generate_marked_text`).
-- Text from a model whose logits we cannot reach (a remote API) gets a signed text manifest embedded
-  as invisible characters (`mark_text`); it has no hard binding and is lost if they are stripped.
-- Images get a C2PA manifest and an invisible watermark carrying their ledger id (`mark_image`).
+- Text from a model whose logits we cannot reach (a remote API) gets a signed C2PA manifest
+  (`mark_text`). By default it is a sidecar (`.c2pa` beside the text), which the reference C2PA SDK
+  (c2pa-python / c2pa-rs) reads as valid; the embedded form (invisible characters) is verifiable by
+  Assay only, because the SDK cannot locate a manifest inside plain text.
+- Images get a C2PA manifest and an invisible watermark carrying their ledger id (`mark_image`). An
+  image that is already signed keeps its manifest as the new one's `parentOf` ingredient.
 
-Every output is recorded in the ledger and as `provenance.mark` evidence.
+Every output is recorded in the ledger and as `provenance.mark` evidence. The model is never guessed:
+it is given, or (re-marking) taken from the earlier manifest.
 """
 
 from __future__ import annotations
@@ -16,13 +20,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assay import __version__
 from assay.workspace import Workspace
 
 DEFAULT_GENERATOR = f"Assay {__version__}"
 TRAINED = "trainedAlgorithmicMedia"
+EMBEDDED_ONLY = (
+    "The manifest is embedded as invisible characters: Assay-verifiable only. The reference C2PA SDK "
+    "(c2pa-python) cannot locate a manifest inside plain text, so other C2PA readers will not show it; "
+    "publish the sidecar form (the default) where others must check it."
+)
+KEPT_NOTE = "It was signed before ({parent}): that manifest is kept as the parent ingredient."
+SIDECAR_NOTE = (
+    "The manifest is in the sidecar {name}: publish it beside the text; C2PA readers (the reference "
+    "SDK included) check the text against it."
+)
 
 
 class MarkResult(BaseModel):
@@ -38,11 +52,29 @@ class MarkResult(BaseModel):
     output_path: str | None = None
     text: str | None = None
     prompt: str | None = None
+    seed: int | None = None
+    sidecar_path: str | None = None
+    parent: str | None = Field(None, description="the earlier manifest kept as parentOf ingredient")
     notes: list[str] = []
 
 
 class MarkError(ValueError):
     """The input cannot be marked (not text or a supported image, no keys…); the message says why."""
+
+
+class OutputExists(MarkError):
+    """An output file is already there and overwriting it was not asked for."""
+
+
+def _model_name(model: str | None, earlier: str | None = None) -> str:
+    """The model to sign: the one given, else the earlier manifest's; never a made-up 'unknown model'."""
+    name = (model or "").strip() or (earlier or "").strip()
+    if not name:
+        raise MarkError(
+            "name the model that produced the content (--model MODEL): it is signed into the manifest "
+            "and recorded in the ledger"
+        )
+    return name
 
 
 def _evidence(
@@ -70,27 +102,65 @@ def _set_evidence(ws: Workspace, ledger_id: int, evidence_id: str) -> None:
         update_entry(s, ledger_id, {"evidence_id": evidence_id})
 
 
+def _describe_parent(earlier: Any) -> str | None:
+    """A few words on the manifest a re-mark keeps (its generator, model and ledger id)."""
+    if earlier is None:
+        return None
+    who = earlier.generator or "an unnamed generator"
+    ledger_id = f", ledger #{earlier.ledger_id}" if earlier.ledger_id is not None else ""
+    return f"{who}, model {earlier.model or 'not named'}{ledger_id}"
+
+
+def _text_parent_claims(text: str, parent: bytes) -> Any:
+    """What the text's earlier manifest store says; a store that cannot be parsed, or that no longer
+    matches the text, is refused."""
+    from assay.provenance.c2pa_manifest import read_store, verdict_from_store
+    from assay.provenance.text_manifest import MEDIA_TYPE
+
+    try:
+        read = read_store(MEDIA_TYPE, text.encode("utf-8"), parent, None)
+    except Exception as exc:  # c2pa.C2paError and friends: the bytes are not a manifest store
+        raise MarkError(f"the earlier manifest is not a readable C2PA manifest store: {exc}") from exc
+    if read is None:
+        raise MarkError("the earlier manifest is not a readable C2PA manifest store")
+    store, cr, _ = read
+    claims = verdict_from_store(store, cr, MEDIA_TYPE)
+    # c2pa-rs cannot hash a store kept without its text, so the binding is checked here, once.
+    if any(c.kind == "failure" and c.code.startswith("assertion.dataHash") for c in claims.codes):
+        raise MarkError(
+            "the earlier manifest does not match this text (it was edited after signing); mark the edited "
+            "text without that manifest beside it"
+        )
+    return claims
+
+
 def mark_text(
     ws: Workspace,
     text: str,
     *,
     system: str | None = None,
     system_version: str = "",
-    model: str = "unknown model",
+    model: str | None,
     generator: str = DEFAULT_GENERATOR,
-    sidecar: bool = False,
+    sidecar: bool = True,
+    parent: bytes | None = None,
 ) -> tuple[MarkResult, str, bytes | None]:
     """Sign a text we cannot re-generate and record it: (result, marked text, sidecar manifest or None).
 
-    With `sidecar` the text is left as it is and the manifest is returned for a file beside it."""
+    With `sidecar` (the default) the text is left as it is and the manifest is returned for a file
+    beside it, which standard C2PA readers accept. Without it the manifest is embedded as invisible
+    characters, which only Assay can verify (see `EMBEDDED_ONLY`). `parent` is the text's earlier
+    manifest store (its old sidecar): a re-mark keeps it as the new manifest's `parentOf` ingredient,
+    and its model is kept unless `model` names another."""
     from assay.provenance import ledger
-    from assay.provenance.c2pa_keys import load_signer
+    from assay.provenance.c2pa_keys import load_signer, trust_roots
     from assay.provenance.text_manifest import NO_HARD_BINDING, extract, sign_text
 
-    if not sidecar:
-        found, _, problem = extract(text)
-        if found is not None or problem is not None:
-            raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
+    earlier = _text_parent_claims(text, parent) if parent is not None else None
+    model = _model_name(model, earlier.model if earlier else None)
+    found, _, problem = extract(text)
+    if found is not None or problem is not None:
+        raise MarkError("the text already carries an embedded C2PA manifest; mark the text without it")
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="text", media_type="text/plain", system=system)
     signed = sign_text(
@@ -101,10 +171,16 @@ def mark_text(
         system=system,
         ledger_id=ledger_id,
         sidecar=sidecar,
+        parent=parent,
+        roots=trust_roots(ws) if parent is not None else "",
     )
     marked, manifest = signed.text, signed.manifest
     raw = marked.encode("utf-8")
     method = "text-manifest (sidecar)" if sidecar else "text-manifest (embedded)"
+    notes = [NO_HARD_BINDING] if sidecar else [EMBEDDED_ONLY, NO_HARD_BINDING]
+    described = _describe_parent(earlier)
+    if described:
+        notes.insert(0, KEPT_NOTE.format(parent=described))
     entry = ledger.record_mark(
         ws,
         ledger.text_fingerprint(marked, raw),
@@ -116,7 +192,7 @@ def mark_text(
         method=method,
         key_id=signer.fingerprint_sha256[:16],
         params={"signer": signer.subject},
-        meta={"generator": generator},
+        meta={"generator": generator, "parent": described},
         ledger_id=ledger_id,
     )
     ev = _evidence(
@@ -137,7 +213,8 @@ def mark_text(
         key_id=entry.key_id,
         evidence_id=ev,
         text=marked,
-        notes=[NO_HARD_BINDING],
+        parent=described,
+        notes=notes,
     )
     return result, marked, (manifest if sidecar else None)
 
@@ -153,10 +230,13 @@ def generate_marked_text(
     system_prompt: str | None = None,
     max_new_tokens: int = 120,
     temperature: float = 0.7,
-    seed: int | None = 0,
+    seed: int | None = None,
     model: Any = None,
 ) -> list[MarkResult]:
-    """Generate answers with the bundled model and the text watermark, and record each one."""
+    """Generate answers with the bundled model and the text watermark, and record each one.
+
+    Without a `seed` a fresh random one is drawn, so two runs do not give the same answer; the seed
+    used is recorded in each ledger entry's meta either way, so an answer can be reproduced."""
     from assay.evals.bundled.engine import MODEL_NAME
     from assay.provenance import ledger
     from assay.provenance.keys import KeyNotFound, load_text_key
@@ -167,6 +247,10 @@ def generate_marked_text(
     except KeyNotFound as exc:
         raise MarkError(str(exc)) from exc
     params = (params or WatermarkParams()).model_copy(update={"key_id": key.key_id})
+    if seed is None:
+        import secrets
+
+        seed = secrets.randbelow(2**31)
     chats: list[Any] = [
         ([{"role": "system", "content": system_prompt}] if system_prompt else [])
         + [{"role": "user", "content": p}]
@@ -189,7 +273,12 @@ def generate_marked_text(
             method="kgw-watermark",
             key_id=key.key_id,
             params=params.model_dump(mode="json"),
-            meta={"prompt": prompt, "temperature": temperature, "output_tokens": gen.output_tokens},
+            meta={
+                "prompt": prompt,
+                "temperature": temperature,
+                "seed": seed,
+                "output_tokens": gen.output_tokens,
+            },
         )
         ev = _evidence(
             ws,
@@ -211,6 +300,7 @@ def generate_marked_text(
                 evidence_id=ev,
                 text=gen.text,
                 prompt=prompt,
+                seed=seed,
             )
         )
     return results
@@ -233,13 +323,18 @@ def mark_image(
     *,
     system: str | None = None,
     system_version: str = "",
-    model: str = "unknown model",
+    model: str | None = None,
     generator: str = DEFAULT_GENERATOR,
     filename: str | None = None,
 ) -> tuple[MarkResult, bytes]:
-    """Watermark (ledger id in the pixels), C2PA-sign and record an image: (result, signed bytes)."""
+    """Watermark (ledger id in the pixels), C2PA-sign and record an image: (result, signed bytes).
+
+    An image that already carries a C2PA manifest is re-marked the C2PA way: the new manifest opens
+    the signed original as its `parentOf` ingredient, so the earlier manifest and its claims stay in
+    the chain; without `model` the earlier manifest's model is kept."""
     from assay.provenance import ledger
     from assay.provenance.c2pa_keys import load_signer
+    from assay.provenance.c2pa_manifest import claims_of
     from assay.provenance.image_c2pa import sign_image
     from assay.provenance.image_io import ImageRejected, load_image
     from assay.provenance.image_watermark import embed_watermark
@@ -248,6 +343,8 @@ def mark_image(
         loaded = load_image(data, filename)
     except ImageRejected as exc:
         raise MarkError(exc.reason) from exc
+    earlier = claims_of(loaded.media_type, data)
+    model = _model_name(model, earlier.model if earlier else None)
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="image", media_type=loaded.media_type, system=system)
     marked = embed_watermark(loaded.image, ledger_id)
@@ -260,10 +357,14 @@ def mark_image(
         model_name=model,
         digital_source_type=TRAINED,
         ledger_id=ledger_id,
+        parent=data if earlier is not None else None,
+        parent_title=filename,
+        trust=ws,
     )
     signed_bytes = signed if isinstance(signed, bytes | bytearray) else getattr(signed, "data", signed)
     signed_bytes = bytes(signed_bytes)
     final = load_image(signed_bytes).image
+    parent = _describe_parent(earlier)
     entry = ledger.record_mark(
         ws,
         ledger.image_fingerprint(signed_bytes, final),
@@ -275,7 +376,7 @@ def mark_image(
         method="c2pa+dwtDctSvd",
         key_id=signer.fingerprint_sha256[:16],
         params={"watermark": "dwtDctSvd", "payload_id": ledger_id, "signer": signer.subject},
-        meta={"generator": generator, "filename": filename},
+        meta={"generator": generator, "filename": filename, "parent": parent},
         ledger_id=ledger_id,
     )
     ev = _evidence(
@@ -287,6 +388,7 @@ def mark_image(
         summary=f"C2PA-signed, watermarked image, {entry.label()}",
     )
     _set_evidence(ws, entry.id, ev)
+    notes = [KEPT_NOTE.format(parent=parent)] if parent else []
     return MarkResult(
         ledger_id=entry.id,
         kind="image",
@@ -295,6 +397,8 @@ def mark_image(
         sha256=entry.sha256,
         key_id=entry.key_id,
         evidence_id=ev,
+        parent=parent,
+        notes=notes,
     ), signed_bytes
 
 
@@ -310,17 +414,29 @@ def sidecar_path(path: Path) -> Path:
     return path.with_suffix(SIDECAR_SUFFIX)
 
 
+def _refuse_existing(paths: Sequence[Path], force: bool) -> None:
+    if force:
+        return
+    there = [str(p) for p in paths if p.exists() or p.is_symlink()]
+    if there:
+        verb = "exists" if len(there) == 1 else "exist"
+        raise OutputExists(f"{' and '.join(there)} already {verb}; pass --force to overwrite")
+
+
 def mark_file(
     ws: Workspace,
     path: Path,
     *,
     system: str | None = None,
     system_version: str = "",
-    model: str = "unknown model",
+    model: str | None = None,
     generator: str = DEFAULT_GENERATOR,
-    sidecar: bool = False,
+    sidecar: bool = True,
+    force: bool = False,
 ) -> MarkResult:
-    """Mark a text or image file by its content and write `FILE.marked.ext` atomically beside it."""
+    """Mark a text or image file by its content and write `FILE.marked.ext` atomically beside it
+    (and, for text, the sidecar manifest `FILE.marked.c2pa`), refusing to overwrite either unless
+    `force`. Outputs are meant to be published, so they get ordinary (umask) permissions."""
     from assay.provenance.verify import sniff
     from assay.store.blobs import atomic_write
 
@@ -328,6 +444,7 @@ def mark_file(
     kind = sniff(data)
     out = marked_path(path)
     if kind.kind == "image":
+        _refuse_existing([out], force)
         result, signed = mark_image(
             ws,
             data,
@@ -344,17 +461,33 @@ def mark_file(
 
         if not visible_text(kind.text or ""):
             raise MarkError(f"{path} has no visible text to mark")
-        result, marked, manifest = mark_text(
-            ws,
-            kind.text or "",
-            system=system,
-            system_version=system_version,
-            model=model,
-            generator=generator,
-            sidecar=sidecar,
-        )
-        atomic_write(out, marked.encode("utf-8"))
+        side = sidecar_path(out)
+        _refuse_existing([out, side], force)  # an old sidecar would describe another version
+        own = sidecar_path(path)  # the input's own manifest: marking it again keeps it in the chain
+        parent = own.read_bytes() if own != path and own.is_file() else None
+        try:
+            result, marked, manifest = mark_text(
+                ws,
+                kind.text or "",
+                system=system,
+                system_version=system_version,
+                model=model,
+                generator=generator,
+                sidecar=sidecar,
+                parent=parent,
+            )
+        except MarkError as exc:
+            if parent is not None and "earlier manifest" in str(exc):
+                raise MarkError(f"{own} (beside {path.name}): {exc}") from exc
+            raise
         if manifest is not None:
-            atomic_write(sidecar_path(out), manifest)
-        return result.model_copy(update={"output_path": str(out)})
+            atomic_write(side, manifest)
+            result.notes.insert(0, SIDECAR_NOTE.format(name=side.name))
+        else:
+            side.unlink(missing_ok=True)  # only with --force: the embedded manifest replaces it
+        atomic_write(out, marked.encode("utf-8"))
+        update: dict[str, Any] = {"output_path": str(out)}
+        if manifest is not None:
+            update["sidecar_path"] = str(side)
+        return result.model_copy(update=update)
     raise MarkError(f"{path}: {kind.reason or 'not text or a supported image'}")

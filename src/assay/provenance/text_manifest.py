@@ -40,6 +40,7 @@ from pydantic import BaseModel
 from assay.provenance.c2pa_keys import C2paSigner
 from assay.provenance.c2pa_manifest import (
     EXPLAIN,
+    PARENT_LABEL,
     C2paError,
     C2paVerdict,
     ValidationCode,
@@ -51,8 +52,10 @@ from assay.provenance.c2pa_manifest import (
     signer_info,
     verdict_from_store,
 )
+from assay.provenance.chain import ChainLink
 
 MEDIA_TYPE = "text/plain"
+STORE_MEDIA_TYPE = "application/x-c2pa-manifest-store"  # how c2pa-rs takes a bare store as ingredient
 SIDECAR_SUFFIX = ".c2pa"
 NO_HARD_BINDING = (
     "A text manifest has no hard binding to the text: it travels as invisible characters (or a file "
@@ -81,6 +84,7 @@ class TextManifestResult(BaseModel):
     problems: list[str] = []
     codes: list[ValidationCode] = []
     clean_text: str = ""
+    chain: list[ChainLink] = []
     note: str = NO_HARD_BINDING
 
 
@@ -165,15 +169,23 @@ def _take(lib: Any, size: int, ptr: Any, what: str) -> bytes:
 
 
 def _sign_data_hashed(
-    definition: dict[str, Any], signer: C2paSigner, content: bytes, embedded: bool
+    definition: dict[str, Any],
+    signer: C2paSigner,
+    content: bytes,
+    embedded: bool,
+    parent: bytes | None = None,
+    roots: str = "",
 ) -> tuple[bytes, int | None]:
     """(manifest store, wrapper byte length or None) for `content` with the data-hash binding.
 
     For an embedded manifest the wrapper's length must be in the signed exclusion range, so the
     manifest's size comes first from c2pa-rs's placeholder (the signed store has the same size) and
-    the wrapper is padded to the worst-case length for that size.
+    the wrapper is padded to the worst-case length for that size. `parent` is an earlier manifest
+    store for the same text (a re-mark), kept as the `parentOf` ingredient; it is checked against
+    `roots` and the result recorded.
     """
     import ctypes
+    import io
 
     import c2pa
     from c2pa_text import worst_case_wrapper_byte_length
@@ -183,8 +195,15 @@ def _sign_data_hashed(
     try:
         with (
             c2pa.Signer.from_info(signer_info(signer)) as c_signer,
-            c2pa.Builder(definition, sign_context()) as builder,
+            c2pa.Builder(definition, sign_context(roots)) as builder,
         ):
+            if parent is not None:
+                ingredient = {
+                    "title": "the earlier manifest",
+                    "relationship": "parentOf",
+                    "label": PARENT_LABEL,
+                }
+                builder.add_ingredient(ingredient, STORE_MEDIA_TYPE, io.BytesIO(parent))
             reserve = c_signer.reserve_size()
             placeholder = ctypes.POINTER(ctypes.c_ubyte)()
             size = lib.c2pa_builder_data_hashed_placeholder(
@@ -224,11 +243,14 @@ def sign_text(
     ledger_id: int | None = None,
     title: str = "",
     sidecar: bool = False,
+    parent: bytes | None = None,
+    roots: str = "",
 ) -> SignedText:
     """Sign `text` with a C2PA manifest, embedded as invisible characters or for a sidecar file.
 
     Embedding normalises the text to NFC first (as C2PA's text embedding asks); a sidecar signs the
-    text exactly as given, byte for byte.
+    text exactly as given, byte for byte. `parent` is the text's earlier manifest store (a re-mark):
+    the new manifest opens it as its `parentOf` ingredient instead of dropping it.
     """
     from c2pa_text import encode_wrapper_padded, find_wrapper_info
 
@@ -240,9 +262,12 @@ def sign_text(
         title=title or f"{generator} output",
         media_type=MEDIA_TYPE,
         extra=extra,
+        parent=parent is not None,
     )
     if sidecar:
-        manifest, _ = _sign_data_hashed(definition, signer, text.encode("utf-8"), embedded=False)
+        manifest, _ = _sign_data_hashed(
+            definition, signer, text.encode("utf-8"), embedded=False, parent=parent, roots=roots
+        )
         return SignedText(text=text, manifest=manifest, embedded=False)
     body = unicodedata.normalize("NFC", text)
     try:
@@ -251,7 +276,9 @@ def sign_text(
         already = True  # more than one wrapper
     if already:
         raise C2paError("the text already carries a C2PA manifest; sign the text without it")
-    manifest, wrapper_len = _sign_data_hashed(definition, signer, body.encode("utf-8"), embedded=True)
+    manifest, wrapper_len = _sign_data_hashed(
+        definition, signer, body.encode("utf-8"), embedded=True, parent=parent, roots=roots
+    )
     assert wrapper_len is not None
     return SignedText(
         text=body + encode_wrapper_padded(manifest, wrapper_len), manifest=manifest, embedded=True
@@ -405,6 +432,7 @@ def _result(v: C2paVerdict, where: Any, clean: str) -> TextManifestResult:
         problems=list(dict.fromkeys(problems)),
         codes=v.codes,
         clean_text=clean,
+        chain=v.chain,
     )
 
 

@@ -3,10 +3,14 @@
 Three independent parts look at the content: a provenance manifest (C2PA for images, the signed text
 manifest for text), an invisible watermark (the keyed text watermark, the image watermark), and the
 ledger of outputs this workspace marked. Each part reports what it found in plain words and never
-raises; `combine` turns them into one of three verdicts:
+raises; `combine` turns them into one of four verdicts:
 
-- *AI provenance established*: at least one part positively ties the content to an AI generator
-  (a trusted manifest that says so, a detected watermark, a ledger match);
+- *AI provenance established*: a mark in the content itself ties it to an AI generator (a trusted
+  manifest that says so, or a detected watermark);
+- *looks like a recorded output* (`ledger_match`): no mark in the content, but the ledger holds an output
+  that is the same or similar. This is never "established": the untouched original a marked copy was
+  made from, or the source text of a sidecar mark, matches the ledger too, and a person's photo must not
+  be called AI-made because a marked copy of it exists;
 - *AI provenance not established*: every part could run and found nothing. This is not proof that a
   person made it: marks can be stripped, and most AI content is never marked;
 - *cannot tell*: a part could not decide (too short, no key, an untrusted or broken manifest).
@@ -22,24 +26,46 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assay.provenance.chain import ChainLink, describe
 from assay.workspace import Workspace
 
 MAX_VERIFY_BYTES = 20 * 1000 * 1000
 AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 
-Verdict = Literal["established", "not_established", "cannot_tell"]
-Status = Literal["positive", "negative", "inconclusive", "error", "not_applicable"]
+Verdict = Literal["established", "ledger_match", "not_established", "cannot_tell"]
+Status = Literal["positive", "match", "negative", "inconclusive", "error", "not_applicable"]
 ContentKind = Literal["text", "image", "unsupported", "empty"]
 
+FINDINGS = "findings"  # the catalogue (assay/web/i18n/findings.json) every sentence below comes from
+
+
+class Message(BaseModel):
+    """One finding as a string id and its values, so that a page can say it in the reader's language."""
+
+    key: str
+    args: dict[str, str | int | float] = {}
+
+    def text(self, lang: str = "en") -> str:
+        from assay.web.i18n import say
+
+        return say(FINDINGS, self.key, self.args, lang)
+
+
+def _m(key: str, **args: str | int | float) -> Message:
+    return Message(key=key, args=args)
+
+
+def _en(messages: list[Message]) -> str:
+    return " ".join(m.text() for m in messages)
+
+
 HEADLINES: dict[Verdict, str] = {
-    "established": "AI provenance established",
-    "not_established": "AI provenance not established",
-    "cannot_tell": "Cannot tell",
+    "established": _m("headline_established").text(),
+    "ledger_match": _m("headline_ledger_match").text(),
+    "not_established": _m("headline_not_established").text(),
+    "cannot_tell": _m("headline_cannot_tell").text(),
 }
-NOT_PROOF = (
-    "'Not established' does not mean a person made it: watermarks and manifests can be removed, and "
-    "most AI-generated content carries neither."
-)
+NOT_PROOF = _m("note_not_proof").text()
 
 _IMAGE_MAGIC: list[tuple[bytes, int, str]] = [
     (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
@@ -141,6 +167,7 @@ class Credentials(BaseModel):
     trusted: bool = False
     problems: list[str] = []
     ledger_id: int | None = Field(None, description="the ledger entry the manifest names")
+    chain: list[ChainLink] = Field([], description="earlier manifests kept as parentOf ingredients")
     note: str = ""
 
 
@@ -175,6 +202,9 @@ class WatermarkFinding(BaseModel):
     tokens_scored: int | None = None
     green_fraction: float | None = None
     false_positive_statement: str = ""
+    false_positive_messages: list[Message] = Field(
+        default=[], description="how often unmarked content is flagged, as string ids, for translation"
+    )
     highlight: list[tuple[str, bool]] = Field(
         default=[], description="(token text, green?) for up to 400 tokens of a text, for display"
     )
@@ -188,6 +218,8 @@ class WatermarkFinding(BaseModel):
 
 
 class LedgerHit(BaseModel):
+    """A ledger entry the content resembles or names. A resemblance is not a mark: see `Verification`."""
+
     ledger_id: int
     match: Literal["exact", "same_content", "similar", "watermark_payload", "manifest"]
     similarity: float
@@ -197,21 +229,33 @@ class LedgerHit(BaseModel):
     marked_at: dt.datetime
     method: str
     sentence: str
+    message: Message | None = None
 
 
 class Part(BaseModel):
-    """One check and what it found; `status` is how it votes."""
+    """One check and what it found; `status` is how it votes ("match" is the ledger's resemblance, which
+    is never a mark)."""
 
     name: Literal["manifest", "watermark", "ledger"]
     title: str
     status: Status
     summary: str
+    messages: list[Message] = Field(default=[], description="`summary` as string ids, for translation")
+
+
+def _part(name: Any, title: str, status: Status, *messages: Message) -> Part:
+    return Part(name=name, title=title, status=status, summary=_en(list(messages)), messages=list(messages))
 
 
 class Verification(BaseModel):
     """The answer `assay verify`, the API and the /verify page give."""
 
     verdict: Verdict
+    mark_found: bool = Field(
+        False,
+        description="True only when the content itself carries a mark (a detected watermark or a trusted "
+        "manifest saying AI); a ledger resemblance alone is `ledger_match` with no mark found",
+    )
     headline: str
     sentences: list[str]
     confidence: str
@@ -221,12 +265,19 @@ class Verification(BaseModel):
     sha256: str
     filename: str | None = None
     type_note: str | None = Field(None, description="when the name or declared type disagrees with the bytes")
+    type_note_message: Message | None = None
     bad_input: str | None = Field(None, description="why the content could not be checked properly")
     parts: list[Part]
     credentials: Credentials | None = None
     watermark: WatermarkFinding | None = None
     ledger: list[LedgerHit] = []
     notes: list[str] = []
+    headline_message: Message | None = None
+    sentence_messages: list[list[Message]] = Field(
+        default=[], description="each of `sentences` as string ids, for translation"
+    )
+    confidence_messages: list[Message] = []
+    note_messages: list[Message] = []
     kept_as: str | None = Field(None, description="evidence id, only when the caller asked to keep it")
     checked_at: dt.datetime
 
@@ -247,6 +298,11 @@ def _trust_roots(ws: Workspace | None) -> str:
         return trust_roots(ws)  # type: ignore[arg-type]
     except Exception:
         return ""
+
+
+def _chain_messages(chain: list[Any]) -> list[Message]:
+    """One sentence per earlier version a re-marked file keeps as its parent ingredient."""
+    return [_m("chain_earlier", i=i, desc=describe(link)) for i, link in enumerate(chain, 1)]
 
 
 def _text_manifest_part(
@@ -270,33 +326,32 @@ def _text_manifest_part(
         trusted=res.verdict == "trusted",
         problems=res.problems,
         ledger_id=res.ledger_id,
+        chain=res.chain,
         note=NO_HARD_BINDING,
     )
+    title = "Text manifest"
     if res.verdict == "no_manifest":
-        part = Part(
-            name="manifest",
-            title="Text manifest",
-            status="negative",
-            summary="No provenance manifest is embedded in the text.",
+        part = _part(
+            "manifest",
+            title,
+            "negative",
+            _m("text_manifest_none" if sidecar is not None else "text_manifest_none_no_sidecar"),
         )
         return part, cred, res.clean_text, None
     elif res.verdict == "invalid":
-        part = Part(
-            name="manifest",
-            title="Text manifest",
-            status="inconclusive",
-            summary="A manifest is there but does not hold up: " + "; ".join(res.problems),
+        part = _part(
+            "manifest", title, "inconclusive", _m("text_manifest_invalid", problems="; ".join(res.problems))
         )
     else:
-        who = res.signer or "an unknown signer"
-        trusted = "a trusted signer" if res.verdict == "trusted" else "a signer that is NOT on the trust list"
-        what = f"made by AI ({res.generator or 'generator not named'}, model {res.model or 'not named'})"
+        key = "text_manifest_trusted" if res.verdict == "trusted" else "text_manifest_untrusted"
         status: Status = "positive" if res.verdict == "trusted" and says_ai else "inconclusive"
-        part = Part(
-            name="manifest",
-            title="Text manifest",
-            status=status,
-            summary=f"Signed by {who}, {trusted}, saying it was {what}.",
+        part = _part(
+            "manifest",
+            title,
+            status,
+            _m(key, signer=res.signer or "?", generator=res.generator or "—", model=res.model or "—"),
+            *_chain_messages(res.chain),
+            *([_m("embedded_only")] if res.where == "embedded" else []),
         )
     ledger_id = res.ledger_id if res.verdict in ("trusted", "valid_untrusted") else None
     return part, cred, res.clean_text, ledger_id
@@ -309,10 +364,10 @@ def _c2pa_part(data: bytes, media_type: str, ws: Workspace | None) -> tuple[Part
 
         v = verify_c2pa(data, media_type, _trust_roots(ws))
     except Exception as exc:
-        msg = f"the C2PA check failed: {type(exc).__name__}: {exc}"
+        failed = _m("c2pa_failed", error=f"{type(exc).__name__}: {exc}")
         return (
-            Part(name="manifest", title=title, status="error", summary=msg),
-            Credentials(standard="c2pa", verdict="error", problems=[msg]),
+            _part("manifest", title, "error", failed),
+            Credentials(standard="c2pa", verdict="error", problems=[failed.text()]),
         )
     verdict = str(v.verdict)
     source = v.digital_source_type
@@ -338,35 +393,23 @@ def _c2pa_part(data: bytes, media_type: str, ws: Workspace | None) -> tuple[Part
         trusted=verdict == "trusted",
         problems=problems,
         ledger_id=v.ledger_id if isinstance(v.ledger_id, int) else None,
+        chain=v.chain,
     )
+    earlier = _chain_messages(v.chain)
     if verdict == "no_manifest":
-        return Part(
-            name="manifest", title=title, status="negative", summary="No C2PA manifest in the file."
-        ), cred
+        return _part("manifest", title, "negative", _m("c2pa_none")), cred
     if verdict == "invalid":
         why = "; ".join(problems[:3]) or "the manifest does not match the file"
-        return Part(
-            name="manifest",
-            title=title,
-            status="inconclusive",
-            summary=f"A C2PA manifest is there but is invalid (tampered or broken): {why}.",
-        ), cred
+        return _part("manifest", title, "inconclusive", _m("c2pa_invalid", problems=why)), cred
     if verdict in ("trusted", "valid_untrusted"):
-        who = cred.signer or "an unnamed signer"
-        trust = "on the trust list" if verdict == "trusted" else "NOT on the trust list"
-        claim = "says it was made by AI" if says_ai else "does not say it was made by AI"
+        trust = "trusted" if verdict == "trusted" else "untrusted"
+        claim = "ai" if says_ai else "not_ai"
         status: Status = "positive" if verdict == "trusted" and says_ai else "inconclusive"
         if verdict == "trusted" and not says_ai:
             status = "negative"
-        return Part(
-            name="manifest",
-            title=title,
-            status=status,
-            summary=f"Signed by {who} ({trust}); the manifest {claim}.",
-        ), cred
-    return Part(
-        name="manifest", title=title, status="error", summary=f"Unexpected C2PA result {verdict!r}."
-    ), cred
+        key = f"c2pa_{trust}_{claim}"
+        return _part("manifest", title, status, _m(key, signer=cred.signer or "?"), *earlier), cred
+    return _part("manifest", title, "error", _m("c2pa_unexpected", verdict=repr(verdict))), cred
 
 
 def _ledger_params(ws: Workspace, key_id: str) -> list[Any]:
@@ -393,24 +436,14 @@ def _ledger_params(ws: Workspace, key_id: str) -> list[Any]:
 def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, WatermarkFinding | None]:
     title = "Text watermark"
     if not _workspace_exists(ws):
-        return Part(
-            name="watermark",
-            title=title,
-            status="inconclusive",
-            summary="No workspace here, so no watermark key to check with.",
-        ), None
+        return _part("watermark", title, "inconclusive", _m("wm_no_workspace")), None
     try:
         from assay.provenance.keys import list_keys, load_text_key
         from assay.provenance.text_watermark import detect_text, load_bundled_tokenizer, load_calibration
 
         infos = list_keys(ws)  # type: ignore[arg-type]
         if not infos:
-            return Part(
-                name="watermark",
-                title=title,
-                status="inconclusive",
-                summary="This workspace has no text watermark key (`assay keys init`).",
-            ), None
+            return _part("watermark", title, "inconclusive", _m("wm_no_key")), None
         tokenizer = load_bundled_tokenizer()
         best = None
         tried = 0
@@ -423,12 +456,7 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
                 if best is None or (det.watermarked, det.z_score) > (best.watermarked, best.z_score):
                     best = det
     except Exception as exc:
-        return Part(
-            name="watermark",
-            title=title,
-            status="error",
-            summary=f"The watermark check failed: {type(exc).__name__}: {exc}",
-        ), None
+        return _part("watermark", title, "error", _m("wm_failed", error=f"{type(exc).__name__}: {exc}")), None
     assert best is not None
     search, span = best.span_search, None
     if search is not None and search.span is not None:
@@ -466,44 +494,48 @@ def _text_watermark_part(text: str, ws: Workspace | None) -> tuple[Part, Waterma
         highlight_start=h0,
         detected_by=best.detected_by,
         span=span,
+        false_positive_messages=[
+            _m(
+                f"fp_text_{best.threshold_source}",
+                threshold=best.z_threshold,
+                rate=best.false_positive_rate,
+            ),
+            *(
+                [_m("fp_text_span", windows=search.n_windows, alpha=search.alpha)]
+                if search is not None and search.n_windows
+                else []
+            ),
+            *([_m("fp_tries", tried=tried)] if tried > 1 else []),
+        ],
     )
     if best.verdict == "too short to tell":
-        return Part(
-            name="watermark",
-            title=title,
-            status="inconclusive",
-            summary=f"Too short to tell: {best.n_scored} tokens scored, {best.min_scored_tokens} needed.",
-        ), finding
+        short = _m("wm_too_short", n=best.n_scored, need=best.min_scored_tokens)
+        return _part("watermark", title, "inconclusive", short), finding
     if by_span_only and span is not None:
-        return Part(
-            name="watermark",
-            title=title,
-            status="positive",
-            summary=f"A watermarked passage was found (key {best.key_id}) at characters "
-            f"{span.char_start}–{span.char_end}: z = {span.z_score:.1f} there, Bonferroni-adjusted "
-            f"p = {span.p_adjusted:.1e} over {span.n_windows} windows; the text as a whole scores "
-            f"z = {best.z_score:.1f}.",
-        ), finding
-    if best.watermarked:
-        where = (
-            f" The strongest passage is at characters {span.char_start}–{span.char_end}."
-            if span is not None
-            else ""
+        found = _m(
+            "wm_text_span_found",
+            key_id=best.key_id,
+            start=span.char_start,
+            end=span.char_end,
+            z_span=span.z_score,
+            p=span.p_adjusted,
+            windows=span.n_windows,
+            z=best.z_score,
         )
-        return Part(
-            name="watermark",
-            title=title,
-            status="positive",
-            summary=f"Watermark found (key {best.key_id}): {best.n_green} of {best.n_scored} tokens are "
-            f"green, z = {best.z_score:.1f}, p = {best.p_value:.1e}.{where}",
-        ), finding
-    return Part(
-        name="watermark",
-        title=title,
-        status="negative",
-        summary=f"No watermark of this workspace's keys (z = {best.z_score:.1f}, "
-        f"threshold {best.z_threshold:.1f}).",
-    ), finding
+        return _part("watermark", title, "positive", found), finding
+    if best.watermarked:
+        found = _m(
+            "wm_text_found",
+            key_id=best.key_id,
+            green=best.n_green,
+            n=best.n_scored,
+            z=best.z_score,
+            p=best.p_value,
+        )
+        where = [_m("wm_text_span_where", start=span.char_start, end=span.char_end)] if span else []
+        return _part("watermark", title, "positive", found, *where), finding
+    absent = _m("wm_text_absent", z=best.z_score, threshold=best.z_threshold)
+    return _part("watermark", title, "negative", absent), finding
 
 
 def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, WatermarkFinding | None]:
@@ -513,12 +545,7 @@ def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, Water
 
         r = detect_watermark(image)
     except Exception as exc:
-        return Part(
-            name="watermark",
-            title=title,
-            status="error",
-            summary=f"The watermark check failed: {type(exc).__name__}: {exc}",
-        ), None
+        return _part("watermark", title, "error", _m("wm_failed", error=f"{type(exc).__name__}: {exc}")), None
     detected = bool(r.detected)
     payload = r.payload_id if detected else None
     finding = WatermarkFinding(
@@ -530,32 +557,50 @@ def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, Water
             f"{r.explanation} Detected only when the 16-bit checksum holds and at least "
             f"{r.threshold:.0%} of the block votes agree (unmarked images sit near 50%)."
         ),
+        false_positive_messages=[_m("fp_image", threshold=r.threshold, agreement=r.bit_agreement or 0.0)],
     )
     if detected:
-        tail = f" carrying ledger id #{payload}" if payload is not None else ""
-        return Part(
-            name="watermark",
-            title=title,
-            status="positive",
-            summary=f"An Assay watermark is in the pixels{tail}.",
-        ), finding
-    return Part(
-        name="watermark", title=title, status="negative", summary="No Assay watermark found in the pixels."
-    ), finding
+        found = _m("wm_image_found_id", ledger_id=payload) if payload is not None else _m("wm_image_found")
+        return _part("watermark", title, "positive", found), finding
+    return _part("watermark", title, "negative", _m("wm_image_absent")), finding
 
 
-def _hit(m: Any, match: str | None = None, sentence: str | None = None) -> LedgerHit:
+_HIT_KEYS = {
+    "exact": "hit_exact",
+    "similar": "hit_similar",
+    "watermark_payload": "hit_named_by_watermark",
+    "manifest": "hit_named_by_manifest",
+}
+
+
+def _hit(m: Any, match: str | None = None) -> LedgerHit:
+    """A ledger entry as a finding; "similar" says "looks like", never "matches", on purpose."""
     e = m.entry if hasattr(m, "entry") else m
+    how = match or m.match
+    similarity = getattr(m, "similarity", 1.0)
+    if how == "same_content":
+        key = "hit_same_text" if e.kind == "text" else "hit_same_pixels"
+    else:
+        key = _HIT_KEYS[how]
+    system = (e.system or "?") + (f" v{e.system_version}" if e.system_version else "")
+    message = _m(
+        key,
+        ledger_id=e.id,
+        system=system,
+        when=e.created_at.strftime("%Y-%m-%d"),
+        percent=round(100 * similarity),
+    )
     return LedgerHit(
         ledger_id=e.id,
-        match=match or m.match,
-        similarity=getattr(m, "similarity", 1.0),
+        match=how,
+        similarity=similarity,
         system=e.system,
         system_version=e.system_version,
         model=e.model,
         marked_at=e.created_at,
         method=e.method,
-        sentence=sentence or m.sentence,
+        sentence=message.text(),
+        message=message,
     )
 
 
@@ -564,12 +609,7 @@ def _ledger_part(
 ) -> tuple[Part, list[LedgerHit]]:
     title = "Provenance ledger"
     if not _workspace_exists(ws):
-        return Part(
-            name="ledger",
-            title=title,
-            status="inconclusive",
-            summary="No workspace here, so no ledger to look in.",
-        ), []
+        return _part("ledger", title, "inconclusive", _m("ledger_no_workspace")), []
     try:
         from assay.provenance.ledger import count_entries, get_entry, lookup_fingerprint
 
@@ -580,67 +620,62 @@ def _ledger_part(
                 continue
             entry = get_entry(ws, entry_id)  # type: ignore[arg-type]
             if entry is not None:
-                hits.append(
-                    _hit(
-                        entry,
-                        how,
-                        f"The {'watermark' if how == 'watermark_payload' else 'manifest'} "
-                        f"names {entry.label()}.",
-                    )
-                )
+                hits.append(_hit(entry, how))
     except Exception as exc:
-        return Part(
-            name="ledger",
-            title=title,
-            status="error",
-            summary=f"The ledger lookup failed: {type(exc).__name__}: {exc}",
-        ), []
+        failed = _m("ledger_failed", error=f"{type(exc).__name__}: {exc}")
+        return _part("ledger", title, "error", failed), []
     direct = [h for h in hits if h.match in ("exact", "same_content", "similar")]
-    if direct:
-        return Part(name="ledger", title=title, status="positive", summary=direct[0].sentence), hits
+    if direct:  # a resemblance, not a mark: it votes "match", which can never establish provenance
+        assert direct[0].message is not None
+        return _part("ledger", title, "match", direct[0].message), hits
     if total == 0:
-        return Part(
-            name="ledger",
-            title=title,
-            status="negative",
-            summary="This workspace's ledger is empty: nothing to match.",
-        ), hits
-    return Part(
-        name="ledger",
-        title=title,
-        status="negative",
-        summary=f"No match among the {total} outputs this workspace recorded.",
-    ), hits
+        return _part("ledger", title, "negative", _m("ledger_empty")), hits
+    return _part("ledger", title, "negative", _m("ledger_no_match", total=total)), hits
 
 
 # --- combining ----------------------------------------------------------------------------------------
 
 
 def _confidence(
-    parts: list[Part], cred: Credentials | None, wm: WatermarkFinding | None, hits: list[LedgerHit]
-) -> str:
+    parts: list[Part],
+    cred: Credentials | None,
+    wm: WatermarkFinding | None,
+    hits: list[LedgerHit],
+    kind: ContentKind,
+) -> Message | list[Message]:
     positive = {p.name for p in parts if p.status == "positive"}
-    if "ledger" in positive and hits and hits[0].match in ("exact", "same_content"):
-        return "Certain: the content is exactly what this workspace recorded when it marked it."
+    direct = [h for h in hits if h.match in ("exact", "same_content", "similar")]
+    if positive and direct and direct[0].match in ("exact", "same_content"):
+        return _m("confidence_exact")
     if "manifest" in positive and cred is not None:
-        return "High: a cryptographic signature checks out against a trusted root certificate."
+        return _m("confidence_manifest")
     if "watermark" in positive and wm is not None:
         if wm.p_value is not None:
-            one_in = f"about 1 in {_one_in(wm.p_value)}" if wm.p_value > 0 else "vanishingly small"
-            return (
-                f"High: text without this watermark scores this high by chance {one_in} "
-                f"(p = {wm.p_value:.1e}). {wm.false_positive_statement}"
+            if wm.p_value > 0:
+                chance = _m("confidence_text_watermark", one_in=_one_in(wm.p_value), p=wm.p_value)
+            else:
+                chance = _m("confidence_text_watermark_certain", p=wm.p_value)
+            return [chance, *wm.false_positive_messages]
+        return _m("confidence_image_watermark", agreement=wm.bit_accuracy or 0.0)
+    if any(p.status == "match" for p in parts) and direct:
+        from assay.provenance.ledger import IMAGE_CALIBRATION, IMAGE_MATCH, TEXT_MATCH
+
+        top = direct[0]
+        if top.match in ("exact", "same_content"):
+            return _m("confidence_ledger_exact")
+        percent = round(top.similarity * 100)
+        if kind == "image":
+            return _m(
+                "confidence_similar_image",
+                percent=percent,
+                threshold=round(IMAGE_MATCH * 100),
+                pairs=IMAGE_CALIBRATION["pairs"],
+                false_matches=IMAGE_CALIBRATION["false_matches"],
             )
-        acc = f" ({wm.bit_accuracy:.0%} block-vote agreement)" if wm.bit_accuracy is not None else ""
-        return f"High: the watermark's payload decodes with a valid checksum{acc}."
-    if "ledger" in positive and hits:
-        return (
-            f"Medium: {round(hits[0].similarity * 100)}% similar to a recorded output (an estimate from "
-            "fingerprints; similar wording is not the same origin)."
-        )
+        return _m("confidence_similar_text", percent=percent, threshold=round(TEXT_MATCH * 100))
     if any(p.status in ("inconclusive", "error") for p in parts):
-        return "Low: at least one check could not decide, so the absence of a mark says little."
-    return "The checks ran and found no mark; that is not proof of human authorship."
+        return _m("confidence_low")
+    return _m("confidence_none_found")
 
 
 def _one_in(p: float) -> str:
@@ -651,16 +686,21 @@ def _one_in(p: float) -> str:
 
 
 def combine(parts: list[Part]) -> Verdict:
-    """Any positive part establishes provenance; otherwise any undecided part means cannot tell."""
+    """A mark (a positive part) establishes provenance; else a ledger resemblance is its own verdict;
+    else any undecided part means cannot tell."""
     applicable = [p for p in parts if p.status != "not_applicable"]
     if any(p.status == "positive" for p in applicable):
         return "established"
+    if any(p.status == "match" for p in applicable):
+        return "ledger_match"
     if not applicable or any(p.status in ("inconclusive", "error") for p in applicable):
         return "cannot_tell"
     return "not_established"
 
 
-def _type_note(kind: ContentKind, media_type: str, filename: str | None, declared: str | None) -> str | None:
+def _type_note(
+    kind: ContentKind, media_type: str, filename: str | None, declared: str | None
+) -> Message | None:
     named = None
     if filename:
         ext = PurePath(filename).suffix.lower()
@@ -675,15 +715,14 @@ def _type_note(kind: ContentKind, media_type: str, filename: str | None, declare
         elif d.startswith("image/"):
             named = named or "image"
     if named and kind in ("text", "image") and named != kind:
-        what = "a text file" if kind == "text" else f"an image ({media_type})"
-        label = filename or declared
-        return (
-            f"'{label}' looks like {named} by its name or type, but its content is {what}: checked as {kind}."
-        )
+        label = filename or declared or ""
+        if kind == "text":
+            return _m("type_note_text", label=label)
+        return _m("type_note_image", label=label, media_type=media_type)
     return None
 
 
-def _facts(data: bytes, sniffed: Sniffed, filename: str | None, note: str | None) -> dict[str, Any]:
+def _facts(data: bytes, sniffed: Sniffed, filename: str | None, note: Message | None) -> dict[str, Any]:
     """What every verification states about the content itself, whatever the parts found."""
     return {
         "content_type": sniffed.kind,
@@ -691,22 +730,28 @@ def _facts(data: bytes, sniffed: Sniffed, filename: str | None, note: str | None
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "filename": filename,
-        "type_note": note,
+        "type_note": note.text() if note else None,
+        "type_note_message": note,
         "checked_at": dt.datetime.now(dt.UTC).replace(microsecond=0),
     }
 
 
 def _blank(
-    data: bytes, sniffed: Sniffed, filename: str | None, reason: str, note: str | None
+    data: bytes, sniffed: Sniffed, filename: str | None, reason: str, note: Message | None
 ) -> Verification:
     parts = [Part(name="manifest", title="Provenance manifest", status="not_applicable", summary=reason)]
+    said = _m("cannot_check", reason=reason)
+    headline, confidence = _m("headline_cannot_check"), _m("confidence_nothing")
     return Verification(
         verdict="cannot_tell",
-        headline="Cannot check this content",
-        sentences=[reason[:1].upper() + reason[1:] + "."],
-        confidence="None: nothing could be checked.",
+        headline=headline.text(),
+        sentences=[said.text()],
+        confidence=confidence.text(),
         bad_input=reason,
         parts=parts,
+        headline_message=headline,
+        sentence_messages=[[said]],
+        confidence_messages=[confidence],
         **_facts(data, sniffed, filename, note),
     )
 
@@ -779,37 +824,44 @@ def _finish(
     data: bytes,
     sniffed: Sniffed,
     filename: str | None,
-    note: str | None,
+    note: Message | None,
     parts: list[Part],
     cred: Credentials | None,
     wm: WatermarkFinding | None,
     hits: list[LedgerHit],
     *,
     bad_input: str | None = None,
-    extra: list[str] | None = None,
 ) -> Verification:
     verdict = combine(parts)
-    sentences = [p.summary for p in parts if p.status != "not_applicable"]
-    if extra:
-        sentences = extra + sentences
+    said = [p.messages for p in parts if p.status != "not_applicable"]
+    if verdict == "ledger_match":
+        said.insert(0, [_m("ledger_only")])
+    if note:
+        said.insert(0, [note])
     notes = []
     if verdict != "established":
-        notes.append(NOT_PROOF)
+        notes.append(_m("note_not_proof"))
     if cred is not None and cred.standard == "text-manifest":
-        notes.append(cred.note)
-    if note:
-        sentences.insert(0, note)
+        notes.append(_m("note_no_hard_binding"))
+    headline = _m(f"headline_{verdict}")
+    found = _confidence(parts, cred, wm, hits, sniffed.kind)
+    confidence = found if isinstance(found, list) else [found]
     return Verification(
         verdict=verdict,
-        headline=HEADLINES[verdict],
-        sentences=sentences,
-        confidence=_confidence(parts, cred, wm, hits),
+        mark_found=verdict == "established",
+        headline=headline.text(),
+        sentences=[_en(ms) for ms in said],
+        confidence=_en(confidence),
         bad_input=bad_input,
         parts=parts,
         credentials=cred,
         watermark=wm,
         ledger=hits,
-        notes=notes,
+        notes=[m.text() for m in notes],
+        headline_message=headline,
+        sentence_messages=said,
+        confidence_messages=confidence,
+        note_messages=notes,
         **_facts(data, sniffed, filename, note),
     )
 
@@ -819,7 +871,7 @@ def _verify_text(
     data: bytes,
     sniffed: Sniffed,
     filename: str | None,
-    note: str | None,
+    note: Message | None,
     sidecar: bytes | None,
 ) -> Verification:
     from assay.provenance import fingerprints as fp
@@ -831,18 +883,8 @@ def _verify_text(
     if not visible:
         parts = [mpart] if cred.verdict != "no_manifest" else []
         parts += [
-            Part(
-                name="watermark",
-                title="Text watermark",
-                status="not_applicable",
-                summary="There is no visible text to look for a watermark in.",
-            ),
-            Part(
-                name="ledger",
-                title="Provenance ledger",
-                status="not_applicable",
-                summary="There is no visible text to look up.",
-            ),
+            _part("watermark", "Text watermark", "not_applicable", _m("no_visible_watermark")),
+            _part("ledger", "Provenance ledger", "not_applicable", _m("no_visible_ledger")),
         ]
         v = _finish(
             data,
@@ -856,15 +898,16 @@ def _verify_text(
             bad_input=None if cred.verdict != "no_manifest" else "no visible text",
         )
         if cred.verdict == "no_manifest":
+            said = [*([[note]] if note else []), [_m("only_invisible")]]
+            headline, confidence = _m("headline_no_visible_text"), _m("confidence_nothing")
             v = v.model_copy(
                 update={
-                    "headline": "No visible text",
-                    "sentences": [
-                        *([note] if note else []),
-                        "The text has only invisible characters (spaces, zero-width characters or "
-                        "variation selectors), so there is nothing to check.",
-                    ],
-                    "confidence": "None: nothing could be checked.",
+                    "headline": headline.text(),
+                    "sentences": [_en(ms) for ms in said],
+                    "confidence": confidence.text(),
+                    "headline_message": headline,
+                    "sentence_messages": said,
+                    "confidence_messages": [confidence],
                 }
             )
         return v
@@ -877,13 +920,12 @@ def _verify_text(
 def _check_payload(ws: Workspace | None, part: Part, payload_id: int, print_: Any) -> Part:
     """The image watermark is public, so anyone can copy it: it counts only when the ledger entry it
     names looks like this image."""
+
+    def said(status: Status, more: Message) -> Part:
+        return _part(part.name, part.title, status, *part.messages, more)
+
     if not _workspace_exists(ws) or print_ is None:
-        return part.model_copy(
-            update={
-                "status": "inconclusive",
-                "summary": part.summary + " There is no ledger here to confirm which output it names.",
-            }
-        )
+        return said("inconclusive", _m("payload_no_ledger"))
     from assay.provenance.ledger import IMAGE_MATCH, similarity_to
 
     try:
@@ -891,22 +933,10 @@ def _check_payload(ws: Workspace | None, part: Part, payload_id: int, print_: An
     except Exception:
         sim = None
     if sim is None:
-        return part.model_copy(
-            update={
-                "status": "inconclusive",
-                "summary": part.summary
-                + f" This workspace's ledger holds no image #{payload_id}, so it cannot be confirmed.",
-            }
-        )
+        return said("inconclusive", _m("payload_unknown", ledger_id=payload_id))
     if sim < IMAGE_MATCH - 0.1:
-        return part.model_copy(
-            update={
-                "status": "inconclusive",
-                "summary": part.summary + f" But the image does not look like ledger entry #{payload_id} "
-                f"({sim:.0%} similar): the mark may have been copied onto another image.",
-            }
-        )
-    return part.model_copy(update={"summary": part.summary + f" It matches ledger entry #{payload_id}."})
+        return said("inconclusive", _m("payload_mismatch", ledger_id=payload_id, similarity=sim))
+    return said(part.status, _m("payload_confirmed", ledger_id=payload_id))
 
 
 def _load_image(data: bytes) -> tuple[Any, str | None]:
@@ -921,22 +951,17 @@ def _load_image(data: bytes) -> tuple[Any, str | None]:
 
 
 def _verify_image(
-    ws: Workspace | None, data: bytes, sniffed: Sniffed, filename: str | None, note: str | None
+    ws: Workspace | None, data: bytes, sniffed: Sniffed, filename: str | None, note: Message | None
 ) -> Verification:
     from assay.provenance.ledger import image_fingerprint
 
     mpart, cred = _c2pa_part(data, sniffed.media_type, ws)
     image, problem = _load_image(data)
     if image is None:
-        wpart = Part(
-            name="watermark",
-            title="Invisible image watermark",
-            status="error",
-            summary=f"Not checked: {problem}.",
-        )
-        lpart = Part(
-            name="ledger", title="Provenance ledger", status="error", summary=f"Not checked: {problem}."
-        )
+        unchecked = _m("not_checked", problem=problem or "")
+        wpart = _part("watermark", "Invisible image watermark", "error", unchecked)
+        # the same cause, said once: the ledger lookup needs the decoded pixels too
+        lpart = _part("ledger", "Provenance ledger", "error", _m("ledger_not_looked_up"))
         return _finish(
             data, sniffed, filename, note, [mpart, wpart, lpart], cred, None, [], bad_input=problem
         )

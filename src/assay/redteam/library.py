@@ -31,7 +31,9 @@ import yaml
 from pydantic import ValidationError
 
 from assay.redteam.attack import Attack, AttackMode, AttackSpec, get_transform
-from assay.yamlio import safe_load_all
+from assay.yamlio import YamlLimitError, YamlLimits, read_yaml_text, safe_load_all
+
+ATTACK_FILE_LIMITS = YamlLimits(max_bytes=8 * 1024 * 1024)  # attack records are short templates
 
 ENTRY_POINT_GROUP = "assay.attacks"
 ENV_VAR = "ASSAY_ATTACKS_PATH"
@@ -101,7 +103,10 @@ def read_folder(folder: Path, problems: list[str]) -> list[AttackSpec]:
     specs: list[AttackSpec] = []
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         try:
-            documents = safe_load_all(path.read_text("utf-8"))
+            documents = safe_load_all(read_yaml_text(path, ATTACK_FILE_LIMITS), file=str(path))
+        except YamlLimitError as exc:
+            problems.append(f"{exc}")  # names the file and line already
+            continue
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             problems.append(f"{path}: not valid YAML: {exc}")
             continue

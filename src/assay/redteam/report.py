@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 
+from assay.assurance.chain import ChainHead
 from assay.evals.models import SampleRecord, Suite
 from assay.evals.runner import RunSpec, RunSummary
 from assay.redteam.metrics import RedteamMetrics
@@ -67,6 +68,7 @@ def render_redteam_report(
     summary: RunSummary,
     metrics: RedteamMetrics,
     traces: list[AttackTrace] | None = None,
+    chain_head: ChainHead | None = None,
 ) -> str:
     from assay.evals.report import report_templates
 
@@ -85,5 +87,6 @@ def render_redteam_report(
             traces=traces or [],
             interactive_queries=queries,
             pct=lambda v: "–" if v is None else f"{100 * v:.1f}%",
+            chain_head=chain_head,
         )
     )

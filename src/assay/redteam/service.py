@@ -135,6 +135,7 @@ def record_redteam_run(
     ws: Workspace, folder: Path, system: str | None, built: BuildNotes | None = None
 ) -> RedteamOutcome:
     """Write the ASR file and the report, and sign summary, log, traces, ASR and report as evidence."""
+    from assay.assurance.chain_check import checkpoint, current_head
     from assay.assurance.evidence import record_evidence
     from assay.redteam.report import render_redteam_report
     from assay.store.blobs import atomic_write
@@ -144,7 +145,9 @@ def record_redteam_run(
     metrics = compute_asr(suite, records)
     traces = read_traces(folder)
     atomic_write(folder / ASR_FILE, metrics.model_dump_json(indent=2).encode() + b"\n")
-    html = render_redteam_report(spec, suite, records, summary, metrics, traces)
+    html = render_redteam_report(
+        spec, suite, records, summary, metrics, traces, chain_head=current_head(ws, system)
+    )
     atomic_write(folder / "report.html", html.encode())
     title = f"{suite.title or suite.id} on {spec.target_id}"
     files = [
@@ -169,6 +172,7 @@ def record_redteam_run(
             summary=f"{title}: {what}",
         )
         ids.append(ev.id)
+    checkpoint(ws, system)  # a signed checkpoint at the end of every run
     return RedteamOutcome(
         summary=summary, asr=metrics, folder=str(folder), report=str(folder / "report.html"), evidence_ids=ids
     )

@@ -53,7 +53,7 @@ def manifest_digest(data: dict[str, Any]) -> str:
 def register_system(ws: Workspace, manifest: Manifest) -> SystemRecord:
     """Store (or replace) the system a manifest describes, in one transaction."""
     data = manifest_json(manifest)
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         row = store.upsert_system(s, data, manifest_digest(data))
         return SystemRecord.model_validate(store.system_summary(row))
 
@@ -84,14 +84,14 @@ def get_manifest(ws: Workspace, slug: str) -> Manifest:
 
 
 def delete_system(ws: Workspace, slug: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         if not store.delete_system_row(s, slug):
             raise SystemNotFound(slug)
 
 
 def _change(ws: Workspace, slug: str, mutate: Callable[[dict[str, Any]], None]) -> Manifest:
     """Apply a change to the stored manifest; it is saved only if the result still validates."""
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         row = store.get_system_row(s, slug)
         if row is None:
             raise SystemNotFound(slug)
@@ -124,7 +124,7 @@ def add_override(ws: Workspace, slug: str, override: AllocationOverride) -> Mani
     data = override.model_dump(mode="json")
     if data.get("decided_on") is None:
         data["decided_on"] = dt.date.today().isoformat()
-    with ws.db.session() as s:
+    with ws.db.write_session() as s:
         row = store.get_system_row(s, slug)
         if row is None:
             raise SystemNotFound(slug)

@@ -24,8 +24,27 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it: never half-written."""
+def _umask() -> int:
+    """The process umask, read without changing it where Linux shows it (os.umask would, briefly)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = None, *, exclusive: bool = False) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it: never half-written.
+
+    Without `mode` the file gets the permissions an ordinary new file would (0666 less the umask,
+    usually 0644): the temporary file's private 0600 must not leak into published outputs. Secrets
+    pass `mode=0o600`. `exclusive`: never replace an existing file (FileExistsError instead), so of two
+    processes creating the same file at once exactly one wins and the other can read the winner's.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -33,9 +52,12 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -9,14 +9,17 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 ENV_URL = "ASSAY_DATABASE_URL"
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
 """The newest migration; a test checks it against Alembic's own view, so it cannot drift."""
 _migrate_lock = threading.Lock()
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another process's write lock before giving up."""
+_MIGRATE_LOCK_KEY = 0x61737361  # PostgreSQL advisory lock id ("assa") held while migrating
 
 
 def default_url(home: Path) -> str:
@@ -32,7 +35,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
 
 
@@ -72,17 +75,51 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", script_location)
     with _migrate_lock, engine.begin() as conn:
+        # Concurrent first starts: one process migrates, the others wait for it and then find the
+        # schema current (Alembic re-reads the version after the lock is held).
+        lock_for_writing(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be opened: one line naming where the URL came from and why it failed."""
+
+
+def _describe_failure(url: str, exc: Exception) -> DatabaseUrlError:
+    source = ENV_URL if os.environ.get(ENV_URL) == url else "the database URL"
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL: say so without echoing it (it may hold a password)
+        shown = "(unparseable)"
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DatabaseUrlError(f"{source} {shown} cannot be opened: {reason}")
+
+
+def lock_for_writing(conn: Connection) -> None:
+    """Take the database-wide write lock for the rest of this transaction, waiting for other writers.
+
+    SQLite: `BEGIN IMMEDIATE` (waits up to the busy timeout; a deferred transaction that reads first
+    and writes later would instead fail when another process wrote in between). PostgreSQL: a
+    transaction-scoped advisory lock, used only around migrations; rows are locked with FOR UPDATE."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK_KEY})")
 
 
 class Database:
     """An engine with its schema migrated, and transactional sessions."""
 
     def __init__(self, url: str) -> None:
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
         self.url = url
-        self.engine = make_engine(url)
-        migrate(self.engine)
+        try:
+            self.engine = make_engine(url)
+            migrate(self.engine)
+        except (ArgumentError, NoSuchModuleError, SQLAlchemyError, ImportError, OSError) as exc:
+            raise _describe_failure(url, exc) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -93,6 +130,16 @@ class Database:
     def session(self) -> Iterator[Session]:
         """One transaction: committed if the block ends normally, rolled back on any error."""
         with self._sessions() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A transaction for read-then-write sequences that concurrent processes must not interleave
+        (appending to an evidence chain, creating a system). On SQLite it holds the write lock from its
+        first statement; on PostgreSQL the caller locks the rows it reads with FOR UPDATE."""
+        with self._sessions() as s, s.begin():
+            if self.backend == "sqlite":
+                lock_for_writing(s.connection())
             yield s
 
     def dispose(self) -> None:

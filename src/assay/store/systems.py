@@ -15,15 +15,36 @@ from assay.store.tables import (
     SystemRow,
     utcnow,
 )
+from assay.store.upsert import insert_ignoring_conflict
 
 
 def upsert_system(session: Session, manifest: dict[str, Any], manifest_sha256: str) -> SystemRow:
-    """Create or replace a system from a validated manifest; API-made overrides are kept."""
+    """Create or replace a system from a validated manifest; API-made overrides are kept.
+
+    Two processes registering the same new system at once both succeed: the row is created with
+    INSERT … ON CONFLICT DO NOTHING and then locked (FOR UPDATE), so the second waits for the first and
+    then replaces its contents instead of failing on the unique slug."""
     sysdata = manifest["system"]
-    row = session.scalars(select(SystemRow).where(SystemRow.slug == sysdata["id"])).one_or_none()
-    if row is None:
-        row = SystemRow(slug=sysdata["id"])
-        session.add(row)
+    insert_ignoring_conflict(
+        session,
+        SystemRow,
+        {
+            "slug": sysdata["id"],
+            "name": sysdata["name"],
+            "version": sysdata["version"],
+            "model_type": sysdata["model_type"],
+            "sector": sysdata.get("sector", ""),
+            "manifest": manifest,
+            "manifest_sha256": manifest_sha256,
+        },
+        ["slug"],
+    )
+    row = session.scalars(
+        select(SystemRow)
+        .where(SystemRow.slug == sysdata["id"])
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     row.name = sysdata["name"]
     row.version = sysdata["version"]
     row.model_type = sysdata["model_type"]

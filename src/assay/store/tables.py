@@ -107,7 +107,12 @@ class AllocationOverrideRow(Base):
 
 
 class EvidenceRow(Base):
+    """One evidence record. `seq` and `prev_hash` place it in its system's chain; `link_signed` says the
+    signature covers them (false only for records that existed before the chain and were linked by the
+    migration)."""
+
     __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("system_slug", "seq", name="uq_evidence_chain_seq"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
@@ -120,6 +125,37 @@ class EvidenceRow(Base):
     tool_version: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column()
     summary: Mapped[str] = mapped_column(Text, default="")
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    link_signed: Mapped[bool] = mapped_column(Boolean)
+
+
+class EvidenceChainRow(Base):
+    """The head of one evidence chain (a system's, or "" for evidence with no system): its length and
+    the hash of its last record. Appenders lock this row, so a chain never forks."""
+
+    __tablename__ = "evidence_chains"
+
+    chain: Mapped[str] = mapped_column(String(64), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(16))  # "genesis" or "migration"
+    origin_note: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EvidenceCheckpointRow(Base):
+    """A signed statement "chain C had N records, the last hashing to H, at time T"."""
+
+    __tablename__ = "evidence_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(64), index=True)
+    length: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column()
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(200))
 
@@ -175,3 +211,24 @@ class LedgerBandRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     band: Mapped[int] = mapped_column(Integer)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class AssessmentRow(Base):
+    """One run of `assay assess`: started, the steps done with their outputs, completed or not."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_slug: Mapped[str] = mapped_column(String(64), index=True)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    out_dir: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    resumed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    index_evidence_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

@@ -68,7 +68,13 @@ def test_dataset_dict_with_split(tmp_path):
     save_to_disk(root / "test", [_table(["x1"], [1])])
     (root / "dataset_dict.json").write_text(json.dumps({"splits": ["train", "test"]}))
     train, report = load_samples(root, split="train")
-    assert [s.input for s in train] == ["t1", "t2", "t3"] and not report.warnings
+    assert [s.input for s in train] == ["t1", "t2", "t3"]
+    # the only notes: which columns were taken by their common names (said, never silent)
+    assert [w.field for w in report.warnings] == ["input_field", "target_field"]
+    assert "using column 'label' as the expected answer" in report.warnings[1].message
+    assert "using column 'question' as the prompt" in report.warnings[0].message
+    _, explicit = load_samples(root, split="train", input_field="question", target_field="label")
+    assert not explicit.warnings
     chosen, report = load_samples(root)
     assert [s.input for s in chosen] == ["x1"]
     assert "using 'test'" in report.warnings[0].message

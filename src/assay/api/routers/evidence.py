@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from assay.api.auth import read_access
 from assay.api.deps import workspace
 from assay.api.errors import INVALID, NOT_FOUND, ErrorMessage
+from assay.assurance.chain_check import ChainCheck, verify_chains
 from assay.assurance.evidence import Evidence, EvidenceCheck, check_evidence, get_evidence, list_evidence
 from assay.store.blobs import sha256_bytes
 from assay.workspace import Workspace
@@ -46,6 +47,15 @@ def verify_all(
 ) -> list[EvidenceCheck]:
     """A POST because it does work on the server, though it changes nothing; so reads' rules apply."""
     return [check_evidence(ws, ev) for ev in list_evidence(ws, system=system, limit=1_000_000)]
+
+
+@router.post("/chains/verify", summary="Walk every evidence chain and name each one's first break")
+def verify_chain_links(
+    system: str | None = Query(None, description="only this system's chain"),
+    ws: Workspace = Depends(workspace),
+) -> list[ChainCheck]:
+    """Shows what per-record checks cannot: a deleted, inserted or reordered record (docs/evidence.md)."""
+    return verify_chains(ws, system=system)
 
 
 @router.get("/{evidence_id:uuid}", summary="One evidence record", responses=NOT_FOUND)

@@ -209,8 +209,9 @@ async def _read_submission(request: Request) -> Submission:
 )
 async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depends(workspace)) -> Any:
     """Send an image or text file as multipart `file`, or JSON `{"text": ...}`; get one verdict with its
-    parts (manifest, watermark, ledger). Content that cannot be checked still gets a 200 answer whose
-    `bad_input` says why."""
+    parts (manifest, watermark, ledger). `verdict` is `established` (and `mark_found` true) only for a
+    mark in the content; a resemblance to a ledger entry is `ledger_match`: no mark found in this file.
+    Content that cannot be checked still gets a 200 answer whose `bad_input` says why."""
     sub = await _read_submission(request)
     if sub.data is None:
         return JSONResponse(
@@ -253,6 +254,13 @@ def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLRespo
     lang = pick_language(
         context.pop("lang", None) or request.query_params.get("lang"), request.headers.get("accept-language")
     )
+
+    def say(messages: list[Any] | None, fallback: str) -> str:
+        """A finding in the page's language; the English sentence if it came without string ids."""
+        if not messages or any(m is None for m in messages):
+            return fallback
+        return " ".join(m.text(lang) for m in messages)
+
     html = (
         templates()
         .get_template("verify.html")
@@ -261,6 +269,7 @@ def _page(request: Request, status_code: int = 200, **context: Any) -> HTMLRespo
             lang=lang,
             languages=catalogue.languages,
             t=catalogue.for_language(lang),
+            say=say,
             **context,
         )
     )

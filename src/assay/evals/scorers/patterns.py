@@ -67,7 +67,7 @@ def load_rule_file(model: type[RuleFile], default_file: str, path: str | Path | 
     else:
         raw = Path(path).read_text(encoding="utf-8")
         source = str(path)
-    data: Any = safe_load(raw)
+    data: Any = safe_load(raw, file=source)
     try:
         loaded = model.model_validate(data)
     except ValueError as exc:

@@ -14,12 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+from assay import jsonio
 from assay.evals.suites.report import LoadReport, Problem, SuiteInvalid
 
 Row = tuple[int | None, Any]
 
 TEXT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".json": "json"}
 BINARY_FORMATS = {".parquet": "parquet", ".arrow": "arrow"}
+
+LINE_LIMITS = jsonio.JsonLimits(max_bytes=16 * jsonio.MiB)  # one JSONL record
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long prompts are normal in eval data
 
@@ -46,7 +49,12 @@ def iter_jsonl(path: Path, report: LoadReport) -> Iterator[Row]:
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text)
+                yield number, jsonio.loads(text, file=str(path), limits=LINE_LIMITS)
+            except jsonio.JsonLimitError as exc:
+                report.rows_read += 1
+                report.skipped.append(
+                    Problem(file=str(path), line=number, field="(line)", message=exc.message)
+                )
             except json.JSONDecodeError as exc:
                 report.rows_read += 1
                 report.skipped.append(
@@ -132,9 +140,11 @@ def iter_json_array(path: Path, report: LoadReport, data: Any = None) -> Iterato
 
 
 def read_json(path: Path) -> Any:
+    """A whole JSON file, within the size and depth limits of `assay.jsonio`."""
     try:
-        with path.open("rb") as fh:
-            return json.load(fh)
+        return jsonio.read_json(path)
+    except jsonio.JsonLimitError as exc:
+        fatal(path, exc.message, expected="a JSON document within the limits")
     except json.JSONDecodeError as exc:
         fatal(path, f"invalid JSON: {exc.msg}", line=exc.lineno, expected="a JSON document")
     except UnicodeDecodeError:

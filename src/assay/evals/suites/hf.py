@@ -13,11 +13,11 @@ Layout assumed (that of `datasets` 2.x/3.x `save_to_disk`):
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assay import jsonio
 from assay.evals.suites.files import BINARY_FORMATS, TEXT_FORMATS, fatal, label_names_from_features
 from assay.evals.suites.report import LoadReport, Problem
 
@@ -45,7 +45,9 @@ def is_dataset_dict(folder: Path) -> bool:
 
 def _read_json(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = jsonio.read_json(path)
+    except jsonio.JsonLimitError as exc:
+        fatal(path, exc.message)
     except (OSError, ValueError) as exc:
         fatal(path, f"cannot read: {exc}")
     if not isinstance(data, dict):

@@ -27,6 +27,7 @@ from assay.evals.suites.scoring import ScorerLike, as_specs, infer_scorers
 from assay.evals.suites.yamlsuite import load_yaml_suite
 
 MOONSHOT_PREFIX = "moonshot:"
+SHOWN_SKIPS = 5  # skipped rows quoted when a whole file is unusable
 FIELD_OPTIONS = tuple(f"{name}_field" for name in MAPPABLE)
 
 
@@ -102,6 +103,7 @@ def load_samples(
                 raise SuiteInvalid(problems)
         for line, row in iter_rows(data_file.path, data_file.fmt, report, data_file.labels):
             collector.add_row(row, line, str(data_file.path))
+    report.warnings.extend(collector.mapping_notes())
     _finish(report, strict)
     return collector.samples, report
 
@@ -113,13 +115,27 @@ def _bare_suite(
     scorers: list[ScorerSpec] | None,
     meta: dict[str, Any],
 ) -> Suite:
+    if not samples:
+        shown = report.skipped[:SHOWN_SKIPS]
+        more = len(report.skipped) - len(shown)
+        headline = Problem(
+            file=str(path),
+            field="samples",
+            message=f"no usable samples: all {report.rows_read} row(s) were skipped"
+            + (f"; the first {len(shown)} reasons follow" if shown else "")
+            + (f" ({more} more alike)" if more > 0 else ""),
+            expected="rows with at least a prompt",
+        )
+        raise SuiteInvalid([headline, *shown])
     specs = scorers or infer_scorers(samples)
     if not specs:
         fatal(
             path,
-            "no scorers given and none can be inferred (samples have no target or expect)",
+            "no scorers given, and the samples carry nothing to infer one from (no expected answer, "
+            "no expect: refuse/comply, no choices)",
             field="scorers",
-            expected="scorers=[...]",
+            expected="scorers: `--scorers NAME[,NAME]` on the command line (e.g. --scorers refusal), "
+            "`scorers=[...]` from Python",
         )
     if not scorers:
         report.warnings.append(
@@ -128,13 +144,6 @@ def _bare_suite(
                 field="scorers",
                 message="no scorers given; using " + ", ".join(s.name for s in specs),
             )
-        )
-    if not samples:
-        fatal(
-            path,
-            "no usable samples" + (f" ({len(report.skipped)} skipped)" if report.skipped else ""),
-            field="samples",
-            expected="at least one valid row",
         )
     data = {
         "id": path.stem if path.is_file() else path.name,
@@ -304,6 +313,7 @@ def load_suite(path_or_name: str | Path, *, strict: bool = False, **options: Any
             report.source,
             f"holds {len(suites)} suites ({', '.join(s.id for s in suites)})",
             field="(suite)",
-            expected="load_suites() for a cookbook or a Moonshot data folder",
+            expected="one suite here; `assay eval run` runs each suite of a cookbook or data folder, "
+            "from Python use load_suites()",
         )
     return suites[0], report

@@ -29,6 +29,8 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "metadata": ("metadata",),
 }
 MAPPABLE = ("id", "input", "target", "choices", "category", "language")
+NO_COLUMN = "-"  # a FieldMap entry of "-" means: this field comes from no column at all
+REPORTED = {"input": "the prompt", "target": "the expected answer"}  # inferred mappings said up front
 
 
 class FieldMap(BaseModel):
@@ -55,6 +57,8 @@ class FieldMap(BaseModel):
 
     def candidates(self, name: str) -> tuple[str, ...]:
         chosen = getattr(self, name, None)
+        if chosen == NO_COLUMN:
+            return ()
         return (chosen,) if chosen else DEFAULT_COLUMNS[name]
 
     def column_problems(self, columns: Iterable[str], file: str) -> list[Problem]:
@@ -63,7 +67,7 @@ class FieldMap(BaseModel):
         problems = []
         for name in MAPPABLE:
             chosen = getattr(self, name)
-            if chosen and chosen not in present:
+            if chosen and chosen != NO_COLUMN and chosen not in present:
                 problems.append(
                     Problem(
                         file=file,
@@ -240,6 +244,32 @@ class SampleCollector:
         self.samples: list[Sample] = []
         self._seen: dict[str, str] = {}
         self.index = 0
+        self.inferred: dict[str, str] = {}  # sample field -> the column chosen by its common name
+
+    def _note_inferred(self, row: Mapping[str, Any]) -> None:
+        for name in REPORTED:
+            if name not in self.inferred and getattr(self.fields, name) is None:
+                column, _ = _pick(row, DEFAULT_COLUMNS[name])
+                if column is not None:
+                    self.inferred[name] = column
+
+    def mapping_notes(self) -> list[Problem]:
+        """Say which columns were taken by their common names, so a mapping is never silent (a `label`
+        column read as the expected answer changes what a run scores)."""
+        notes = []
+        for name, column in self.inferred.items():
+            if column == name:
+                continue
+            option = f"--{name}-column"
+            notes.append(
+                Problem(
+                    file=self.file,
+                    field=f"{name}_field",
+                    message=f"using column '{column}' as {REPORTED[name]}; pass {option} to choose another"
+                    + (f" or {option} {NO_COLUMN} for none" if name == "target" else ""),
+                )
+            )
+        return notes
 
     def where(self, line: int | None) -> str:
         return f"line {line}" if line is not None else f"row {self.index}"
@@ -256,6 +286,8 @@ class SampleCollector:
         self.report.rows_read += 1
         file = file or self.file
         field_prefix = "" if line is not None else f"[{index}]."
+        if isinstance(row, str):
+            row = {self.fields.input or "input": row}  # a list of plain strings is a list of prompts
         if not isinstance(row, Mapping):
             self.report.skipped.append(
                 Problem(
@@ -263,10 +295,11 @@ class SampleCollector:
                     line=line,
                     field=field_prefix.rstrip(".") or "(row)",
                     message=f"a row must be an object, got {type(row).__name__}",
-                    expected="an object with at least a prompt",
+                    expected="an object with at least a prompt, or a prompt as text",
                 )
             )
             return
+        self._note_inferred(row)
         try:
             sample = row_to_sample(row, self.fields, index, self.id_prefix)
         except RowError as exc:

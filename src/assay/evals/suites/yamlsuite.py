@@ -18,9 +18,11 @@ from assay.evals.suites.rows import FieldMap, SampleCollector
 from assay.evals.suites.scoring import normalise_scorer
 from assay.manifest.loader import format_path
 from assay.manifest.yamlpos import LocatedYaml, YamlSyntaxError, load_located
+from assay.yamlio import YamlLimits
 
 MAX_SUITE_BYTES = 20 * 1024 * 1024
-LOADER_KEYS = ("samples_file", "fields", "split")
+SUITE_LIMITS = YamlLimits(max_bytes=MAX_SUITE_BYTES)
+LOADER_KEYS = ("samples_file", "fields", "split", "allow_outside")
 
 SampleFileLoader = Callable[..., tuple[list[Sample], LoadReport]]
 
@@ -59,7 +61,7 @@ def read_located(path: Path) -> tuple[str, LocatedYaml]:
             [Problem(file=file, line=line, field="(document)", message="not UTF-8 text")]
         ) from None
     try:
-        return text, load_located(text)
+        return text, load_located(text, file=file, limits=SUITE_LIMITS)
     except YamlSyntaxError as exc:
         raise SuiteInvalid([exc.as_problem(file)]) from None
 
@@ -178,6 +180,17 @@ def _samples_from_file(
         )
         return []
     target = (path.parent / ref).resolve()
+    if doc.get("allow_outside") is not True and not target.is_relative_to(path.parent.resolve()):
+        problems.append(
+            _problem(
+                file,
+                located,
+                ("samples_file",),
+                f"'{ref}' leaves this suite's folder",
+                "a path inside the suite's folder, or 'allow_outside: true' in the suite",
+            )
+        )
+        return []
     if not target.exists():
         problems.append(_problem(file, located, ("samples_file",), f"'{ref}' not found (looked at {target})"))
         return []

@@ -46,6 +46,7 @@ class BundledTarget(Target):
         params: dict[str, Any] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         threads: int | None = None,
+        manifest_threads: int | None = None,
         logits_processors: Sequence[Any] | None = None,
         model: BundledModel | None = None,
         max_concurrency: int = 64,
@@ -56,7 +57,8 @@ class BundledTarget(Target):
         self.system_prompt = system_prompt
         self.params = {k: v for k, v in (params or {}).items() if k not in _ENGINE_PARAMS}
         self._batch_size = max(1, int(batch_size))
-        self.threads = threads
+        self.threads = threads  # set in code: wins over ASSAY_THREADS
+        self.manifest_threads = manifest_threads  # the manifest's `threads:`: ASSAY_THREADS wins over it
         self.logits_processors: list[Any] = list(logits_processors or [])
         self.engine: BundledModel | None = model
         self._load_lock: asyncio.Lock | None = None
@@ -67,8 +69,9 @@ class BundledTarget(Target):
 
     @classmethod
     def from_spec(cls, spec: TargetSpec, base_dir: Path | None = None) -> BundledTarget:
-        """`model` may name another GGUF file (relative to the manifest); `params.batch_size` and
-        `params.threads` tune the engine, the other params are generation defaults."""
+        """`model` may name another GGUF file (relative to the manifest); `threads:` (or the older
+        `params.threads`) and `params.batch_size` tune the engine, the other params are generation
+        defaults. The schema has already checked both thread settings."""
         gguf = None
         if spec.model and spec.model.endswith(".gguf"):
             gguf = Path(spec.model).expanduser()
@@ -81,7 +84,7 @@ class BundledTarget(Target):
             system_prompt=spec.system_prompt,
             params=params,
             batch_size=int(params.get("batch_size", DEFAULT_BATCH_SIZE)),
-            threads=params.get("threads"),
+            manifest_threads=spec.threads if spec.threads is not None else params.get("threads"),
             max_concurrency=spec.max_concurrency,
         )
 
@@ -108,12 +111,17 @@ class BundledTarget(Target):
         async with self._load_lock:
             if self.engine is None:
                 from assay.evals.bundled.engine import BundledModel, ModelUnavailable
+                from assay.evals.bundled.threads import ThreadSettingError
 
                 try:
                     self.engine = await asyncio.to_thread(
-                        BundledModel.load, self.gguf_path, cache_dir=self.cache_dir, threads=self.threads
+                        BundledModel.load,
+                        self.gguf_path,
+                        cache_dir=self.cache_dir,
+                        threads=self.threads,
+                        manifest_threads=self.manifest_threads,
                     )
-                except ModelUnavailable as exc:
+                except (ModelUnavailable, ThreadSettingError) as exc:
                     raise TargetUnavailable(f"target {self.id!r}: {exc}") from exc
         return self.engine
 

@@ -63,3 +63,9 @@ def load_catalogue(name: str) -> Catalogue:
     """Read and validate `i18n/<name>.json` from the package."""
     text = resources.files("assay.web.i18n").joinpath(f"{name}.json").read_text(encoding="utf-8")
     return Catalogue.model_validate(json.loads(text))
+
+
+def say(name: str, key: str, args: dict[str, str | int | float], lang: str = DEFAULT_LANGUAGE) -> str:
+    """One string of catalogue `name` in `lang`, its `{placeholders}` filled from `args`."""
+    texts = load_catalogue(name).strings[key]
+    return texts.get(lang, texts[DEFAULT_LANGUAGE]).format(**args)
