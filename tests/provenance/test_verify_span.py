@@ -106,6 +106,10 @@ def test_verify_reports_where_a_pasted_marked_passage_is(ws: Workspace) -> None:
     assert "Bonferroni" in w.false_positive_statement
     part = next(p for p in v.parts if p.name == "watermark")
     assert part.status == "positive" and f"characters {w.span.char_start}–{w.span.char_end}" in part.summary
+    # the same findings as messages a page can say in the reader's language
+    assert [m.key for m in part.messages] == ["wm_text_span_found"]
+    assert "fp_text_span" in [m.key for m in w.false_positive_messages]
+    assert f"{w.span.char_start}–{w.span.char_end}" in part.messages[0].text("ta")
     # the highlighted tokens start just before the span, so the page can show it
     assert 0 < w.highlight_start <= w.span.token_start < w.highlight_start + len(w.highlight)
     data = json.loads(v.model_dump_json())
