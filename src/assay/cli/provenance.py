@@ -95,6 +95,12 @@ def mark(
         False, "--sidecar", help="Text: write the manifest beside the file instead of inside it."
     ),
     max_tokens: int = typer.Option(120, "--max-tokens", min=1, max=1024),
+    image_watermark: str = typer.Option(
+        "syncTile",
+        "--image-watermark",
+        help="Image: the watermark method: syncTile (survives crops, rotation, resizing, JPEG q50), "
+        "dwtDctSvd (the pre-issue-9 default) or dwtDctSvd-rescale (survives uniform resizing).",
+    ),
     out: Path | None = typer.Option(None, "--out", help="With --generate: write the text here."),
     home: Path | None = HOME_OPTION,
 ) -> None:
@@ -127,7 +133,13 @@ def mark(
             stderr.print(f"[red]{source}: no such file[/red]", highlight=False)
             raise typer.Exit(2)
         result = mark_file(
-            ws, source, system=system, system_version=system_version, model=model, sidecar=sidecar
+            ws,
+            source,
+            system=system,
+            system_version=system_version,
+            model=model,
+            sidecar=sidecar,
+            image_watermark=image_watermark,
         )
     except (MarkError, LookupError, ValueError, OSError) as exc:
         stderr.print(f"[red]cannot mark[/red]: {exc}", highlight=False, markup=False)

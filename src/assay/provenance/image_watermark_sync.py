@@ -163,6 +163,8 @@ def geometries(r: np.ndarray, n: int = 3) -> Iterator[tuple[float, float]]:
     The autocorrelation is taken at half the frame's resolution (the pattern has nothing above a
     quarter of the frame's sampling rate, so nothing of it is lost) to keep the FFT small.
     """
+    if float(np.abs(r).max(initial=0.0)) < 1e-6:
+        return  # a flat picture: no texture, so no pattern and no lattice
     h, w = (r.shape[0] // 2) * 2, (r.shape[1] // 2) * 2
     half = r[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
     period = TILE / 2
@@ -205,6 +207,7 @@ class SyncReading:
     z: float
     bits: np.ndarray
     strength: np.ndarray  # |correlation| per bit, normalised
+    agreement: float  # share of data chips whose sign agrees with their decoded bit (0.5 = chance)
     scale: float
     angle: float
 
@@ -234,7 +237,8 @@ def _decode_tile(tile: np.ndarray, scale: float, angle: float) -> SyncReading:
     noise = float(np.std(votes)) + 1e-12
     bits = (sums > 0).astype(np.uint8)
     strength = np.abs(sums) / (noise * np.sqrt(np.maximum(counts, 1)))
-    return SyncReading(z=z, bits=bits, strength=strength, scale=scale, angle=angle)
+    agreement = float(np.mean((votes > 0) == (sums[owners] > 0)))
+    return SyncReading(z=z, bits=bits, strength=strength, agreement=agreement, scale=scale, angle=angle)
 
 
 def read_sync(

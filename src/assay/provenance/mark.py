@@ -236,21 +236,28 @@ def mark_image(
     model: str = "unknown model",
     generator: str = DEFAULT_GENERATOR,
     filename: str | None = None,
+    watermark: str | None = None,
 ) -> tuple[MarkResult, bytes]:
-    """Watermark (ledger id in the pixels), C2PA-sign and record an image: (result, signed bytes)."""
+    """Watermark (ledger id in the pixels), C2PA-sign and record an image: (result, signed bytes).
+
+    `watermark` names the image watermark method (`image_watermark.METHODS`; default `syncTile`).
+    """
     from assay.provenance import ledger
     from assay.provenance.c2pa_keys import load_signer
     from assay.provenance.image_c2pa import sign_image
     from assay.provenance.image_io import ImageRejected, load_image
-    from assay.provenance.image_watermark import embed_watermark
+    from assay.provenance.image_watermark import DEFAULT_METHOD, METHODS, embed_watermark
 
+    method = watermark or DEFAULT_METHOD
+    if method not in METHODS:
+        raise MarkError(f"unknown image watermark {method!r}; choose one of {', '.join(METHODS)}")
     try:
         loaded = load_image(data, filename)
     except ImageRejected as exc:
         raise MarkError(exc.reason) from exc
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="image", media_type=loaded.media_type, system=system)
-    marked = embed_watermark(loaded.image, ledger_id)
+    marked = embed_watermark(loaded.image, ledger_id, method)  # type: ignore[arg-type]
     pixels = _encode(marked, loaded.media_type)
     signed = sign_image(
         pixels,
@@ -272,9 +279,9 @@ def mark_image(
         system=system,
         system_version=system_version,
         model=model,
-        method="c2pa+dwtDctSvd",
+        method=f"c2pa+{method}",
         key_id=signer.fingerprint_sha256[:16],
-        params={"watermark": "dwtDctSvd", "payload_id": ledger_id, "signer": signer.subject},
+        params={"watermark": method, "payload_id": ledger_id, "signer": signer.subject},
         meta={"generator": generator, "filename": filename},
         ledger_id=ledger_id,
     )
@@ -291,7 +298,7 @@ def mark_image(
         ledger_id=entry.id,
         kind="image",
         media_type=loaded.media_type,
-        method="c2pa+dwtDctSvd",
+        method=f"c2pa+{method}",
         sha256=entry.sha256,
         key_id=entry.key_id,
         evidence_id=ev,
@@ -319,6 +326,7 @@ def mark_file(
     model: str = "unknown model",
     generator: str = DEFAULT_GENERATOR,
     sidecar: bool = False,
+    image_watermark: str | None = None,
 ) -> MarkResult:
     """Mark a text or image file by its content and write `FILE.marked.ext` atomically beside it."""
     from assay.provenance.verify import sniff
@@ -336,6 +344,7 @@ def mark_file(
             model=model,
             generator=generator,
             filename=path.name,
+            watermark=image_watermark,
         )
         atomic_write(out, signed)
         return result.model_copy(update={"output_path": str(out)})

@@ -465,10 +465,7 @@ def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, Water
         detected=detected,
         payload_id=payload,
         bit_accuracy=r.bit_accuracy if r.bit_accuracy is not None else r.bit_agreement,
-        false_positive_statement=(
-            f"{r.explanation} Detected only when the 16-bit checksum holds and at least "
-            f"{r.threshold:.0%} of the block votes agree (unmarked images sit near 50%)."
-        ),
+        false_positive_statement=f"{r.explanation} {r.rule}",
     )
     if detected:
         tail = f" carrying ledger id #{payload}" if payload is not None else ""
