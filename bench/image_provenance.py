@@ -33,10 +33,30 @@ from assay.provenance.image_c2pa import sign_image, verify_c2pa
 from assay.provenance.image_watermark import METHODS, Method, detect_watermark, embed_watermark
 from assay.workspace import Workspace
 
-SKIMAGE_COLOUR = ["astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry", "retina", "rocket"]
+SKIMAGE_COLOUR = [
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "rocket",
+]
 SKIMAGE_GREY = ["camera", "coins", "moon", "grass", "gravel", "brick", "cell", "clock"]
 # The tuning half: the five photos syncTile was developed on, then others until half the images.
-TUNE_GROUPS = ["astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "grass", "moon", "flower", "gravel", "clock"]
+TUNE_GROUPS = [
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "camera",
+    "coins",
+    "grass",
+    "moon",
+    "flower",
+    "gravel",
+    "clock",
+]
 
 
 def source_photos() -> list[tuple[str, Image.Image]]:
@@ -301,13 +321,19 @@ def main() -> None:
         for m in METHODS[1:]:
             rows, stats[f"{m} held-out"] = bench_watermark(held, m, "held-out")
             out += rows
-    out += [""] + [f"PSNR {k}: mean {v['psnr_mean']:.1f} dB, min {v['psnr_min']:.1f} dB" for k, v in stats.items()]
+    out += [""] + [
+        f"PSNR {k}: mean {v['psnr_mean']:.1f} dB, min {v['psnr_min']:.1f} dB" for k, v in stats.items()
+    ]
     unmarked = unmarked_set([(n, im) for n, _, im in images], 60 if args.quick else args.unmarked)
     out += ["", *bench_false_positives(unmarked, "syncTile")]
     out += bench_false_positives(unmarked[: 30 if args.quick else 200], None)
     out += ["", "Embed + detect, `syncTile`:", "", *bench_timing()]
     if not args.no_c2pa:
-        out += ["", "C2PA sign + verify (ES256, no thumbnail, verify offline against the local trust list):", ""]
+        out += [
+            "",
+            "C2PA sign + verify (ES256, no thumbnail, verify offline against the local trust list):",
+            "",
+        ]
         out += bench_c2pa([(n, im) for n, im in held])
     out.append(f"\n(whole run {time.perf_counter() - t0:.0f} s)")
     print("\n".join(out))

@@ -36,7 +36,6 @@ to look; the C2PA signature and the ledger say whether to believe it.
 from __future__ import annotations
 
 import binascii
-from itertools import combinations
 from typing import Literal
 
 import numpy as np
@@ -48,8 +47,6 @@ from scipy.fft import dctn, idctn
 Method = Literal["syncTile", "dwtDctSvd", "dwtDctSvd-rescale"]
 METHODS: tuple[Method, ...] = ("syncTile", "dwtDctSvd", "dwtDctSvd-rescale")
 DEFAULT_METHOD: Method = "syncTile"
-SYNC_MAX_FLIPS = 2  # syncTile: the CRC is also tried with up to 2 of the …
-SYNC_WEAK_BITS = 8  # … 8 least certain bits flipped (37 tries, 1 in 1,771 that a random word passes)
 
 ID_BITS = 32
 CRC_BITS = 16
@@ -85,7 +82,6 @@ class WatermarkReading(BaseModel):
     sync_z: float | None = None
     scale: float | None = None
     angle: float | None = None
-    flipped_bits: int = 0
 
 
 def _mask_and_perm(n_blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,14 +209,15 @@ def embed_watermark(image: Image.Image, payload_id: int, method: Method = DEFAUL
         raise WatermarkError(f"unknown watermark method {method!r}; use one of {', '.join(METHODS)}")
     code = encode_payload(payload_id)
     rgb, alpha = _rgb_array(image)
-    ycc = _to_ycbcr(rgb)
     if method == "syncTile":
         from assay.provenance.image_watermark_sync import embed_delta
 
-        rgb_out = np.clip(np.rint(rgb + embed_delta(rgb, code)[..., None]), 0, 255).astype(np.uint8)
+        delta = embed_delta(image, code).astype(np.float32)[..., None]
+        rgb_out = np.clip(np.rint(rgb + delta), 0, 255).astype(np.uint8)
         if alpha is not None:
             return Image.fromarray(np.dstack([rgb_out, alpha]), mode="RGBA")
         return Image.fromarray(rgb_out, mode="RGB")
+    ycc = _to_ycbcr(rgb)
     if method == "dwtDctSvd":
         for c in (1, 2):
             ycc[..., c] = _embed_channel(ycc[..., c], code)
@@ -287,34 +284,20 @@ def _read(image: Image.Image, method: Method, expected_id: int | None) -> Waterm
         expected_id=expected_id,
         bit_accuracy=accuracy,
         explanation=why,
-        rule=(f"Detected only when the 16-bit checksum holds and at least {threshold:.0%} of the block "
-              "votes agree (unmarked images sit near 50%)."),  # fmt: skip
+        rule=(
+            f"Detected only when the 16-bit checksum holds and at least {threshold:.0%} of the block "
+            "votes agree (unmarked images sit near 50%)."
+        ),  # fmt: skip
     )
-
-
-def _sync_payload(bits: np.ndarray, strength: np.ndarray) -> tuple[int, bool, int]:
-    """(payload id, CRC ok, bits flipped): the decoded word, else the least certain bits flipped."""
-    payload_id, ok = decode_payload(bits)
-    if ok:
-        return payload_id, True, 0
-    weak = np.argsort(strength)[:SYNC_WEAK_BITS]
-    for n in range(1, SYNC_MAX_FLIPS + 1):
-        for idx in combinations(weak.tolist(), n):
-            trial = bits.copy()
-            trial[list(idx)] ^= 1
-            pid, ok = decode_payload(trial)
-            if ok:
-                return pid, True, n
-    return payload_id, False, 0
 
 
 def _read_sync(image: Image.Image, expected_id: int | None) -> WatermarkReading:
     from assay.provenance.image_watermark_sync import Z_THRESHOLD, SyncReading, read_sync
 
-    found: dict[int, tuple[int, bool, int]] = {}
+    found: dict[int, tuple[int, bool]] = {}
 
     def accept(r: SyncReading) -> bool:
-        found[id(r)] = _sync_payload(r.bits, r.strength)
+        found[id(r)] = decode_payload(r.bits)
         return r.z >= Z_THRESHOLD and found[id(r)][1]
 
     readings = read_sync(image, accept)
@@ -326,8 +309,8 @@ def _read_sync(image: Image.Image, expected_id: int | None) -> WatermarkReading:
             rule=f"Detected only when the tiled sync pattern is found at z ≥ {Z_THRESHOLD}.",
         )  # fmt: skip
     best = next((r for r in readings if r.z >= Z_THRESHOLD and found[id(r)][1]), None)
-    r = best or max(readings, key=lambda x: x.z)
-    payload_id, crc_ok, flips = found[id(r)]
+    r = best or readings[0]
+    payload_id, crc_ok = found[id(r)]
     detected = best is not None
     bits = r.bits.copy()
     if detected:
@@ -335,8 +318,7 @@ def _read_sync(image: Image.Image, expected_id: int | None) -> WatermarkReading:
     accuracy = float(np.mean(bits == encode_payload(expected_id))) if expected_id is not None else None
     geometry = f"scale {r.scale:.3f}, rotation {r.angle:+.1f}°"
     if detected:
-        fixed = f", {flips} uncertain bit(s) corrected by the checksum" if flips else ""
-        why = (f"watermark found: payload id {payload_id}, checksum holds{fixed}; sync pattern at z = "
+        why = (f"watermark found: payload id {payload_id}, checksum holds; sync pattern at z = "
                f"{r.z:.1f} (threshold {Z_THRESHOLD}), {geometry}")  # fmt: skip
     elif crc_ok:
         why = (f"checksum holds by chance but the sync pattern is at z = {r.z:.1f}, under {Z_THRESHOLD}: "
@@ -354,12 +336,13 @@ def _read_sync(image: Image.Image, expected_id: int | None) -> WatermarkReading:
         expected_id=expected_id,
         bit_accuracy=accuracy,
         explanation=why,
-        rule=(f"Detected only when the tiled sync pattern is found at z ≥ {Z_THRESHOLD} (unmarked images: "
-              "about 4 at best) and the 16-bit checksum holds."),  # fmt: skip
+        rule=(
+            f"Detected only when the tiled sync pattern is found at z ≥ {Z_THRESHOLD} (unmarked images: "
+            "about 4 at best) and the 16-bit checksum holds."
+        ),  # fmt: skip
         sync_z=round(r.z, 2),
         scale=round(r.scale, 4),
         angle=round(r.angle, 3),
-        flipped_bits=flips,
     )
 
 
