@@ -14,8 +14,8 @@ Three methods:
 - `syncTile` (default since issue 9): a tiled luminance pattern that carries its own synchronisation,
   so it survives crops, small rotations, resizes that are kept, borders, brightness and contrast
   changes and JPEG q50; see `image_watermark_sync`. Its decision rule is a sync z-score plus the CRC.
-- `dwtDctSvd` (the default before issue 9): on the image's own pixel grid. Survives JPEG q75 and a down-and-up resize
-  back to the same size.
+- `dwtDctSvd` (the default before issue 9): on the image's own pixel grid. Survives JPEG q75 and a
+  down-and-up resize back to the same size.
 - `dwtDctSvd-rescale`: the image is viewed at a fixed working size (512 px on the long side) for both
   embedding and detection, and the change is mapped back to full size. Survives the image being
   served at another size (any uniform rescale), at a small cost in strength.

@@ -325,6 +325,17 @@ def _refine(
     return False
 
 
+def _with_identity(found: Iterator[tuple[float, float]]) -> Iterator[tuple[float, float]]:
+    """The found geometries, then the unedited one (scale 1, no turn) if none was near it: strong
+    periodic content (windows, tiles) can outvote the pattern's lattice in the autocorrelation."""
+    near = False
+    for scale, angle in found:
+        near = near or (abs(scale - 1.0) < 0.01 and abs(angle) < 0.3)
+        yield scale, angle
+    if not near:
+        yield 1.0, 0.0
+
+
 def read_sync(
     image: Image.Image, accept: Callable[[SyncReading], bool] | None = None, n_geometries: int = 3
 ) -> list[SyncReading]:
@@ -335,7 +346,7 @@ def read_sync(
     """
     r = residual(image)
     out: list[SyncReading] = []
-    for scale, angle in geometries(r, n_geometries):
+    for scale, angle in _with_identity(geometries(r, n_geometries)):
         reading = _decode_tile(_fold(r, scale, angle), scale, angle)
         out.append(reading)
         if accept is None:
