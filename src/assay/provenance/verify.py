@@ -465,7 +465,7 @@ def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, Water
         detected=detected,
         payload_id=payload,
         bit_accuracy=r.bit_accuracy if r.bit_accuracy is not None else r.bit_agreement,
-        false_positive_statement=f"{r.explanation} {r.rule}",
+        false_positive_statement=f"{r.explanation} {r.rule}".strip(),
     )
     if detected:
         tail = f" carrying ledger id #{payload}" if payload is not None else ""
