@@ -197,13 +197,26 @@ def _lattice_points(k: int) -> np.ndarray:
     return np.array(pts, dtype=np.float64)
 
 
-def _score(acf: np.ndarray, period: float, scales: np.ndarray, angles: np.ndarray, k: int) -> np.ndarray:
-    """Mean autocorrelation at the lattice points of each (scale, angle) hypothesis."""
+def _score(
+    acf: np.ndarray,
+    period: float,
+    scales: np.ndarray,
+    angles: np.ndarray,
+    k: int,
+    spline: np.ndarray | None = None,
+) -> np.ndarray:
+    """Mean autocorrelation at the lattice points of each (scale, angle) hypothesis: bilinear, or
+    cubic-spline interpolation from `spline` (less biased toward whole-pixel lags, for the fine step)."""
     pts = _lattice_points(k)
     s, a = np.meshgrid(scales, np.radians(angles), indexing="ij")
     c, sn = (np.cos(a) * s * period)[..., None], (np.sin(a) * s * period)[..., None]
     dx = c * pts[:, 0] - sn * pts[:, 1]
     dy = sn * pts[:, 0] + c * pts[:, 1]
+    if spline is not None:
+        v = ndimage.map_coordinates(
+            spline, [dy.ravel(), dx.ravel()], order=3, mode="grid-wrap", prefilter=False
+        )
+        return v.reshape(dx.shape).mean(axis=-1)
     h, w = acf.shape
     x0, y0 = np.floor(dx), np.floor(dy)
     fx, fy = dx - x0, dy - y0
@@ -231,11 +244,12 @@ def geometries(r: np.ndarray, n: int = 3) -> Iterator[tuple[float, float]]:
     coarse = _score(acf, period, scales, angles, 2)
     peaks = coarse == ndimage.maximum_filter(coarse, size=(9, 5), mode="nearest")
     si, ai = np.nonzero(peaks)
+    spline = ndimage.spline_filter(acf, order=3, mode="grid-wrap")
     for idx in np.argsort(coarse[si, ai])[::-1][:n]:
         s0, a0 = scales[si[idx]], angles[ai[idx]]
         fs = s0 + np.arange(-0.005, 0.00501, 0.0005)
         fa = a0 + np.arange(-0.3, 0.301, 0.025)
-        fine = _score(acf, period, fs, fa, 5)
+        fine = _score(acf, period, fs, fa, 5, spline)
         i, j = np.unravel_index(int(np.argmax(fine)), fine.shape)
         yield float(fs[i]), float(fa[j])
 
