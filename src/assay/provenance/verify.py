@@ -464,7 +464,11 @@ def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, Water
         method=f"invisible watermark ({r.method})",
         detected=detected,
         payload_id=payload,
-        bit_accuracy=r.bit_accuracy if r.bit_accuracy is not None else r.bit_agreement,
+        # The DWT methods' block-vote agreement reads as a bit accuracy; syncTile's chip agreement
+        # does not (noisy chips sit near 60% on a clean read), so its strength is in the explanation.
+        bit_accuracy=r.bit_accuracy
+        if r.bit_accuracy is not None or r.method == "syncTile"
+        else r.bit_agreement,
         false_positive_statement=f"{r.explanation} {r.rule}".strip(),
     )
     if detected:
