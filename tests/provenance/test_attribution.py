@@ -133,7 +133,7 @@ def test_api_and_page_say_no_mark_found_in_every_language(ws: Workspace) -> None
             confidence = findings["confidence_similar_image"][lang]
             assert confidence[: confidence.index("{")] in page
             assert page_strings["verdict_established"][lang] not in page
-            card = findings["fp_image"][lang]  # the watermark card's false-alarm line
+            card = findings["fp_image_sync"][lang]  # the watermark card's false-alarm line (syncTile)
             assert card[: card.index("{")] in page
             if lang != "en":  # the findings are not left in English
                 assert findings["ledger_only"]["en"] not in page

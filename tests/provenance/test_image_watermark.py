@@ -1,5 +1,6 @@
 """The invisible watermark: it carries the ledger id through JPEG, resizing and metadata stripping,
-and unmarked images are not flagged."""
+crops, small rotations, kept resizes and brightness changes (syncTile), and unmarked images are not
+flagged. Images marked with the older DWT methods still read."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ pytest.importorskip("scipy")
 skdata = pytest.importorskip("skimage.data")
 
 from assay.provenance.image_watermark import (  # noqa: E402
+    DEFAULT_METHOD,
     MAX_PAYLOAD_ID,
     N_BITS,
     WatermarkError,
@@ -22,6 +24,7 @@ from assay.provenance.image_watermark import (  # noqa: E402
     embed_watermark,
     encode_payload,
 )
+from assay.provenance.image_watermark_sync import conv_encode, viterbi  # noqa: E402
 
 PHOTOS = ["astronaut", "coffee", "chelsea"]
 PAYLOAD = 3_141_592
@@ -71,7 +74,7 @@ def test_clean_jpeg_q75_and_resize_keep_the_payload(marked: dict[str, Image.Imag
     for attacked in (img, _jpeg(img), _down_up(img), _jpeg(_down_up(img))):
         reading = detect_watermark(attacked, expected_id=PAYLOAD)
         assert reading.detected, reading.explanation
-        assert reading.payload_id == PAYLOAD
+        assert reading.payload_id == PAYLOAD and reading.method == "syncTile"
         assert reading.bit_accuracy == 1.0
 
 
@@ -93,6 +96,108 @@ def test_stripped_c2pa_metadata_leaves_the_watermark(tmp_path) -> None:  # type:
     assert verify_c2pa(stripped.getvalue(), "image/jpeg", ws).verdict == "no_manifest"
     reading = detect_watermark(Image.open(stripped))
     assert reading.detected and reading.payload_id == PAYLOAD
+
+
+def _crop(img: Image.Image, frac: float = 0.1) -> Image.Image:
+    w, h = img.size
+    return img.crop(
+        (round(w * frac * 0.3), round(h * frac * 0.7), w - round(w * frac * 0.7), h - round(h * frac * 0.3))
+    )
+
+
+def _screenshot(img: Image.Image) -> Image.Image:
+    w, h = img.size
+    shown = img.resize((round(w * 0.8), round(h * 0.8)), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (shown.width + 40, shown.height + 100), (236, 236, 240))
+    canvas.paste(shown, (20, 80))
+    buf = io.BytesIO()
+    canvas.save(buf, "WEBP", quality=80)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+SYNC_EDITS = {
+    "JPEG q50": lambda im: _jpeg(im, 50),
+    "crop 10%": _crop,
+    "rotate 2°": lambda im: im.rotate(2, Image.Resampling.BICUBIC),
+    "rotate −3° + JPEG q75": lambda im: _jpeg(im.rotate(-3, Image.Resampling.BICUBIC)),
+    "kept at 60% + JPEG q75": lambda im: _jpeg(im.resize((round(im.width * 0.6), round(im.height * 0.6)))),
+    "brightness +20%": lambda im: Image.fromarray(
+        np.clip(np.asarray(im, float) * 1.2, 0, 255).astype(np.uint8)
+    ),
+    "screenshot: 80%, border, WebP": _screenshot,
+}
+
+
+@pytest.fixture(scope="module")
+def sync_marked() -> Image.Image:
+    return embed_watermark(_photo("coffee"), PAYLOAD, method="syncTile")
+
+
+@pytest.mark.parametrize("edit", list(SYNC_EDITS))
+def test_sync_tile_survives_everyday_edits(sync_marked: Image.Image, edit: str) -> None:
+    assert DEFAULT_METHOD == "syncTile"
+    reading = detect_watermark(SYNC_EDITS[edit](sync_marked), expected_id=PAYLOAD)
+    assert reading.detected, f"{edit}: {reading.explanation}"
+    assert reading.method == "syncTile" and reading.payload_id == PAYLOAD
+    assert reading.sync_z is not None and reading.sync_z >= reading.threshold
+
+
+def test_sync_tile_finds_the_geometry(sync_marked: Image.Image) -> None:
+    turned = detect_watermark(sync_marked.rotate(2, Image.Resampling.BICUBIC), "syncTile")
+    assert turned.angle is not None and abs(abs(turned.angle) - 2.0) < 0.3
+    cropped = detect_watermark(_crop(sync_marked, 0.2), "syncTile")  # short side 400 → 320: frame scale 1.25
+    assert cropped.detected and cropped.scale is not None and abs(cropped.scale - 1.25) < 0.02
+    diff = np.asarray(sync_marked, float) - np.asarray(_photo("coffee"), float)
+    assert 10 * np.log10(255**2 / np.mean(diff**2)) > 38
+    # Luminance only: R, G and B move together (except where a channel clips at 0 or 255).
+    orig = np.asarray(_photo("coffee"), float)
+    inside = np.all((orig > 20) & (orig < 235), axis=-1)
+    assert inside.mean() > 0.5
+    assert np.abs(diff[..., 0] - diff[..., 1])[inside].max() <= 1
+    assert np.abs(diff[..., 1] - diff[..., 2])[inside].max() <= 1
+
+
+def test_viterbi_corrects_what_the_code_can() -> None:
+    rng = np.random.default_rng(3)
+    bits = encode_payload(PAYLOAD)
+    coded = conv_encode(bits)
+    assert len(coded) == 108
+    soft = 2.0 * coded - 1.0
+    assert np.array_equal(viterbi(soft), bits)
+    noisy = soft.copy()
+    noisy[rng.choice(len(noisy), 6, replace=False)] *= -1  # six coded bits flipped, spread out
+    assert decode_payload(viterbi(noisy + rng.normal(0, 0.2, len(noisy)))) == (PAYLOAD, True)
+
+
+def test_images_marked_with_the_old_default_still_verify() -> None:
+    img = embed_watermark(_photo("chelsea"), PAYLOAD, method="dwtDctSvd")
+    reading = detect_watermark(_jpeg(img))
+    assert reading.detected and reading.payload_id == PAYLOAD and reading.method == "dwtDctSvd"
+
+
+def test_cli_mark_chooses_the_image_watermark(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("c2pa")
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
+    runner = CliRunner()
+    home = ["--home", str(tmp_path / ".assay")]
+    assert runner.invoke(app, ["keys", "init", *home]).exit_code == 0
+    src = tmp_path / "pic.png"
+    _photo("chelsea").save(src)
+    r = runner.invoke(
+        app, ["mark", str(src), "--model", "diffuser", "--image-watermark", "dwtDctSvd-rescale", *home]
+    )
+    assert r.exit_code == 0, r.output
+    assert "c2pa+dwtDctSvd-rescale" in r.output
+    out = tmp_path / "pic.marked.png"
+    reading = detect_watermark(Image.open(out).resize((300, 200)))
+    assert reading.detected and reading.method == "dwtDctSvd-rescale"
+    r = runner.invoke(
+        app, ["mark", str(src), "--model", "diffuser", "--image-watermark", "nope", "--force", *home]
+    )
+    assert r.exit_code == 2 and "unknown image watermark" in r.output
 
 
 def test_rescale_method_survives_a_different_size() -> None:

@@ -125,6 +125,12 @@ def mark(
         None, "--seed", min=0, help="With --generate: the sampling seed (random if not given; recorded)."
     ),
     max_tokens: int = typer.Option(120, "--max-tokens", min=1, max=1024),
+    image_watermark: str = typer.Option(
+        "syncTile",
+        "--image-watermark",
+        help="Image: the watermark method: syncTile (survives crops, rotation, resizing, JPEG q50), "
+        "dwtDctSvd (the pre-issue-9 default) or dwtDctSvd-rescale (survives uniform resizing).",
+    ),
     out: Path | None = typer.Option(None, "--out", help="With --generate: write the text here."),
     home: Path | None = HOME_OPTION,
 ) -> None:
@@ -176,6 +182,7 @@ def mark(
             model=model,
             sidecar=sidecar,
             force=force,
+            image_watermark=image_watermark,
         )
     except (MarkError, LookupError, ValueError, OSError) as exc:
         stderr.print(f"[red]cannot mark[/red]: {escape(str(exc))}", highlight=False)

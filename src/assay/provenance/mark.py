@@ -326,19 +326,26 @@ def mark_image(
     model: str | None = None,
     generator: str = DEFAULT_GENERATOR,
     filename: str | None = None,
+    watermark: str | None = None,
 ) -> tuple[MarkResult, bytes]:
     """Watermark (ledger id in the pixels), C2PA-sign and record an image: (result, signed bytes).
 
     An image that already carries a C2PA manifest is re-marked the C2PA way: the new manifest opens
     the signed original as its `parentOf` ingredient, so the earlier manifest and its claims stay in
-    the chain; without `model` the earlier manifest's model is kept."""
+    the chain; without `model` the earlier manifest's model is kept.
+
+    `watermark` names the image watermark method (`image_watermark.METHODS`; default `syncTile`).
+    """
     from assay.provenance import ledger
     from assay.provenance.c2pa_keys import load_signer
     from assay.provenance.c2pa_manifest import claims_of
     from assay.provenance.image_c2pa import sign_image
     from assay.provenance.image_io import ImageRejected, load_image
-    from assay.provenance.image_watermark import embed_watermark
+    from assay.provenance.image_watermark import DEFAULT_METHOD, METHODS, embed_watermark
 
+    method = watermark or DEFAULT_METHOD
+    if method not in METHODS:
+        raise MarkError(f"unknown image watermark {method!r}; choose one of {', '.join(METHODS)}")
     try:
         loaded = load_image(data, filename)
     except ImageRejected as exc:
@@ -347,7 +354,7 @@ def mark_image(
     model = _model_name(model, earlier.model if earlier else None)
     signer = load_signer(ws)
     ledger_id = ledger.reserve_entry(ws, kind="image", media_type=loaded.media_type, system=system)
-    marked = embed_watermark(loaded.image, ledger_id)
+    marked = embed_watermark(loaded.image, ledger_id, method)  # type: ignore[arg-type]
     pixels = _encode(marked, loaded.media_type)
     signed = sign_image(
         pixels,
@@ -373,9 +380,9 @@ def mark_image(
         system=system,
         system_version=system_version,
         model=model,
-        method="c2pa+dwtDctSvd",
+        method=f"c2pa+{method}",
         key_id=signer.fingerprint_sha256[:16],
-        params={"watermark": "dwtDctSvd", "payload_id": ledger_id, "signer": signer.subject},
+        params={"watermark": method, "payload_id": ledger_id, "signer": signer.subject},
         meta={"generator": generator, "filename": filename, "parent": parent},
         ledger_id=ledger_id,
     )
@@ -393,7 +400,7 @@ def mark_image(
         ledger_id=entry.id,
         kind="image",
         media_type=loaded.media_type,
-        method="c2pa+dwtDctSvd",
+        method=f"c2pa+{method}",
         sha256=entry.sha256,
         key_id=entry.key_id,
         evidence_id=ev,
@@ -433,6 +440,7 @@ def mark_file(
     generator: str = DEFAULT_GENERATOR,
     sidecar: bool = True,
     force: bool = False,
+    image_watermark: str | None = None,
 ) -> MarkResult:
     """Mark a text or image file by its content and write `FILE.marked.ext` atomically beside it
     (and, for text, the sidecar manifest `FILE.marked.c2pa`), refusing to overwrite either unless
@@ -453,6 +461,7 @@ def mark_file(
             model=model,
             generator=generator,
             filename=path.name,
+            watermark=image_watermark,
         )
         atomic_write(out, signed)
         return result.model_copy(update={"output_path": str(out)})

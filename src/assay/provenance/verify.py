@@ -552,12 +552,17 @@ def _image_watermark_part(image: Any, ws: Workspace | None) -> tuple[Part, Water
         method=f"invisible watermark ({r.method})",
         detected=detected,
         payload_id=payload,
-        bit_accuracy=r.bit_accuracy if r.bit_accuracy is not None else r.bit_agreement,
-        false_positive_statement=(
-            f"{r.explanation} Detected only when the 16-bit checksum holds and at least "
-            f"{r.threshold:.0%} of the block votes agree (unmarked images sit near 50%)."
-        ),
-        false_positive_messages=[_m("fp_image", threshold=r.threshold, agreement=r.bit_agreement or 0.0)],
+        # The DWT methods' block-vote agreement reads as a bit accuracy; syncTile's chip agreement
+        # does not (noisy chips sit near 60% on a clean read), so its strength is in the explanation.
+        bit_accuracy=r.bit_accuracy
+        if r.bit_accuracy is not None or r.method == "syncTile"
+        else r.bit_agreement,
+        false_positive_statement=f"{r.explanation} {r.rule}".strip(),
+        false_positive_messages=[
+            _m("fp_image_sync", threshold=r.threshold, z=r.sync_z or 0.0)
+            if r.method == "syncTile"
+            else _m("fp_image", threshold=r.threshold, agreement=r.bit_agreement or 0.0)
+        ],
     )
     if detected:
         found = _m("wm_image_found_id", ledger_id=payload) if payload is not None else _m("wm_image_found")
