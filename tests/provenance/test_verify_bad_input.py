@@ -141,7 +141,11 @@ def test_api_answers_bad_input_with_4xx_or_a_verdict_never_500(ws: Workspace) ->
         r = client.post("/api/v1/verify", json={"text": ANSWER, "keep": True}, headers=editor)
         assert r.json()["kept_as"] and len(list_evidence(ws, kind="provenance.verify")) == before + 1
         schema = client.get("/openapi.json").json()["paths"]["/api/v1/verify"]["post"]
-        assert set(schema["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+        assert set(schema["requestBody"]["content"]) == {
+            "multipart/form-data",
+            "application/json",
+            "application/octet-stream",
+        }
         assert json.dumps(schema).count("413")
 
 

@@ -105,6 +105,14 @@ REQUEST_BODY: dict[str, Any] = {
                 }
             },
             "application/json": {"schema": VerifyText.model_json_schema()},
+            "application/octet-stream": {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "The content itself as the whole body; any other media type is read "
+                    "the same way. Keep it with the `keep` query parameter.",
+                }
+            },
         },
     }
 }
