@@ -12,7 +12,13 @@ from pydantic import BaseModel, field_validator
 
 from assay.manifest import Manifest, parse_manifest_data
 from assay.manifest.loader import MAX_MANIFEST_BYTES
-from assay.manifest.schema import AllocationDecision, Component, ControlPointHolding, Party
+from assay.manifest.schema import (
+    AllocationDecision,
+    AllocationOverride,
+    Component,
+    ControlPointHolding,
+    Party,
+)
 from assay.registry.overrides import decide
 from assay.store import systems as store
 from assay.workspace import Workspace
@@ -165,12 +171,20 @@ def add_control_point(ws: Workspace, slug: str, holding: ControlPointHolding) ->
 
 
 def add_override(
-    ws: Workspace, slug: str, decision: AllocationDecision, decided_by: str, on: dt.date | None = None
+    ws: Workspace,
+    slug: str,
+    decision: AllocationDecision,
+    decided_by: str | None = None,
+    on: dt.date | None = None,
 ) -> Manifest:
     """Keep a person's override, with its rationale, signed off by `decided_by` on the server's date.
 
+    `decided_by` defaults to the name an `AllocationOverride` carries (domain callers such as the CLI);
+    the API always passes the token's name. The date is the server's unless `on` is given by code.
     Checked against the system's parties and risk areas first; an earlier API override of the same
     area is replaced."""
+    if decided_by is None:
+        decided_by = decision.decided_by if isinstance(decision, AllocationOverride) else ""
     data = decide(decision, decided_by, on).model_dump(mode="json")
     with ws.db.session() as s:
         row = store.get_system_row(s, slug)
