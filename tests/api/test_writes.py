@@ -8,10 +8,12 @@ limits and a stored manifest stays within 2 MiB; a holding cannot be recorded tw
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from assay.api.limits import KeepLedger, KeepQuota, QuotaExceeded
 from assay.assurance.evidence import list_evidence
@@ -235,3 +237,15 @@ def test_the_same_holding_cannot_be_recorded_twice(registered: Api) -> None:
         assert r.status_code == 409
         assert "'harbour-cloud' already holds 'monitoring' on 'helpdesk-app'" in r.json()["detail"]
     assert len(c.get(f"{BASE}/control-points").json()) == count
+
+
+def test_serve_refuses_a_bad_quota_setting_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.cli.main import app
+
+    monkeypatch.setenv("ASSAY_KEEP_QUOTA_BYTES", "-5")
+    result = CliRunner().invoke(app, ["serve", "--home", str(tmp_path / ".assay")])
+    assert result.exit_code == 2
+    assert "ASSAY_KEEP_QUOTA_BYTES" in result.output
+    assert not (tmp_path / ".assay").exists()  # stopped before opening the workspace
