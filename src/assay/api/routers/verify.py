@@ -330,7 +330,7 @@ async def verify_page_submit(request: Request, ws: Workspace = Depends(workspace
     except HTTPException as exc:
         return _page(request, status_code=400, error=str(exc.detail))
     lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-    if sub.data is None:
+    if not sub.data:  # the page asks again for an empty form; the API answers "the content is empty"
         t = load_catalogue("verify").for_language(lang)
         return _page(request, status_code=422, error=t["nothing_given"])
     want_keep = sub.keep and _may_keep(request, ws, len(sub.data))
