@@ -18,11 +18,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    Strict,
     StrictBool,
     field_validator,
     model_validator,
 )
+from pydantic import Strict as StrictInput
 
 MANIFEST_FORMAT = 1
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,62}$"
@@ -32,7 +32,7 @@ Slug = Annotated[str, Field(pattern=SLUG, description="lower-case id: letters, d
 # needs to be large; the limits stop one API call from growing a stored system without bound.
 SHORT_TEXT = 200  # names, versions, references, currencies
 LONG_TEXT = 4000  # descriptions, rationales, notes
-MAX_ITEMS = 500  # entries in one list of strings
+MAX_ITEMS = 500  # entries in one list
 # Characters that take up no space on the page: controls, whitespace, zero-width and format characters,
 # variation selectors. One class, used both to count and (as a pattern) in the JSON schema, so the
 # schema promises exactly what the validator checks.
@@ -78,7 +78,7 @@ Name = VisibleText(1, SHORT_TEXT)
 ShortText = Annotated[str, Field(max_length=SHORT_TEXT)]
 LongText = Annotated[str, Field(max_length=LONG_TEXT)]
 Ref = Annotated[str, Field(max_length=SHORT_TEXT)]
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _iso_date_only(value: Any) -> Any:
@@ -87,7 +87,7 @@ def _iso_date_only(value: Any) -> Any:
         raise ValueError("expected a date (YYYY-MM-DD), not a date and time")
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and ISO_DATE.match(value):
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
         return value
     raise ValueError("expected a date written YYYY-MM-DD")
 
@@ -109,7 +109,7 @@ def _whole_number(value: Any) -> Any:
 Integer = Annotated[int, BeforeValidator(_whole_number)]
 Count = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]  # `minimum` stays in the schema
 # Numbers are numbers: without strictness pydantic reads `false` as 0 and "3" as 3, which the schema refuses.
-Number = Annotated[float, Strict()]
+Number = Annotated[float, StrictInput()]
 
 
 class Strict(BaseModel):

@@ -92,11 +92,17 @@ REQUEST_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "Image or text file"},
+                        # `contentMediaType`, not `format: binary`: any bytes are a valid file, so the
+                        # schema must not call some of them malformed (JSON Schema 2020-12, OpenAPI 3.1)
+                        "file": {
+                            "type": "string",
+                            "contentMediaType": "application/octet-stream",
+                            "description": "Image or text file",
+                        },
                         "text": {"type": "string", "description": "Text, instead of a file"},
                         "manifest": {
                             "type": "string",
-                            "format": "binary",
+                            "contentMediaType": "application/octet-stream",
                             "description": "A C2PA manifest store kept beside the text (.c2pa), optional",
                         },
                         "keep": {"type": "boolean", "default": False},
@@ -108,7 +114,7 @@ REQUEST_BODY: dict[str, Any] = {
             "application/octet-stream": {
                 "schema": {
                     "type": "string",
-                    "format": "binary",
+                    "contentMediaType": "application/octet-stream",
                     "description": "The content itself as the whole body; any other media type is read "
                     "the same way. Keep it with the `keep` query parameter.",
                 }
@@ -228,7 +234,8 @@ async def _read_submission(request: Request) -> Submission:
         return Submission(
             data=doc.text.encode("utf-8"), declared="text/plain", keep=doc.keep, sidecar=sidecar
         )
-    return Submission(data=body or None, declared=ctype or None)
+    # a body sent with a media type is content, even empty ("the content is empty"); no body at all is not
+    return Submission(data=body if (body or ctype) else None, declared=ctype or None)
 
 
 @router.post(
