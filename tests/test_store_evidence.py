@@ -105,7 +105,7 @@ def test_invalid_change_is_rolled_back(workspace) -> None:  # type: ignore[no-un
         service.add_override(workspace, "helpdesk", bad)
     assert "nobody-here" in str(info.value)
     dup = Party(id="kb-writers", name="Again", roles=["data_provider"])
-    with pytest.raises(ManifestInvalid):
+    with pytest.raises(service.RegistryConflict, match="already has a party with id 'kb-writers'"):
         service.add_party(workspace, "helpdesk", dup)
     assert service.get_system(workspace, "helpdesk").parties == 4
     assert service.get_manifest(workspace, "helpdesk").responsibility.overrides == []

@@ -10,6 +10,7 @@ import httpx
 import uvicorn
 
 from assay.api.app import create_app
+from assay.api.limits import KeepQuota
 from assay.evals.mockserver import listen_socket
 from assay.workspace import Workspace
 
@@ -17,14 +18,19 @@ from assay.workspace import Workspace
 class LiveServer:
     """Serves `create_app(ws)` on 127.0.0.1 at a free port until stopped."""
 
-    def __init__(self, ws: Workspace, *, open_reads: bool = True) -> None:
+    def __init__(
+        self, ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota | None = None
+    ) -> None:
         self.ws = ws
         # bound here, so no other process can take the port meanwhile (and with Nagle off)
         self._sock = listen_socket()
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(ws, open_reads=open_reads), log_level="warning", lifespan="on", access_log=False
+            create_app(ws, open_reads=open_reads, keep_quota=keep_quota),
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -132,14 +132,20 @@ def test_api_answers_bad_input_with_4xx_or_a_verdict_never_500(ws: Workspace) ->
         )
         assert r.status_code == 200 and r.json()["bad_input"]
         assert client.get("/healthz").status_code == 200
-        # Nothing kept unless asked; keep=true records evidence.
+        # Nothing kept unless asked; keep=true with an editor token records evidence.
         from assay.assurance.evidence import list_evidence
+        from assay.tokens import Role, create_token
 
+        editor = {"Authorization": f"Bearer {create_token(ws, 'keeper', Role.editor).secret}"}
         before = len(list_evidence(ws, kind="provenance.verify"))
-        r = client.post("/api/v1/verify", json={"text": ANSWER, "keep": True})
+        r = client.post("/api/v1/verify", json={"text": ANSWER, "keep": True}, headers=editor)
         assert r.json()["kept_as"] and len(list_evidence(ws, kind="provenance.verify")) == before + 1
         schema = client.get("/openapi.json").json()["paths"]["/api/v1/verify"]["post"]
-        assert set(schema["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+        assert set(schema["requestBody"]["content"]) == {
+            "multipart/form-data",
+            "application/json",
+            "application/octet-stream",
+        }
         assert json.dumps(schema).count("413")
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from assay import __version__
 from assay.api.errors import install_error_handlers
+from assay.api.limits import KeepLedger, KeepQuota
 from assay.api.routers import (
     catalog,
     components,
@@ -31,7 +32,8 @@ API_PREFIX = "/api/v1"
 DESCRIPTION = """\
 The registry, responsibility allocation and evidence of Singapore's Model AI Governance Framework for
 Generative AI, over HTTP. Reads are open on the loopback server; every write needs
-`Authorization: Bearer <token>` from `assay token create`. Problems with a request come back as 422 with
+`Authorization: Bearer <token>` from `assay token create`, and so does keeping a verification
+(`/verify?keep=true`, editor role, within a per-client quota). Problems with a request come back as 422 with
 `{"detail": [problem, ...]}`, each problem naming the field.
 """
 
@@ -42,8 +44,9 @@ class Health(BaseModel):
     database: str
 
 
-def create_app(ws: Workspace, *, open_reads: bool = True) -> FastAPI:
-    """One app per workspace; `open_reads=False` asks a viewer token for reads as well."""
+def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota | None = None) -> FastAPI:
+    """One app per workspace; `open_reads=False` asks a viewer token for reads as well. `keep_quota`
+    bounds what each client may keep through `/verify` (default: from the environment)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +56,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True) -> FastAPI:
     app = FastAPI(title="Assay", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.workspace = ws
     app.state.open_reads = open_reads
+    app.state.keep_ledger = KeepLedger(keep_quota or KeepQuota.from_env())
     install_error_handlers(app)
     app.add_middleware(verify.BodyLimits)  # 2 MiB bodies; a larger, bounded cap for verify uploads
 

@@ -31,7 +31,8 @@ AUTH_FAILURES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _check(ws: Workspace, secret: str | None, needed: Role) -> ApiToken:
+def check_token(ws: Workspace, secret: str | None, needed: Role) -> ApiToken:
+    """The token for `secret` if it has at least the `needed` role; 401 or 403 otherwise."""
     if not secret:
         raise HTTPException(
             status_code=401,
@@ -60,7 +61,7 @@ def require(needed: Role) -> Callable[..., ApiToken]:
         ws: Workspace = Depends(workspace),
         credentials: HTTPAuthorizationCredentials | None = Security(bearer),
     ) -> ApiToken:
-        return _check(ws, credentials.credentials if credentials else None, needed)
+        return check_token(ws, credentials.credentials if credentials else None, needed)
 
     return dependency
 
@@ -74,7 +75,7 @@ def read_access(request: Request, ws: Workspace = Depends(workspace)) -> None:
     if request.app.state.open_reads:
         return
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    _check(ws, secret.strip() if scheme.lower() == "bearer" else None, Role.viewer)
+    check_token(ws, secret.strip() if scheme.lower() == "bearer" else None, Role.viewer)
 
 
 editor = require(Role.editor)

@@ -18,7 +18,7 @@ from starlette.routing import Match
 
 from assay.manifest import ManifestInvalid, Problem
 from assay.manifest.loader import format_path
-from assay.registry.service import SystemNotFound
+from assay.registry.service import RegistryConflict, SystemNotFound
 
 
 class ErrorMessage(BaseModel):
@@ -89,6 +89,10 @@ async def _on_system_not_found(_request: Request, exc: Exception) -> JSONRespons
     return JSONResponse(status_code=404, content={"detail": str(exc)})
 
 
+async def _on_conflict(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+
 async def _on_problems(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ManifestInvalid | InvalidRequest)
     return _report(exc.problems)
@@ -123,6 +127,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(SystemNotFound, _on_system_not_found)
+    app.add_exception_handler(RegistryConflict, _on_conflict)
     app.add_exception_handler(ManifestInvalid, _on_problems)
     app.add_exception_handler(InvalidRequest, _on_problems)
     app.add_exception_handler(RequestValidationError, _on_request_invalid)
@@ -131,6 +136,12 @@ def install_error_handlers(app: FastAPI) -> None:
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorMessage, "description": "No such record"}}
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemReport, "description": "The request or the resulting manifest is invalid"}
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorMessage,
+        "description": "The system has this already, or the change would grow it past 2 MiB",
+    }
 }
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorMessage, "description": "The body could not be read (e.g. it is not UTF-8)"},

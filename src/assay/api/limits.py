@@ -1,12 +1,20 @@
-"""A cap on request bodies, enforced before any handler buffers them.
+"""Limits on what one request or one client may cost the server.
 
-The manifest loader refuses files over 2 MiB; the server refuses bodies over the same size, both when a
-client announces the length and when it streams without one.
+A cap on request bodies, enforced before any handler buffers them: the manifest loader refuses files over
+2 MiB; the server refuses bodies over the same size, both when a client announces the length and when it
+streams without one. And a quota on verifications kept as evidence, per client.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -94,3 +102,89 @@ async def _refuse(send: Send, detail: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# --- the quota on kept verifications ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeepQuota:
+    """How much one client may keep as evidence through `/verify` in a window of time.
+
+    Verifying is free and open; keeping writes blobs and signed records that stay, so it is counted per
+    client (the token, else the address) both in uploads and in bytes."""
+
+    count: int = 100
+    bytes: int = 200 * 1000 * 1000
+    window_s: float = 3600.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KeepQuota:
+        """`ASSAY_KEEP_QUOTA_COUNT`, `ASSAY_KEEP_QUOTA_BYTES` and `ASSAY_KEEP_QUOTA_WINDOW_S` override
+        the defaults; a value that is not a positive number is an error naming the variable."""
+        env = os.environ if env is None else env
+        values: dict[str, float] = {}
+        for name, field, kind in (
+            ("ASSAY_KEEP_QUOTA_COUNT", "count", int),
+            ("ASSAY_KEEP_QUOTA_BYTES", "bytes", int),
+            ("ASSAY_KEEP_QUOTA_WINDOW_S", "window_s", float),
+        ):
+            raw = env.get(name)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ValueError(f"{name}={raw!r}: expected a positive {kind.__name__}") from None
+            if value <= 0:
+                raise ValueError(f"{name}={raw!r}: expected a positive {kind.__name__}")
+            values[field] = value
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class QuotaExceeded(HTTPException):
+    """429 with `Retry-After`: the seconds until enough of the window has passed for this upload."""
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(status_code=429, detail=detail, headers={"Retry-After": str(seconds)})
+
+
+class KeepLedger:
+    """What each client kept in the current window, in this process (each worker counts its own)."""
+
+    def __init__(self, quota: KeepQuota, clock: Callable[[], float] = time.monotonic) -> None:
+        self.quota = quota
+        self._clock = clock
+        self._kept: dict[str, deque[tuple[float, int]]] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, client: str, size: int) -> None:
+        """Count one upload of `size` bytes for `client`, or raise `QuotaExceeded` and count nothing."""
+        q = self.quota
+        if size > q.bytes:
+            raise QuotaExceeded(
+                f"the upload ({size:,} bytes) is larger than the {q.bytes:,} bytes a client may keep "
+                f"in {q.window_s:g} s; verify it without keep",
+                q.window_s,
+            )
+        with self._lock:
+            now = self._clock()
+            kept = self._kept.setdefault(client, deque())
+            while kept and kept[0][0] <= now - q.window_s:
+                kept.popleft()
+            used = sum(n for _, n in kept)
+            if len(kept) + 1 <= q.count and used + size <= q.bytes:
+                kept.append((now, size))
+                return
+            # the wait is until enough of the oldest uploads leave the window for this one to fit
+            count, total = len(kept), used
+            for at, n in kept:
+                count, total = count - 1, total - n
+                if count + 1 <= q.count and total + size <= q.bytes:
+                    raise QuotaExceeded(
+                        f"keep quota reached for {client}: at most {q.count} uploads and {q.bytes:,} "
+                        f"bytes kept per {q.window_s:g} s; verifying without keep is not limited",
+                        at + q.window_s - now,
+                    )
+            raise QuotaExceeded("keep quota reached", q.window_s)  # not reached: size <= q.bytes

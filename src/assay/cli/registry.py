@@ -231,7 +231,9 @@ def override(
     responsible: list[str] = typer.Option(
         ..., "--responsible", help="Party id that is responsible (repeat)."
     ),
-    rationale: str = typer.Option(..., "--rationale", help="Why; kept with the override (20+ characters)."),
+    rationale: str = typer.Option(
+        ..., "--rationale", help="Why; kept with the override (20+ visible characters)."
+    ),
     decided_by: str = typer.Option("", "--by", help="Who decided."),
     home: Path | None = HOME_OPT,
 ) -> None:
@@ -244,16 +246,12 @@ def override(
 
     from assay.cli.common import fail_on_invalid_manifest, open_workspace
     from assay.manifest import ManifestInvalid
-    from assay.manifest.schema import AllocationOverride
+    from assay.manifest.schema import AllocationDecision
     from assay.registry.service import SystemNotFound, add_override
 
     try:
-        entry = AllocationOverride(
-            risk_area=risk_area,
-            accountable=accountable,
-            responsible=responsible,
-            rationale=rationale,
-            decided_by=decided_by,
+        entry = AllocationDecision(
+            risk_area=risk_area, accountable=accountable, responsible=responsible, rationale=rationale
         )
     except ValidationError as exc:
         for err in exc.errors():
@@ -261,7 +259,7 @@ def override(
         raise typer.Exit(2) from None
     ws = open_workspace(home)
     try:
-        add_override(ws, system, entry)
+        add_override(ws, system, entry, decided_by)
     except SystemNotFound as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

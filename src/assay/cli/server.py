@@ -40,9 +40,15 @@ def serve(
     import uvicorn
 
     from assay.api.app import create_app
+    from assay.api.limits import KeepQuota
     from assay.manifest import ManifestInvalid, load_manifest
     from assay.registry.service import register_system
 
+    try:
+        keep_quota = KeepQuota.from_env()
+    except ValueError as exc:
+        stderr.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
     ws = open_workspace(home)
     if manifest is not None:
         try:
@@ -61,7 +67,8 @@ def serve(
         )
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"Assay serving {ws.home} at http://{shown}:{port}/", highlight=False, markup=False)
-    uvicorn.run(create_app(ws, open_reads=open_reads), host=host, port=port, log_level="info")
+    app = create_app(ws, open_reads=open_reads, keep_quota=keep_quota)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:

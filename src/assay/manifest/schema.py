@@ -12,11 +12,104 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+from pydantic import Strict as StrictInput
 
 MANIFEST_FORMAT = 1
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 Slug = Annotated[str, Field(pattern=SLUG, description="lower-case id: letters, digits, '.', '_', '-'")]
+
+# Length limits: a manifest is a human-written document (at most 2 MiB as a file), so no single field
+# needs to be large; the limits stop one API call from growing a stored system without bound.
+SHORT_TEXT = 200  # names, versions, references, currencies
+LONG_TEXT = 4000  # descriptions, rationales, notes
+MAX_ITEMS = 500  # entries in one list
+# Characters that take up no space on the page: controls, whitespace, zero-width and format characters,
+# variation selectors. One class, used both to count and (as a pattern) in the JSON schema, so the
+# schema promises exactly what the validator checks.
+INVISIBLE = (
+    "\\s\\x00-\\x1f\\x7f-\\xa0\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f"
+    "\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u206f\\u3000\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0\\ufff0-\\ufff8"
+)
+_VISIBLE_CHAR = re.compile(f"[^{INVISIBLE}]")
+
+
+def visible_length(text: str) -> int:
+    """How many characters of `text` a reader can see; spaces, NULs and zero-width marks do not count."""
+    return len(_VISIBLE_CHAR.findall(text))
+
+
+def _at_least_visible(n: int) -> Any:
+    def check(text: str) -> str:
+        if visible_length(text) < n:
+            raise ValueError(
+                f"needs at least {n} visible character{'s' if n != 1 else ''}; "
+                "spaces and invisible characters do not count"
+            )
+        return text
+
+    return check
+
+
+def VisibleText(min_visible: int = 1, max_length: int = SHORT_TEXT) -> Any:  # noqa: N802 - a type
+    """Text with at least `min_visible` visible characters and at most `max_length` in all."""
+    return Annotated[
+        str,
+        Field(
+            min_length=min_visible,
+            max_length=max_length,
+            # in the schema only: the validator below says what is wrong in words, not as a pattern
+            json_schema_extra={"pattern": f"^(?:[{INVISIBLE}]*[^{INVISIBLE}]){{{min_visible}}}"},
+        ),
+        AfterValidator(_at_least_visible(min_visible)),
+    ]
+
+
+Name = VisibleText(1, SHORT_TEXT)
+ShortText = Annotated[str, Field(max_length=SHORT_TEXT)]
+LongText = Annotated[str, Field(max_length=LONG_TEXT)]
+Ref = Annotated[str, Field(max_length=SHORT_TEXT)]
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Dates are written YYYY-MM-DD; pydantic would otherwise read numbers (even '2.1e-232') as dates."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), not a date and time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("expected a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+
+
+def _whole_number(value: Any) -> Any:
+    """An integer as JSON Schema means it: 3 or 3.0, never `true` or the text "3"."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("expected a whole number")
+        return int(value)
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_whole_number)]
+Count = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]  # `minimum` stays in the schema
+# Numbers are numbers: without strictness pydantic reads `false` as 0 and "3" as 3, which the schema refuses.
+Number = Annotated[float, StrictInput()]
 
 
 class Strict(BaseModel):
@@ -71,77 +164,94 @@ class ControlLevel(StrEnum):
     shared = "shared"
 
 
+def _risk_area_enum(schema: dict[str, Any]) -> None:
+    """The schema lists the risk areas of the bundled catalog (data, read when the schema is built)."""
+    from assay.registry.risk_areas import risk_area_catalog
+
+    schema["enum"] = risk_area_catalog().ids
+
+
+RiskAreaId = Annotated[
+    str, Field(max_length=SHORT_TEXT, json_schema_extra=_risk_area_enum, description="a risk area id")
+]
+
+
+def Items(item: Any, *, min_length: int = 0, max_length: int = MAX_ITEMS) -> Any:  # noqa: N802 - a type
+    """A bounded list, so that no list in a stored manifest grows without limit."""
+    return Annotated[list[item], Field(min_length=min_length, max_length=max_length)]
+
+
 class System(Strict):
     id: Slug
-    name: str = Field(min_length=1)
-    version: str = Field(min_length=1)
-    description: str = ""
-    intended_use: str = Field(min_length=1, description="what the system is for, in a sentence or two")
-    out_of_scope_uses: list[str] = []
-    sector: str = Field(min_length=1, description="e.g. finance, healthcare, public-sector, retail")
+    name: Name
+    version: Name
+    description: LongText = ""
+    intended_use: VisibleText(1, LONG_TEXT) = Field(  # type: ignore[valid-type]
+        description="what the system is for, in a sentence or two"
+    )
+    out_of_scope_uses: Items(LongText) = []  # type: ignore[valid-type]
+    sector: Name = Field(description="e.g. finance, healthcare, public-sector, retail")
     model_type: ModelType
-    users: str = Field("", description="who uses it: staff, customers, the public")
-    languages: list[str] = []
+    users: LongText = Field("", description="who uses it: staff, customers, the public")
+    languages: Items(ShortText) = []  # type: ignore[valid-type]
 
 
 class Party(Strict):
     id: Slug
-    name: str = Field(min_length=1)
-    roles: list[PartyRole] = Field(min_length=1)
-    jurisdiction: str = ""
-    contact: str = ""
+    name: Name
+    roles: Items(PartyRole, min_length=1, max_length=len(PartyRole))  # type: ignore[valid-type]
+    jurisdiction: ShortText = ""
+    contact: ShortText = ""
 
 
 class Artifact(Strict):
     """Where a component's bytes are, so their hash can be recorded as evidence."""
 
-    python_package: str | None = Field(None, description="an installed distribution that ships the file")
-    path: str | None = Field(None, description="path inside the package, or relative to the manifest")
+    python_package: ShortText | None = Field(
+        None, description="an installed distribution that ships the file"
+    )
+    path: VisibleText(1, LONG_TEXT) = Field(  # type: ignore[valid-type]
+        description="path inside the package, or relative to the manifest"
+    )
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
-    allow_outside: bool = Field(
+    allow_outside: StrictBool = Field(
         False,
         description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
     )
 
-    @model_validator(mode="after")
-    def _needs_path(self) -> Artifact:
-        if not self.path:
-            raise ValueError("an artifact needs 'path'")
-        return self
-
 
 class Component(Strict):
     id: Slug
-    name: str = Field(min_length=1)
+    name: Name
     kind: ComponentKind
-    provider: str = Field(description="id of the party that supplies the component")
-    version: str = ""
-    licence: str = ""
-    based_on: str | None = Field(None, description="id of the component this one is derived from")
+    provider: Ref = Field(description="id of the party that supplies the component")
+    version: ShortText = ""
+    licence: ShortText = ""
+    based_on: Ref | None = Field(None, description="id of the component this one is derived from")
     artifact: Artifact | None = None
-    description: str = ""
+    description: LongText = ""
 
 
 class ControlPointHolding(Strict):
     """A party's claim to hold a control point on a component."""
 
     point: ControlPoint
-    component: str
-    holder: str
+    component: Ref
+    holder: Ref
     level: ControlLevel = ControlLevel.full
-    note: str = ""
+    note: LongText = ""
 
 
 class Dataset(Strict):
     id: Slug
-    name: str = Field(min_length=1)
-    provider: str
+    name: Name
+    provider: Ref
     purpose: str = Field(pattern=r"^(training|fine-tuning|retrieval|evaluation)$")
-    licence: str = ""
-    contains_personal_data: bool = False
-    path: str | None = None
-    description: str = ""
-    allow_outside: bool = Field(
+    licence: ShortText = ""
+    contains_personal_data: StrictBool = False
+    path: LongText | None = None
+    description: LongText = ""
+    allow_outside: StrictBool = Field(
         False,
         description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
     )
@@ -154,33 +264,56 @@ class TargetKind(StrEnum):
     python = "python"
 
 
+# What each kind of target cannot do without; the validator and the JSON schema are both built from it.
+TARGET_KIND_NEEDS: dict[TargetKind, tuple[str, str]] = {
+    TargetKind.openai: ("base_url", ""),
+    TargetKind.http: ("base_url", ""),
+    TargetKind.python: ("callable", " (module:function)"),
+}
+
+
+def _target_kind_rules(schema: dict[str, Any]) -> None:
+    """`if kind is X then field Y is required` for each kind, so the schema refuses what the model does."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
+            "then": {"required": [field], "properties": {field: {"type": "string", "minLength": 1}}},
+        }
+        for kind, (field, _) in TARGET_KIND_NEEDS.items()
+    ]
+
+
 class Target(Strict):
+    model_config = ConfigDict(json_schema_extra=_target_kind_rules)
+
     id: Slug
     kind: TargetKind
-    component: str | None = Field(None, description="the component this target exercises")
-    model: str | None = None
-    base_url: str | None = None
-    api_key_env: str | None = Field(None, description="name of the environment variable holding the key")
-    callable: str | None = Field(None, description="module:function, for kind python")
-    system_prompt: str | None = None
+    component: Ref | None = Field(None, description="the component this target exercises")
+    model: ShortText | None = None
+    base_url: LongText | None = Field(None, description="kinds openai and http: required")
+    api_key_env: ShortText | None = Field(
+        None, description="name of the environment variable holding the key"
+    )
+    callable: ShortText | None = Field(None, description="module:function, for kind python (required)")
+    system_prompt: Annotated[str, Field(max_length=10 * LONG_TEXT)] | None = None
     params: dict[str, Any] = {}
-    threads: int | None = Field(
+    threads: Integer | None = Field(
         None,
         ge=1,
         le=1024,
         description="kind bundled: torch threads for the engine (ASSAY_THREADS overrides it; "
         "default: the CPUs free when the model loads)",
     )
-    max_concurrency: int = Field(8, ge=1, le=1024)
-    rate_limit_per_s: float | None = Field(None, gt=0)
-    timeout_s: float = Field(60.0, gt=0)
-    retries: int = Field(3, ge=0, le=20)
+    max_concurrency: Integer = Field(8, ge=1, le=1024)
+    rate_limit_per_s: Number | None = Field(None, gt=0)
+    timeout_s: Number = Field(60.0, gt=0)
+    retries: Integer = Field(3, ge=0, le=20)
     request_template: dict[str, Any] | list[Any] | str | None = Field(
         None,
         description="kind http: the JSON body to send, with {{prompt}}, {{messages}}, {{system}}, "
         "{{model}}, {{max_tokens}}, {{temperature}} placeholders (a string is rendered with Jinja2)",
     )
-    response_path: str | None = Field(
+    response_path: LongText | None = Field(
         None, description="kind http: JSONPath to the answer text in the response, e.g. $.output.text"
     )
     headers: dict[str, str] = Field(
@@ -189,10 +322,9 @@ class Target(Strict):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Target:
-        if self.kind in (TargetKind.openai, TargetKind.http) and not self.base_url:
-            raise ValueError(f"a target of kind '{self.kind.value}' needs 'base_url'")
-        if self.kind is TargetKind.python and not self.callable:
-            raise ValueError("a target of kind 'python' needs 'callable' (module:function)")
+        need = TARGET_KIND_NEEDS.get(self.kind)
+        if need is not None and not getattr(self, need[0]):
+            raise ValueError(f"a target of kind '{self.kind.value}' needs '{need[0]}'{need[1]}")
         if self.threads is not None and self.kind is not TargetKind.bundled:
             raise ValueError(f"'threads' applies to targets of kind 'bundled', not '{self.kind.value}'")
         if self.kind is TargetKind.bundled and "threads" in self.params:
@@ -207,12 +339,14 @@ class Target(Strict):
 
 
 class SuiteRef(Strict):
-    suite: str = Field(min_length=1, description="name of a built-in suite or a path to a suite file")
-    targets: list[str] = []
-    limit: int | None = Field(None, ge=1)
-    sample: int | None = Field(None, ge=1)
-    seed: int = 0
-    allow_outside: bool = Field(
+    suite: VisibleText(1, LONG_TEXT) = Field(  # type: ignore[valid-type]
+        description="name of a built-in suite or a path to a suite file"
+    )
+    targets: Items(Ref) = []  # type: ignore[valid-type]
+    limit: Count | None = None
+    sample: Count | None = None
+    seed: Integer = 0
+    allow_outside: StrictBool = Field(
         False,
         description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
     )
@@ -221,50 +355,50 @@ class SuiteRef(Strict):
 class RedTeamRef(Strict):
     """A red-team run for `assay assess`: seed prompts × attacks against targets."""
 
-    seeds: str = Field("redteam-starter", description="a seed suite (built-in name or file)")
-    attacks: list[str] = Field(
+    seeds: LongText = Field("redteam-starter", description="a seed suite (built-in name or file)")
+    attacks: Items(ShortText) = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["all"], description="attack ids or families, or 'all'"
     )
-    targets: list[str] = []
-    attacker: str | None = Field(None, description="target that rewrites prompts for the PAIR-style loop")
-    judge: str | None = Field(None, description="target that grades answers as harmful compliance")
-    budget: int = Field(5, ge=1, le=100, description="target queries per adaptive sample")
-    max_queries: int | None = Field(None, ge=1, description="cap on the whole run's target queries")
-    limit: int | None = Field(None, ge=1)
-    sample: int | None = Field(None, ge=1)
-    seed: int = 0
-    allow_outside: bool = Field(
+    targets: Items(Ref) = []  # type: ignore[valid-type]
+    attacker: Ref | None = Field(None, description="target that rewrites prompts for the PAIR-style loop")
+    judge: Ref | None = Field(None, description="target that grades answers as harmful compliance")
+    budget: Integer = Field(5, ge=1, le=100, description="target queries per adaptive sample")
+    max_queries: Count | None = Field(None, description="cap on the whole run's target queries")
+    limit: Count | None = None
+    sample: Count | None = None
+    seed: Integer = 0
+    allow_outside: StrictBool = Field(
         False,
         description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
     )
 
 
 class PolicyPackRef(Strict):
-    id: str = Field(min_length=1)
-    path: str | None = None
-    allow_outside: bool = Field(
+    id: Name
+    path: LongText | None = None
+    allow_outside: StrictBool = Field(
         False,
         description="let this path leave the manifest's folder (off: '../' and absolute paths are refused)",
     )
 
 
 class TextWatermark(Strict):
-    enabled: bool = True
-    gamma: float = Field(0.25, gt=0, lt=1)
-    delta: float = Field(2.0, gt=0)
-    context_width: int = Field(1, ge=1, le=8)
-    key_id: str | None = None
+    enabled: StrictBool = True
+    gamma: Number = Field(0.25, gt=0, lt=1)
+    delta: Number = Field(2.0, gt=0)
+    context_width: Integer = Field(1, ge=1, le=8)
+    key_id: ShortText | None = None
 
 
 class Provenance(Strict):
     text_watermark: TextWatermark | None = None
-    image_watermark: bool = False
-    c2pa: bool = False
-    generator_name: str | None = None
+    image_watermark: StrictBool = False
+    c2pa: StrictBool = False
+    generator_name: ShortText | None = None
 
 
 class Money(Strict):
-    amount: float = Field(ge=0)
+    amount: Number = Field(ge=0)
     currency: str = Field("SGD", pattern=r"^[A-Z]{3}$")
 
 
@@ -280,68 +414,83 @@ class Commitment(Strict):
 
     id: Slug
     kind: CommitmentKind
-    by: str = Field(alias="from", description="party giving the commitment")
-    to: str
-    scope: str = Field(min_length=1)
-    risk_areas: list[str] = Field(min_length=1)
+    by: Ref = Field(alias="from", description="party giving the commitment")
+    to: Ref
+    scope: VisibleText(1, LONG_TEXT)  # type: ignore[valid-type]
+    risk_areas: Items(RiskAreaId, min_length=1)  # type: ignore[valid-type]
     limit: Money | None = None
-    exclusions: list[str] = []
-    starts: dt.date | None = None
-    expires: dt.date | None = None
+    exclusions: Items(LongText) = []  # type: ignore[valid-type]
+    starts: IsoDate | None = None
+    expires: IsoDate | None = None
 
 
 class LiabilityNote(Strict):
-    party: str
-    risk_areas: list[str] = Field(min_length=1)
-    note: str = Field(min_length=1)
+    party: Ref
+    risk_areas: Items(RiskAreaId, min_length=1)  # type: ignore[valid-type]
+    note: VisibleText(1, LONG_TEXT)  # type: ignore[valid-type]
 
 
 class InsurancePolicy(Strict):
     id: Slug
-    insurer: str = Field(min_length=1)
-    holder: str = Field(description="party that holds the policy")
-    policy_number: str = ""
-    cover: list[str] = Field(min_length=1, description="risk areas the policy covers")
+    insurer: Name
+    holder: Ref = Field(description="party that holds the policy")
+    policy_number: ShortText = ""
+    cover: Items(RiskAreaId, min_length=1) = Field(  # type: ignore[valid-type]
+        description="risk areas the policy covers"
+    )
     limit: Money
-    no_fault: bool = False
-    starts: dt.date | None = None
-    expires: dt.date
+    no_fault: StrictBool = False
+    starts: IsoDate | None = None
+    expires: IsoDate
 
 
 class SafetyNet(Strict):
-    commitments: list[Commitment] = []
-    liability: list[LiabilityNote] = []
-    insurance: list[InsurancePolicy] = []
+    commitments: Items(Commitment) = []  # type: ignore[valid-type]
+    liability: Items(LiabilityNote) = []  # type: ignore[valid-type]
+    insurance: Items(InsurancePolicy) = []  # type: ignore[valid-type]
 
 
-class AllocationOverride(Strict):
-    """A human decision that replaces the derived allocation for one risk area; the reason is kept."""
+RATIONALE_MIN_VISIBLE = 20
 
-    risk_area: str
-    accountable: str
-    responsible: list[str] = Field(min_length=1)
-    rationale: str = Field(min_length=20, description="why the derived allocation is replaced")
-    decided_by: str = ""
-    decided_on: dt.date | None = None
+
+class AllocationDecision(Strict):
+    """What a person decides when they replace the derived allocation for one risk area, and why."""
+
+    risk_area: RiskAreaId
+    accountable: Ref
+    responsible: Items(Ref, min_length=1)  # type: ignore[valid-type]
+    rationale: VisibleText(RATIONALE_MIN_VISIBLE, LONG_TEXT) = Field(  # type: ignore[valid-type]
+        description=f"why the derived allocation is replaced ({RATIONALE_MIN_VISIBLE}+ visible characters)"
+    )
+
+
+class AllocationOverride(AllocationDecision):
+    """A decision with who made it and when. In a manifest the author writes both; over the API the
+    server sets them from the token and its own clock (see `assay.registry.overrides`)."""
+
+    decided_by: ShortText = ""
+    decided_on: IsoDate | None = None
 
 
 class Responsibility(Strict):
-    overrides: list[AllocationOverride] = []
-    risk_areas_not_applicable: list[str] = []
+    overrides: Items(AllocationOverride) = []  # type: ignore[valid-type]
+    risk_areas_not_applicable: Items(RiskAreaId) = []  # type: ignore[valid-type]
 
 
 class Manifest(Strict):
     """A whole `assay.yaml`."""
 
-    assay: int = Field(MANIFEST_FORMAT, description="manifest format version")
+    assay: Integer = Field(
+        MANIFEST_FORMAT, description="manifest format version", json_schema_extra={"enum": [MANIFEST_FORMAT]}
+    )
     system: System
-    parties: list[Party] = Field(min_length=1)
-    components: list[Component] = []
-    control_points: list[ControlPointHolding] = []
-    datasets: list[Dataset] = []
-    targets: list[Target] = []
-    suites: list[SuiteRef] = []
-    redteam: list[RedTeamRef] = []
+    parties: Items(Party, min_length=1)  # type: ignore[valid-type]
+    components: Items(Component) = []  # type: ignore[valid-type]
+    control_points: Items(ControlPointHolding, max_length=4 * MAX_ITEMS) = []  # type: ignore[valid-type]
+    datasets: Items(Dataset) = []  # type: ignore[valid-type]
+    targets: Items(Target) = []  # type: ignore[valid-type]
+    suites: Items(SuiteRef) = []  # type: ignore[valid-type]
+    redteam: Items(RedTeamRef) = []  # type: ignore[valid-type]
     policy_pack: PolicyPackRef | None = None
     provenance: Provenance | None = None
     safety_net: SafetyNet = SafetyNet()

@@ -11,7 +11,15 @@ from typing import Any
 from pydantic import BaseModel, field_validator
 
 from assay.manifest import Manifest, parse_manifest_data
-from assay.manifest.schema import AllocationOverride, Component, ControlPointHolding, Party
+from assay.manifest.loader import MAX_MANIFEST_BYTES
+from assay.manifest.schema import (
+    AllocationDecision,
+    AllocationOverride,
+    Component,
+    ControlPointHolding,
+    Party,
+)
+from assay.registry.overrides import decide
 from assay.store import systems as store
 from assay.workspace import Workspace
 
@@ -20,6 +28,20 @@ class SystemNotFound(LookupError):
     def __init__(self, slug: str) -> None:
         super().__init__(f"no system with id '{slug}' is registered")
         self.slug = slug
+
+
+class RegistryConflict(ValueError):
+    """A change the current state of the system refuses: the thing exists already, or it would not fit."""
+
+
+def _check_size(slug: str, data: Any) -> None:
+    """A stored manifest stays within the size `assay validate` accepts for a file (2 MiB)."""
+    size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_MANIFEST_BYTES:
+        raise RegistryConflict(
+            f"system '{slug}' would grow to {size:,} bytes, past the "
+            f"{MAX_MANIFEST_BYTES // (1024 * 1024)} MiB a manifest may have; nothing was changed"
+        )
 
 
 class SystemRecord(BaseModel):
@@ -53,6 +75,7 @@ def manifest_digest(data: dict[str, Any]) -> str:
 def register_system(ws: Workspace, manifest: Manifest) -> SystemRecord:
     """Store (or replace) the system a manifest describes, in one transaction."""
     data = manifest_json(manifest)
+    _check_size(manifest.system.id, data)
     with ws.db.write_session() as s:
         row = store.upsert_system(s, data, manifest_digest(data))
         return SystemRecord.model_validate(store.system_summary(row))
@@ -99,31 +122,70 @@ def _change(ws: Workspace, slug: str, mutate: Callable[[dict[str, Any]], None]) 
         mutate(data)
         manifest = parse_manifest_data(data, f"<system {slug}>")  # raises ManifestInvalid
         clean = manifest_json(manifest)
+        _check_size(slug, [clean, store.override_dicts(row)])
         store.upsert_system(s, clean, manifest_digest(clean))
         return manifest
 
 
+def _append_new(section: str, item: dict[str, Any], same: Callable[[dict[str, Any]], bool], what: str):
+    """A mutation that appends `item` to `section`, refusing (409) one the system already has."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        entries = data.setdefault(section, [])
+        if any(same(e) for e in entries):
+            raise RegistryConflict(what)
+        entries.append(item)
+
+    return mutate
+
+
 def add_party(ws: Workspace, slug: str, party: Party) -> Manifest:
-    return _change(ws, slug, lambda d: d["parties"].append(party.model_dump(mode="json", by_alias=True)))
+    item = party.model_dump(mode="json", by_alias=True)
+    already = f"system '{slug}' already has a party with id '{party.id}'"
+    return _change(ws, slug, _append_new("parties", item, lambda e: e.get("id") == party.id, already))
 
 
 def add_component(ws: Workspace, slug: str, component: Component) -> Manifest:
-    return _change(
-        ws, slug, lambda d: d.setdefault("components", []).append(component.model_dump(mode="json"))
-    )
+    item = component.model_dump(mode="json")
+    already = f"system '{slug}' already has a component with id '{component.id}'"
+    return _change(ws, slug, _append_new("components", item, lambda e: e.get("id") == component.id, already))
 
 
 def add_control_point(ws: Workspace, slug: str, holding: ControlPointHolding) -> Manifest:
+    """A holding is stated once: the same point, component and holder again is a conflict (409)."""
+    item = holding.model_dump(mode="json")
+    key = (item["point"], item["component"], item["holder"])
+    already = (
+        f"'{holding.holder}' already holds '{item['point']}' on '{holding.component}' in system '{slug}'"
+    )
     return _change(
-        ws, slug, lambda d: d.setdefault("control_points", []).append(holding.model_dump(mode="json"))
+        ws,
+        slug,
+        _append_new(
+            "control_points",
+            item,
+            lambda e: (e.get("point"), e.get("component"), e.get("holder")) == key,
+            already,
+        ),
     )
 
 
-def add_override(ws: Workspace, slug: str, override: AllocationOverride) -> Manifest:
-    """Keep a person's override, with its rationale; checked against the system's parties first."""
-    data = override.model_dump(mode="json")
-    if data.get("decided_on") is None:
-        data["decided_on"] = dt.date.today().isoformat()
+def add_override(
+    ws: Workspace,
+    slug: str,
+    decision: AllocationDecision,
+    decided_by: str | None = None,
+    on: dt.date | None = None,
+) -> Manifest:
+    """Keep a person's override, with its rationale, signed off by `decided_by` on the server's date.
+
+    `decided_by` defaults to the name an `AllocationOverride` carries (domain callers such as the CLI);
+    the API always passes the token's name. The date is the server's unless `on` is given by code.
+    Checked against the system's parties and risk areas first; an earlier API override of the same
+    area is replaced."""
+    if decided_by is None:
+        decided_by = decision.decided_by if isinstance(decision, AllocationOverride) else ""
+    data = decide(decision, decided_by, on).model_dump(mode="json")
     with ws.db.write_session() as s:
         row = store.get_system_row(s, slug)
         if row is None:
@@ -131,5 +193,6 @@ def add_override(ws: Workspace, slug: str, override: AllocationOverride) -> Mani
         trial = json.loads(json.dumps(row.manifest))
         trial.setdefault("responsibility", {}).setdefault("overrides", []).append(data)
         parse_manifest_data(trial, f"<system {slug}>")  # unknown party or risk area -> ManifestInvalid
+        _check_size(slug, [row.manifest, store.override_dicts(row), data])
         store.add_override_row(s, row, data, source="api")
     return get_manifest(ws, slug)

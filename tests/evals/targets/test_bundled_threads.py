@@ -232,7 +232,7 @@ def test_manifest_threads_reaches_the_target() -> None:
     ("fields", "words"),
     [
         ({"threads": 0}, "greater than or equal to 1"),
-        ({"threads": "two"}, "valid integer"),
+        ({"threads": "two"}, "expected a whole number"),
         ({"params": {"threads": 0}}, "params.threads must be a whole number"),
         ({"params": {"threads": "4"}}, "params.threads must be a whole number"),
         ({"threads": 2, "params": {"threads": 3}}, "disagree"),

@@ -23,6 +23,23 @@ class FrameworkSummary(BaseModel):
     entries: int
 
 
+def _dimension_ids() -> list[str]:
+    return [d.id for d in load_catalog().dimensions]
+
+
+# The OpenAPI document lists the values the server takes, read from the catalog data when the app is built.
+DIMENSION = Query(
+    None,
+    description="only this dimension's controls, e.g. accountability",
+    json_schema_extra={"enum": _dimension_ids()},
+)
+TO = Query(
+    "nist-ai-rmf",
+    description="target framework: " + ", ".join(FRAMEWORKS),
+    json_schema_extra={"enum": [f.id for f in load_catalog().frameworks]},
+)
+
+
 def _check_dimension(catalog: Catalog, dimension: str | None) -> None:
     """An unknown dimension is a 422 naming the query field, in the same shape as any other bad input."""
     if dimension is not None and catalog.dimension(dimension) is None:
@@ -45,7 +62,7 @@ def list_frameworks() -> list[FrameworkSummary]:
 
 @router.get("/controls", summary="Controls, in catalog order")
 def list_controls(
-    dimension: str | None = Query(None, description="only this dimension's controls, e.g. accountability"),
+    dimension: str | None = DIMENSION,
 ) -> list[Control]:
     catalog = load_catalog()
     _check_dimension(catalog, dimension)
@@ -66,13 +83,12 @@ def get_control(control_id: str) -> Control:
 
 @router.get("/crosswalk", summary="Every edge from the controls into another framework")
 def get_crosswalk(
-    to: str = Query("nist-ai-rmf", description="target framework: " + ", ".join(FRAMEWORKS)),
-    dimension: str | None = Query(None, description="only this dimension's controls"),
+    to: str = TO,
+    dimension: str | None = DIMENSION,
 ) -> list[CrosswalkRow]:
     catalog = load_catalog()
     _check_dimension(catalog, dimension)
-    try:
-        catalog.framework(to.strip().lower())
-    except ValueError as exc:
-        raise InvalidRequest("to", str(exc)) from None
+    known = [f.id for f in catalog.frameworks]
+    if to not in known:  # exactly the schema's enum: no case folding that the schema does not state
+        raise InvalidRequest("to", f"unknown framework '{to}'; choose one of: {', '.join(known)}")
     return crosswalk(catalog, to, dimension=dimension)

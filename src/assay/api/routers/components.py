@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from assay.api.auth import AUTH_FAILURES, editor, read_access
 from assay.api.deps import workspace
-from assay.api.errors import BODY_ERRORS, INVALID, NOT_FOUND
+from assay.api.errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND
 from assay.manifest.schema import Component
 from assay.registry import service
 from assay.tokens import ApiToken
@@ -29,7 +29,7 @@ def list_components(slug: str, ws: Workspace = Depends(workspace)) -> list[Compo
     "",
     status_code=201,
     summary="Add a component",
-    responses=AUTH_FAILURES | BODY_ERRORS,
+    responses=AUTH_FAILURES | BODY_ERRORS | CONFLICT,
     response_model_exclude_none=True,
 )
 def add_component(

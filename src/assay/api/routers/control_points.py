@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from assay.api.auth import AUTH_FAILURES, editor, read_access
 from assay.api.deps import workspace
-from assay.api.errors import BODY_ERRORS, INVALID, NOT_FOUND
+from assay.api.errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND
 from assay.manifest.schema import ControlPointHolding
 from assay.registry import service
 from assay.tokens import ApiToken
@@ -25,13 +25,16 @@ def list_control_points(slug: str, ws: Workspace = Depends(workspace)) -> list[C
     return service.get_manifest(ws, slug).control_points
 
 
-@router.post("", status_code=201, summary="Record a holding", responses=AUTH_FAILURES | BODY_ERRORS)
+@router.post(
+    "", status_code=201, summary="Record a holding", responses=AUTH_FAILURES | BODY_ERRORS | CONFLICT
+)
 def add_control_point(
     slug: str,
     holding: ControlPointHolding,
     ws: Workspace = Depends(workspace),
     _token: ApiToken = Depends(editor),
 ) -> ControlPointHolding:
-    """The holder must be a party and the component must exist; otherwise 422 names the field."""
+    """The holder must be a party and the component must exist; otherwise 422 names the field. The same
+    point, component and holder a second time is refused with 409."""
     service.add_control_point(ws, slug, holding)
     return holding

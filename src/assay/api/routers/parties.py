@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from assay.api.auth import AUTH_FAILURES, editor, read_access
 from assay.api.deps import workspace
-from assay.api.errors import BODY_ERRORS, INVALID, NOT_FOUND
+from assay.api.errors import BODY_ERRORS, CONFLICT, INVALID, NOT_FOUND
 from assay.manifest.schema import Party
 from assay.registry import service
 from assay.tokens import ApiToken
@@ -25,10 +25,10 @@ def list_parties(slug: str, ws: Workspace = Depends(workspace)) -> list[Party]:
     return service.get_manifest(ws, slug).parties
 
 
-@router.post("", status_code=201, summary="Add a party", responses=AUTH_FAILURES | BODY_ERRORS)
+@router.post("", status_code=201, summary="Add a party", responses=AUTH_FAILURES | BODY_ERRORS | CONFLICT)
 def add_party(
     slug: str, party: Party, ws: Workspace = Depends(workspace), _token: ApiToken = Depends(editor)
 ) -> Party:
-    """Saved only if the manifest still validates with it (a repeated id is refused with 422)."""
+    """Saved only if the manifest still validates with it (a repeated id is refused with 409)."""
     service.add_party(ws, slug, party)
     return party

@@ -1,7 +1,8 @@
 """Verification for everyone over HTTP: `POST /api/v1/verify` and the public `/verify` page.
 
 Neither needs a login: checking content is what the public does. Nothing is stored unless the caller
-asks (`keep=true`); on a server that is not open to anonymous reads, keeping also needs a token.
+asks (`keep=true`), and keeping is a write: it needs a token with the editor role, on every server, and
+stays within the per-client keep quota (429 with Retry-After past it).
 Uploads get their own size cap (larger than the 2 MiB for JSON bodies, still bounded) and are refused
 with 413 before they are read whole. Content that cannot be checked is an answer, never a 500.
 """
@@ -14,15 +15,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictBool, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assay.api.auth import check_token
 from assay.api.deps import workspace
 from assay.api.errors import ErrorMessage, ProblemReport
-from assay.api.limits import BodySizeLimit, BodyTooLarge
+from assay.api.limits import BodySizeLimit, BodyTooLarge, KeepLedger
 from assay.provenance.verify import MAX_VERIFY_BYTES, Verification, verify_content
+from assay.tokens import Role
 from assay.workspace import Workspace
 
 MAX_UPLOAD_BYTES = MAX_VERIFY_BYTES + 256 * 1024  # the content plus room for multipart framing
@@ -66,7 +69,9 @@ class VerifyText(BaseModel):
         max_length=2 * MAX_SIDECAR_BYTES,
         description="A C2PA manifest store kept beside the text (`.c2pa` sidecar), base64-encoded.",
     )
-    keep: bool = Field(False, description="Keep the text and the result as evidence on this server.")
+    keep: StrictBool = Field(
+        False, description="Keep the text and the result as evidence (needs an editor token)."
+    )
 
 
 class Submission(BaseModel):
@@ -87,37 +92,73 @@ REQUEST_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "Image or text file"},
+                        # `contentMediaType`, not `format: binary`: any bytes are a valid file, so the
+                        # schema must not call some of them malformed (JSON Schema 2020-12, OpenAPI 3.1)
+                        "file": {
+                            "type": "string",
+                            "contentMediaType": "application/octet-stream",
+                            "description": "Image or text file",
+                        },
                         "text": {"type": "string", "description": "Text, instead of a file"},
                         "manifest": {
                             "type": "string",
-                            "format": "binary",
+                            "contentMediaType": "application/octet-stream",
                             "description": "A C2PA manifest store kept beside the text (.c2pa), optional",
                         },
                         "keep": {"type": "boolean", "default": False},
                     },
+                    "anyOf": [{"required": ["file"]}, {"required": ["text"]}],
                 }
             },
             "application/json": {"schema": VerifyText.model_json_schema()},
+            "application/octet-stream": {
+                "schema": {
+                    "type": "string",
+                    "contentMediaType": "application/octet-stream",
+                    "description": "The content itself as the whole body; any other media type is read "
+                    "the same way. Keep it with the `keep` query parameter.",
+                }
+            },
         },
     }
 }
 
 
-def _may_keep(request: Request, ws: Workspace) -> bool:
-    """Anyone may keep on an open (loopback) server; elsewhere keeping needs a valid token."""
-    if request.app.state.open_reads:
-        return True
+NOT_KEPT = "not kept: keeping needs a token with the editor role (Authorization: Bearer <token>)"
+
+
+def _may_keep(request: Request, ws: Workspace, size: int) -> bool:
+    """Keeping is a write: it needs an editor token and room in that client's keep quota.
+
+    No token at all is not an error (verifying is public): the answer says it was not kept. A token that
+    is unknown, revoked or too low is refused (401, 403), and a client past its quota gets 429."""
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return False
-    from assay.tokens import authenticate
+    token = check_token(ws, secret.strip(), Role.editor)
+    ledger: KeepLedger = request.app.state.keep_ledger
+    ledger.reserve(f"token '{token.name}'", size)
+    return True
 
-    return authenticate(ws, secret.strip()) is not None
 
+def _form_keep(value: Any) -> bool:
+    """A form's `keep` is a boolean as the schema says: `true` or `false` (absent is false)."""
+    if value is None:
+        return False
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    from fastapi.exceptions import RequestValidationError
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "on", "yes")
+    raise RequestValidationError(
+        [
+            {
+                "type": "bool_parsing",
+                "loc": ("body", "keep"),
+                "msg": "keep must be true or false",
+                "input": None,
+            }
+        ]
+    )
 
 
 async def _sidecar_upload(form: Any) -> bytes | None:
@@ -140,7 +181,7 @@ async def _read_submission(request: Request) -> Submission:
             raise
         except Exception as exc:  # a malformed form body is the client's mistake
             raise HTTPException(status_code=400, detail=f"the form could not be read: {exc}") from exc
-        keep = _truthy(form.get("keep", ""))
+        keep = _form_keep(form.get("keep"))
         sidecar = await _sidecar_upload(form)
         upload = form.get("file")
         if isinstance(upload, UploadFile) and (upload.filename or upload.size):
@@ -162,6 +203,8 @@ async def _read_submission(request: Request) -> Submission:
             return Submission(data=data, declared="text/plain", keep=keep, sidecar=sidecar)
         if isinstance(upload, str) and upload:
             return Submission(data=upload.encode("utf-8"), keep=keep, sidecar=sidecar)
+        if "file" in form or "text" in form:  # sent, but empty: an answer ("the content is empty")
+            return Submission(data=b"", keep=keep)
         return Submission(keep=keep)
     body = await request.body()
     if ctype == "application/json":
@@ -191,20 +234,31 @@ async def _read_submission(request: Request) -> Submission:
         return Submission(
             data=doc.text.encode("utf-8"), declared="text/plain", keep=doc.keep, sidecar=sidecar
         )
-    return Submission(
-        data=body or None, declared=ctype or None, keep=_truthy(request.query_params.get("keep", ""))
-    )
+    # a body sent with a media type is content, even empty ("the content is empty"); no body at all is not
+    return Submission(data=body if (body or ctype) else None, declared=ctype or None)
 
 
 @router.post(
     "/verify",
-    summary="Verify content for AI provenance (no login; nothing kept unless keep=true)",
+    summary="Verify content for AI provenance (no login; keep=true needs an editor token)",
     response_model=Verification,
     openapi_extra=REQUEST_BODY,
     responses={
         400: {"model": ErrorMessage, "description": "The form could not be read"},
+        401: {"model": ErrorMessage, "description": "keep=true with an unknown or revoked token"},
+        403: {"model": ErrorMessage, "description": "keep=true with a token below the editor role"},
         413: {"model": ErrorMessage, "description": "The upload is larger than 20 MB"},
         422: {"model": ProblemReport, "description": "No content was sent, or the JSON is invalid"},
+        429: {
+            "model": ErrorMessage,
+            "description": "keep=true past this client's keep quota; verifying without keep still works",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until the quota has room for this upload",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        },
     },
 )
 async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depends(workspace)) -> Any:
@@ -227,7 +281,7 @@ async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depen
                 ]
             },
         )
-    want_keep = (keep or sub.keep) and _may_keep(request, ws)
+    want_keep = (keep or sub.keep) and _may_keep(request, ws, len(sub.data))
     v = await run_in_threadpool(
         verify_content,
         ws,
@@ -238,7 +292,7 @@ async def verify_api(request: Request, keep: bool = False, ws: Workspace = Depen
         sidecar_manifest=sub.sidecar,
     )
     if (keep or sub.keep) and not want_keep:
-        v = v.model_copy(update={"notes": [*v.notes, "not kept: keeping needs a token on this server"]})
+        v = v.model_copy(update={"notes": [*v.notes, NOT_KEPT]})
     return v
 
 
@@ -292,10 +346,10 @@ async def verify_page_submit(request: Request, ws: Workspace = Depends(workspace
     except HTTPException as exc:
         return _page(request, status_code=400, error=str(exc.detail))
     lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
-    if sub.data is None:
+    if not sub.data:  # the page asks again for an empty form; the API answers "the content is empty"
         t = load_catalogue("verify").for_language(lang)
         return _page(request, status_code=422, error=t["nothing_given"])
-    want_keep = sub.keep and _may_keep(request, ws)
+    want_keep = sub.keep and _may_keep(request, ws, len(sub.data))
     v = await run_in_threadpool(
         verify_content,
         ws,
