@@ -287,3 +287,25 @@ def test_init_asks_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert m.system.sector == "banking"
     assert m.system.model_type.value == "open-source"
     assert [p.name for p in m.parties] == ["Acme AI", "Bank Co"]
+
+
+def test_every_numeric_bound_reaches_the_json_schema_as_a_standard_keyword() -> None:
+    """pydantic leaves `ge`/`le` unconverted in some Optional fields; a schema reader then ignores the
+    bound and sends what the server refuses (schemathesis found `threads: -19039`)."""
+    import json
+
+    from assay.manifest.schema import Manifest
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                assert key not in ("ge", "le", "gt", "lt"), f"non-standard '{key}' at {path}"
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}/{i}")
+
+    schema = Manifest.model_json_schema()
+    walk(schema, "#")
+    threads = schema["$defs"]["Target"]["properties"]["threads"]["anyOf"][0]
+    assert threads["minimum"] == 1 and threads["maximum"] == 1024, json.dumps(threads)

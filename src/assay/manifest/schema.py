@@ -273,13 +273,24 @@ TARGET_KIND_NEEDS: dict[TargetKind, tuple[str, str]] = {
 
 
 def _target_kind_rules(schema: dict[str, Any]) -> None:
-    """`if kind is X then field Y is required` for each kind, so the schema refuses what the model does."""
+    """`if kind is X then field Y is required` for each kind, and `threads` (top level or in `params`)
+    only on a bundled target, so the schema refuses what the model does."""
     schema["allOf"] = [
         {
             "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
             "then": {"required": [field], "properties": {field: {"type": "string", "minLength": 1}}},
         }
         for kind, (field, _) in TARGET_KIND_NEEDS.items()
+    ] + [
+        {
+            "if": {"properties": {"kind": {"const": TargetKind.bundled.value}}, "required": ["kind"]},
+            "then": {
+                "properties": {
+                    "params": {"properties": {"threads": {"type": "integer", "minimum": 1, "maximum": 1024}}}
+                }
+            },
+            "else": {"properties": {"threads": {"type": "null"}}},
+        }
     ]
 
 
@@ -297,10 +308,8 @@ class Target(Strict):
     callable: ShortText | None = Field(None, description="module:function, for kind python (required)")
     system_prompt: Annotated[str, Field(max_length=10 * LONG_TEXT)] | None = None
     params: dict[str, Any] = {}
-    threads: Integer | None = Field(
+    threads: Annotated[int, Field(ge=1, le=1024), BeforeValidator(_whole_number)] | None = Field(
         None,
-        ge=1,
-        le=1024,
         description="kind bundled: torch threads for the engine (ASSAY_THREADS overrides it; "
         "default: the CPUs free when the model loads)",
     )
@@ -329,8 +338,15 @@ class Target(Strict):
             raise ValueError(f"'threads' applies to targets of kind 'bundled', not '{self.kind.value}'")
         if self.kind is TargetKind.bundled and "threads" in self.params:
             legacy = self.params["threads"]
-            if isinstance(legacy, bool) or not isinstance(legacy, int) or not 1 <= legacy <= 1024:
-                raise ValueError(f"params.threads must be a whole number from 1 to 1024, got {legacy!r}")
+            try:
+                legacy = _whole_number(legacy)
+            except ValueError:
+                legacy = None
+            if legacy is None or not 1 <= legacy <= 1024:
+                raise ValueError(
+                    f"params.threads must be a whole number from 1 to 1024, got {self.params['threads']!r}"
+                )
+            self.params["threads"] = legacy
             if self.threads is not None and self.threads != legacy:
                 raise ValueError(
                     f"'threads: {self.threads}' and 'params.threads: {legacy}' disagree; keep 'threads'"
