@@ -9,14 +9,22 @@ same work. Per condition (latency, concurrency) the clients are:
 
 - bare: an httpx.AsyncClient, a semaphore and `asyncio.gather` posting the same request bodies
   Assay sends, with the exact-match check inline (the baseline);
+- openai: the same loop over a bare `AsyncOpenAI` client (openai 1.109.1, Moonshot's pin), run as a
+  subprocess in bench/.venvs/moonshot;
 - assay: `Runner(suite, build_target(kind=openai)).run()` with no response cache;
 - inspect: Inspect AI in bench/.venvs/inspect (its `openai-api` provider, `exact()` scorer,
   `max_connections` = concurrency), run as a subprocess;
-- moonshot: Project Moonshot, only where bench/.venvs/moonshot is usable (see `moonshot_status`).
+- moonshot: Project Moonshot (aiverify-moonshot 0.7.6 in bench/.venvs/moonshot) with its own
+  OpenAI connector, exact-match metric, benchmarking runner and result modules, JSON io and SQLite
+  modules, recipe, dataset and template, from ../shared/peers/moonshot-data/ (copied to a writable
+  temp folder with a `.env` pointing Moonshot at it), run as a subprocess: `run_recipes` on a fresh
+  runner, after a 1% warm-up run; see `moonshot_status`.
 
 samples/s is samples over the wall time of the evaluation call (imports and interpreter start are
 left out for every client; each client gets an untimed warm-up first). CPU ms per sample is the
 process CPU time (all threads) of the client process over the same span; the mock's CPU is not in it.
+For the subprocess clients the whole child's CPU (its rusage, imports and warm-up included) is printed
+too, for scale.
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -47,12 +57,31 @@ RECIPE = DATA / "recipes" / "truthfulqa-mcq.json"
 VENVS = BENCH / ".venvs"
 INSPECT_VENV = VENVS / "inspect"
 MOONSHOT_VENV = VENVS / "moonshot"
+PEERS = ROOT.parent / "shared" / "peers" / "moonshot-data"
+# What --install-peers puts in each venv. Plain aiverify-moonshot (not its [all] extra, which pulls an
+# unpinned torch and CUDA): the connector, exact-match metric and benchmarking modules need no more.
+INSPECT_PACKAGES = ["inspect-ai==0.3.285", "openai"]
+MOONSHOT_PACKAGES = ["aiverify-moonshot==0.7.6", "openai==1.109.1"]
+MOONSHOT_FILES = [
+    "connectors/openai-connector.py",
+    "metrics/exactstrmatch.py",
+    "metrics/metrics_config.json",
+    "runners-modules/benchmarking.py",
+    "results-modules/benchmarking-result.py",
+    "io-modules/jsonio.py",
+    "databases-modules/sqlite.py",
+    "recipes/truthfulqa-mcq.json",
+    "datasets/truthfulqa-mcq.json",
+    "prompt-templates/mcq-template.json",
+]
 MODEL = "mock-1"
 MAX_TOKENS = 256
 
 TARGET_BARE = 0.90  # Assay / bare, at least
 TARGET_INSPECT = 2.5  # Assay / Inspect, at least
 TARGET_MOONSHOT = 1.5  # Assay / Moonshot, at least
+TARGET_OPENAI = 1.2  # Assay / a bare AsyncOpenAI client, at least
+TARGET_CPU_MS = 1.0  # Assay CPU ms per sample on the zero-latency mock, at most
 
 
 @dataclass
@@ -76,6 +105,7 @@ class Result:
     cpu_s: float
     correct: int
     note: str = ""
+    child_cpu_s: float | None = None  # a subprocess client's whole CPU (rusage), imports included
 
     @property
     def per_s(self) -> float:
@@ -273,14 +303,17 @@ def run_peer_script(
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         path = Path(tmp) / "peer.py"
         path.write_text(script)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run(
             [str(venv_python(venv)), str(path), *args],
             capture_output=True,
             text=True,
-            env={**os.environ, **env},
+            env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **env},
             cwd=tmp,
-            timeout=300,
+            timeout=600,
         )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if proc.returncode != 0 or line is None:
         tail = (proc.stderr or proc.stdout)[-1500:]
@@ -288,7 +321,9 @@ def run_peer_script(
     data = json.loads(line.removeprefix("RESULT "))
     correct = round(data["accuracy"] * data["samples"])
     note = "" if data["samples"] == n else f"{data['samples']} of {n} done"
-    return Result(name, data["samples"], data["wall"], data["cpu"], correct, note)
+    if data.get("note"):
+        note = f"{note}; {data['note']}" if note else data["note"]
+    return Result(name, data["samples"], data["wall"], data["cpu"], correct, note, child_cpu)
 
 
 def run_inspect(base_url: str, samples_file: Path, concurrency: int, n: int) -> Result:
@@ -305,22 +340,151 @@ def run_inspect(base_url: str, samples_file: Path, concurrency: int, n: int) -> 
         )
 
 
+# -- a bare AsyncOpenAI client ------------------------------------------------------------------------
+
+OPENAI_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys, time
+    from openai import AsyncOpenAI
+
+    data = json.load(open(sys.argv[1]))
+    base_url, concurrency = sys.argv[2], int(sys.argv[3])
+    prompts, targets = data["prompts"], data["targets"]
+
+    async def run(n):
+        client = AsyncOpenAI(api_key="not-used", base_url=base_url, max_retries=3)
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(i):
+            async with sem:
+                resp = await client.chat.completions.create(
+                    model=%(model)r, max_tokens=%(max_tokens)d, temperature=0.0,
+                    messages=[{"role": "user", "content": prompts[i]}])
+            return resp.choices[0].message.content == targets[i]
+
+        try:
+            return sum(await asyncio.gather(*(one(i) for i in range(n))))
+        finally:
+            await client.close()
+
+    asyncio.run(run(20))  # warm-up
+    t0, c0 = time.perf_counter(), time.process_time()
+    correct = asyncio.run(run(len(prompts)))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print("RESULT " + json.dumps({"samples": len(prompts), "wall": wall, "cpu": cpu,
+                                  "accuracy": correct / len(prompts)}))
+    """
+) % {"max_tokens": MAX_TOKENS, "model": MODEL}
+
+
+def run_openai(base_url: str, samples_file: Path, concurrency: int, n: int) -> Result:
+    """The loop of `run_bare` over AsyncOpenAI (in Moonshot's venv, which pins openai 1.109.1)."""
+    return run_peer_script(
+        "openai", MOONSHOT_VENV, OPENAI_SCRIPT, [str(samples_file), base_url, str(concurrency)], {}, n
+    )
+
+
 # -- Project Moonshot ----------------------------------------------------------------------------------
 
-MOONSHOT_SKIP = (
-    "Project Moonshot is skipped: aiverify-moonshot from PyPI installs without torch, but it ships no "
-    "connectors, metrics or runner modules; those live in the separate moonshot-data repository "
-    "(connectors/openai-connector.py, metrics/exactstrmatch.py, runners-modules/benchmarking.py, "
-    "results-modules/benchmarking-result.py ...), which is not on PyPI and cannot be fetched here, and "
-    "../shared/datasets/moonshot-data/ holds only datasets, recipes and prompt templates."
-)
+# Moonshot's folder settings, as its README's `.env` sets them (paths relative to the data copy).
+MOONSHOT_ENV = {
+    "ATTACK_MODULES": "attack-modules",
+    "BOOKMARKS": "generated-outputs/bookmarks",
+    "CONNECTORS": "connectors",
+    "CONNECTORS_ENDPOINTS": "connectors-endpoints",
+    "CONTEXT_STRATEGY": "context-strategy",
+    "COOKBOOKS": "cookbooks",
+    "DATABASES": "generated-outputs/databases",
+    "DATABASES_MODULES": "databases-modules",
+    "DATASETS": "datasets",
+    "IO_MODULES": "io-modules",
+    "METRICS": "metrics",
+    "PROMPT_TEMPLATES": "prompt-templates",
+    "RECIPES": "recipes",
+    "RESULTS": "generated-outputs/results",
+    "RESULTS_MODULES": "results-modules",
+    "RUNNERS": "generated-outputs/runners",
+    "RUNNERS_MODULES": "runners-modules",
+}
+
+MOONSHOT_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, os, re, sys, time
+    data_dir, base_url, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    os.chdir(data_dir)
+    from dotenv import dotenv_values
+    from moonshot.api import (api_create_endpoint, api_create_runner, api_get_all_run,
+                              api_set_environment_variables)
+
+    # what `python -m moonshot -e .env` does with the .env, then its run_recipe command's steps
+    api_set_environment_variables(dotenv_values(".env"))
+    # the shipped openai-gpt4o endpoint, pointed at the mock, its rate limit lifted
+    with open("connectors-endpoints/openai-gpt4o.json") as fh:
+        shipped = json.load(fh)
+    params = {**shipped["params"], "max_tokens": %(max_tokens)d}
+    endpoint = api_create_endpoint("bench-mock", shipped["connector_type"], base_url, "not-used",
+                                   1_000_000, concurrency, %(model)r, params)
+
+    def run(name, percent):
+        runner = api_create_runner(name, [endpoint])
+
+        async def go():
+            await runner.run_recipes(["truthfulqa-mcq"], percent, 0, "", "benchmarking",
+                                     "benchmarking-result")
+            await runner.close()
+
+        loop = asyncio.new_event_loop()
+        t0, c0 = time.perf_counter(), time.process_time()
+        loop.run_until_complete(go())
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        loop.close()
+        return runner, wall, cpu
+
+    run(f"warm-up-{os.getpid()}", 1)  # imports, module loading, first connections
+    runner, wall, cpu = run(f"bench-{os.getpid()}-{time.time_ns()}", 100)
+    results = api_get_all_run(runner.id)[-1].get("results") or {}
+    recipe = results["results"]["recipes"][0]
+    details = recipe["details"][0]
+    accuracy = details["metrics"][0]["exactstrmatch"]["accuracy"] / 100
+    print("RESULT " + json.dumps({"samples": len(details["data"]), "wall": wall, "cpu": cpu,
+                                  "accuracy": accuracy}))
+    """
+) % {"max_tokens": MAX_TOKENS, "model": MODEL}
 
 
 def moonshot_status() -> str | None:
     """None where Moonshot can run here, else why it cannot."""
     if not venv_python(MOONSHOT_VENV).exists():
         return "Project Moonshot is skipped: bench/.venvs/moonshot is missing (run with --install-peers)."
-    return MOONSHOT_SKIP
+    missing = [f for f in MOONSHOT_FILES if not (PEERS / f).is_file()]
+    if missing:
+        return f"Project Moonshot is skipped: {PEERS} lacks {', '.join(missing)}."
+    proc = subprocess.run(
+        [str(venv_python(MOONSHOT_VENV)), "-c", "import moonshot.api, openai, dotenv, ijson"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"Project Moonshot is skipped: its venv cannot import it ({last}); rerun --install-peers."
+    return None
+
+
+def run_moonshot(base_url: str, concurrency: int, n: int) -> Result:
+    """Moonshot's run_recipe steps on a writable copy of the peers folder, with a `.env` for it."""
+    with tempfile.TemporaryDirectory(prefix="bench-moonshot-data-") as tmp:
+        data = Path(tmp) / "moonshot-data"
+        shutil.copytree(PEERS, data)
+        for path in [data, *data.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)  # shared/ is laid read-only
+        for folder in MOONSHOT_ENV.values():
+            (data / folder).mkdir(parents=True, exist_ok=True)
+        env_lines = [f'{key}="{data / folder}"' for key, folder in MOONSHOT_ENV.items()]
+        (data / ".env").write_text("\n".join(env_lines) + "\n")
+        return run_peer_script(
+            "moonshot", MOONSHOT_VENV, MOONSHOT_SCRIPT, [str(data), base_url, str(concurrency)], {}, n
+        )
 
 
 # -- installing peers ----------------------------------------------------------------------------------
@@ -328,7 +492,7 @@ def moonshot_status() -> str | None:
 
 def install_peers() -> None:
     """Inspect AI (and Moonshot) into their own venvs; refuse anything that would pull torch."""
-    for venv, packages in ((INSPECT_VENV, ["inspect-ai", "openai"]), (MOONSHOT_VENV, ["aiverify-moonshot"])):
+    for venv, packages in ((INSPECT_VENV, INSPECT_PACKAGES), (MOONSHOT_VENV, MOONSHOT_PACKAGES)):
         if not venv_python(venv).exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(venv_python(venv)), "-m", "pip"]
@@ -343,7 +507,8 @@ def install_peers() -> None:
         heavy = sorted(n for n in names if n == "torch" or n.startswith("nvidia-"))
         if heavy:
             sys.exit(f"{venv.name}: installing {packages} would pull {heavy}; stopping")
-        shown = ", ".join(f"{p}=={names[p]}" for p in (p.lower() for p in packages) if p in names)
+        wanted = (p.split("==")[0].lower() for p in packages)
+        shown = ", ".join(f"{p}=={names[p]}" for p in wanted if p in names)
         print(f"installing into {venv.relative_to(ROOT)}: {shown or 'already installed'} (no torch)")
         t0 = time.perf_counter()
         subprocess.run([*pip, "install", "--quiet", *packages], check=True, stderr=subprocess.DEVNULL)
@@ -383,10 +548,16 @@ def verdict(
     return f"{value:.2f} (MISSED)"
 
 
+CLIENTS = ("bare", "openai", "assay", "inspect", "moonshot")
+
+
 def print_condition(cond: Condition, n: int) -> None:
     print(f"\n{cond.label}")
-    print(f"  {'client':10s} {'samples/s':>10s} {'CPU ms/sample':>14s} {'wall s':>8s} {'correct':>9s}")
-    for client in ("bare", "assay", "inspect", "moonshot"):
+    print(
+        f"  {'client':10s} {'samples/s':>10s} {'CPU ms/sample':>14s} {'wall s':>8s} {'correct':>9s}"
+        f" {'child CPU s':>12s}"
+    )
+    for client in CLIENTS:
         r = cond.best(client)
         if r is None:
             if client in cond.skipped:
@@ -395,43 +566,52 @@ def print_condition(cond: Condition, n: int) -> None:
         runs = len(cond.results[client])
         extra = f"  (median of {runs})" if runs > 1 else ""
         note = f"  [{r.note}]" if r.note else ""
+        child = f"{r.child_cpu_s:12.2f}" if r.child_cpu_s is not None else f"{'':12s}"
         print(
             f"  {client:10s} {r.per_s:10.1f} {r.cpu_ms:14.2f} {r.wall_s:8.2f} "
-            f"{r.correct:>4d}/{n:<4d}{extra}{note}"
+            f"{r.correct:>4d}/{n:<4d} {child}{extra}{note}"
         )
     assay = cond.best("assay")
     for name, client, target in (
         ("bare", "bare", TARGET_BARE),
+        ("OpenAI", "openai", TARGET_OPENAI),
         ("Inspect", "inspect", TARGET_INSPECT),
+        ("Moonshot", "moonshot", TARGET_MOONSHOT),
     ):
         peer = cond.best(client)
         shown = verdict(ratio(assay, peer), target, peer, cond.ceiling)
         print(f"  Assay/{name:8s} {shown}  target >= {target}")
-    print(
-        f"  Assay/Moonshot {verdict(ratio(assay, cond.best('moonshot')), TARGET_MOONSHOT)}  "
-        f"target >= {TARGET_MOONSHOT}"
-    )
+    if cond.ceiling is None and assay is not None:
+        met = "met" if assay.cpu_ms <= TARGET_CPU_MS else "MISSED"
+        print(f"  Assay CPU    {assay.cpu_ms:.2f} ms/sample ({met})  target <= {TARGET_CPU_MS}")
 
 
 def markdown(conds: list[Condition], n: int) -> str:
     rows = [
-        "| latency | conc. | bare /s | Assay /s | Inspect /s | Assay CPU ms | Inspect CPU ms "
-        "| bare CPU ms | Assay/bare (≥ 0.90) | Assay/Inspect (≥ 2.5) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| latency | conc. | bare httpx /s | AsyncOpenAI /s | Assay /s | Inspect /s | Moonshot /s "
+        "| CPU ms/sample: bare · AsyncOpenAI · Assay · Inspect · Moonshot "
+        "| Assay/AsyncOpenAI (≥ 1.2) | Assay/Inspect (≥ 2.5) | Assay/Moonshot (≥ 1.5) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in conds:
-        bare, assay, insp = c.best("bare"), c.best("assay"), c.best("inspect")
+        best = {k: c.best(k) for k in CLIENTS}
         lo, hi = c.latency
         lat = "0" if hi == 0 else f"{lo * 1000:.0f}–{hi * 1000:.0f} ms"
 
-        def f(r: Result | None, attr: str) -> str:
-            return "–" if r is None else f"{getattr(r, attr):.1f}" if attr == "per_s" else f"{r.cpu_ms:.2f}"
+        def rate(r: Result | None) -> str:
+            return "–" if r is None else f"{r.per_s:.1f}"
 
+        def cpu(r: Result | None) -> str:
+            return "–" if r is None else f"{r.cpu_ms:.2f}"
+
+        assay = best["assay"]
+        cpus = " · ".join(cpu(best[k]) for k in ("bare", "openai", "assay", "inspect", "moonshot"))
         rows.append(
-            f"| {lat} | {c.concurrency} | {f(bare, 'per_s')} | {f(assay, 'per_s')} | {f(insp, 'per_s')} "
-            f"| {f(assay, 'cpu')} | {f(insp, 'cpu')} | {f(bare, 'cpu')} "
-            f"| {verdict(ratio(assay, bare), TARGET_BARE)} "
-            f"| {verdict(ratio(assay, insp), TARGET_INSPECT, insp, c.ceiling)} |"
+            f"| {lat} | {c.concurrency} | {rate(best['bare'])} | {rate(best['openai'])} "
+            f"| {rate(assay)} | {rate(best['inspect'])} | {rate(best['moonshot'])} | {cpus} "
+            f"| {verdict(ratio(assay, best['openai']), TARGET_OPENAI, best['openai'], c.ceiling)} "
+            f"| {verdict(ratio(assay, best['inspect']), TARGET_INSPECT, best['inspect'], c.ceiling)} "
+            f"| {verdict(ratio(assay, best['moonshot']), TARGET_MOONSHOT, best['moonshot'], c.ceiling)} |"
         )
     return "\n".join(rows)
 
@@ -451,12 +631,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="runs of bare and Assay per condition (median)")
     ap.add_argument("--no-peers", action="store_true", help="bare and Assay only")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument(
+        "--peer-repeats", type=int, help="runs of each peer per condition (default: as --repeats)"
+    )
     args = ap.parse_args()
 
     if args.install_peers:
         install_peers()
     work = load_workload()
     repeats = 1 if args.quick else max(1, args.repeats)
+    peer_repeats = min(repeats, args.peer_repeats or repeats)
     latencies = [(0.0, 0.0), (0.05, 0.3)]
     concurrencies = [50] if args.quick else [10, 50]
     conds = [Condition(lat, c) for lat in latencies for c in concurrencies]
@@ -471,6 +655,9 @@ def main() -> None:
     )
     if moonshot_reason and not args.no_peers:
         print(textwrap.fill(moonshot_reason, 110))
+    openai_reason = (
+        None if peer_version(MOONSHOT_VENV, "openai") else "bench/.venvs/moonshot (openai) missing"
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         tmpdir = Path(tmp)
@@ -484,25 +671,58 @@ def main() -> None:
                 # untimed warm-up: imports, template compilation, connection set-up
                 run_bare(base_url, work, cond.concurrency, limit=20)
                 run_assay(base_url, work, cond.concurrency, runs_dir, limit=20)
-                for _ in range(repeats):
-                    bare = run_bare(base_url, work, cond.concurrency)
-                    assay = run_assay(base_url, work, cond.concurrency, runs_dir)
-                    cond.results.setdefault("bare", []).append(bare)
-                    cond.results.setdefault("assay", []).append(assay)
+                peers: list[tuple[str, Any]] = []
+                if not args.no_peers and openai_reason is None:
+                    peers.append(
+                        (
+                            "openai",
+                            functools.partial(run_openai, base_url, samples_file, cond.concurrency, work.n),
+                        )
+                    )
+                if not args.no_peers and inspect_version is not None:
+                    peers.append(
+                        (
+                            "inspect",
+                            functools.partial(run_inspect, base_url, samples_file, cond.concurrency, work.n),
+                        )
+                    )
+                if not args.no_peers and moonshot_reason is None:
+                    peers.append(
+                        ("moonshot", functools.partial(run_moonshot, base_url, cond.concurrency, work.n))
+                    )
+                # interleaved, so a change in the machine's load falls on every client alike
+                for rep in range(repeats):
+                    clients: list[tuple[str, Any]] = [
+                        ("bare", functools.partial(run_bare, base_url, work, cond.concurrency)),
+                        ("assay", functools.partial(run_assay, base_url, work, cond.concurrency, runs_dir)),
+                    ]
+                    if rep < peer_repeats:
+                        clients += peers
+                    for name, call in clients:
+                        if name in cond.skipped:
+                            continue
+                        try:
+                            cond.results.setdefault(name, []).append(call())
+                        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                            cond.results.pop(name, None)
+                            cond.skipped[name] = str(exc)
                     shutil.rmtree(runs_dir, ignore_errors=True)
-                if args.no_peers:
-                    cond.skipped["inspect"] = "--no-peers"
-                elif inspect_version is None:
-                    cond.skipped["inspect"] = "bench/.venvs/inspect missing (run with --install-peers)"
-                else:
-                    try:
-                        cond.results["inspect"] = [
-                            run_inspect(base_url, samples_file, cond.concurrency, work.n)
-                        ]
-                    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                        cond.skipped["inspect"] = str(exc)
-                if moonshot_reason:
-                    cond.skipped["moonshot"] = "not runnable here (see above)"
+                for name, reason in (
+                    ("openai", "--no-peers" if args.no_peers else openai_reason),
+                    (
+                        "inspect",
+                        "--no-peers"
+                        if args.no_peers
+                        else (
+                            None
+                            if inspect_version
+                            else "bench/.venvs/inspect missing (run with --install-peers)"
+                        ),
+                    ),
+                    ("moonshot", "--no-peers" if args.no_peers else moonshot_reason),
+                ):
+                    if reason:
+                        cond.skipped[name] = reason
             print_condition(cond, work.n)
 
     print("\nMarkdown:\n")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 @register_target("openai")
 class OpenAITarget(RemoteTarget):
-    """Chat completions over the target's pooled httpx clients, with its limits and retries."""
+    """Chat completions over the target's pooled aiohttp session, with its limits and retries."""
 
     kind = "openai"
 
@@ -112,8 +112,7 @@ class OpenAITarget(RemoteTarget):
             )
         if resp.status_code >= 400 and resp.status_code != 429:
             raise TargetUnavailable(
-                f"target {self.id!r}: {resp.request.url} answered HTTP {resp.status_code} "
-                "to the preflight check"
+                f"target {self.id!r}: {resp.url} answered HTTP {resp.status_code} to the preflight check"
             )
 
     def identity(self) -> dict[str, Any]:

@@ -1,17 +1,20 @@
 """The HTTP plumbing shared by the `openai` and `http` kinds: one pooled client per target, JSON in
 and out, failures sorted into retryable and fatal, and a fast reachability probe.
 
-The hot path is deliberately plain (bytes in, `json.loads` out, no per-request validation models)
-because a remote target is benchmarked against a bare httpx loop.
+The hot path is deliberately plain (orjson bytes in and out, no per-request validation models) and
+runs on aiohttp: against the zero-latency mock an aiohttp request costs ~0.35 ms of CPU where an httpx
+one cost 3-6 ms (measured in bench/eval_throughput.py), and its pool does not slow down as it grows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
+import contextlib
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from assay.evals.targets.base import TargetUnavailable
 from assay.evals.targets.limits import (
@@ -24,43 +27,55 @@ from assay.evals.targets.limits import (
     parse_retry_after,
 )
 
-if TYPE_CHECKING:  # httpx (~55 ms to import) loads with the first client, not with the target
-    import ssl
-
-    import httpx
+if TYPE_CHECKING:  # aiohttp (~60 ms to import) loads with the first session, not with the target
+    import aiohttp
 
 CONNECT_TIMEOUT_S = 3.0
 PREFLIGHT_TIMEOUT_S = 10.0
-CONNECTIONS_PER_CLIENT = 10
 
 
-@functools.cache
-def shared_ssl_context() -> ssl.SSLContext:
-    """One verifying TLS context for every client in the process.
+@dataclass(frozen=True)
+class ProbeResponse:
+    """What preflight needs of an answer: its status, where it came from and its headers."""
 
-    httpx builds a fresh context per client by default, loading the CA bundle each time (~35 ms);
-    a target's pool has several clients and a run makes a pool per event loop, which added up to
-    ~0.2 s of a fully cached `assay eval run`. Contexts are safe to share between clients."""
-    import httpx
-
-    return httpx.create_ssl_context()
+    status_code: int
+    url: str
+    headers: dict[str, str]
+    text: str
 
 
-"""httpcore rescans every pooled connection for each waiting request, so one pool of 50 connections
-costs ~4x the CPU per request of five pools of 10 (measured in bench/eval_throughput.py)."""
-
-
-def _excerpt(resp: httpx.Response, limit: int = 300) -> str:
-    try:
-        text = resp.text
-    except Exception:  # an undecodable body still deserves a status line
-        return ""
+def _excerpt(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
+def dumps(body: Any) -> bytes:
+    """JSON bytes for a request body; orjson where it can (~10x faster), the standard library for what
+    orjson refuses (integers past 64 bits, other exotic values a manifest's params may hold)."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        import json
+
+        return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def _forget(session: aiohttp.ClientSession) -> None:
+    """Let go of a session whose event loop has ended: it cannot be awaited closed any more, and
+    aiohttp would otherwise report it as unclosed when it is collected. Its sockets close with it."""
+    connector = session.connector
+    if connector is not None and not connector.closed:
+        # on a closed loop this only marks the pool closed; a half-torn-down one may raise
+        with contextlib.suppress(Exception):
+            connector._close()
+
+
 class JSONTransport:
-    """POSTs JSON to one endpoint with the target's limits; owns the target's single `AsyncClient`."""
+    """POSTs JSON to one endpoint with the target's limits; owns the target's aiohttp session."""
 
     def __init__(
         self,
@@ -78,110 +93,102 @@ class JSONTransport:
         self.backoff = backoff
         self.limiter = TokenBucket(rate_limit_per_s) if rate_limit_per_s else None
         self.headers = {"content-type": "application/json", "accept": "application/json", **(headers or {})}
-        self._clients: list[httpx.AsyncClient | None] = []
-        self._sizes: list[int] = []
-        self._in_flight: list[int] = []
+        self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _new_client(self, connections: int) -> httpx.AsyncClient:
-        import httpx
-
-        return httpx.AsyncClient(
-            headers=self.headers,
-            timeout=httpx.Timeout(self.timeout_s, connect=min(CONNECT_TIMEOUT_S, self.timeout_s)),
-            limits=httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=30.0
-            ),
-            follow_redirects=False,
-            trust_env=False,
-            verify=shared_ssl_context(),
-        )
-
-    def _pool(self) -> list[httpx.AsyncClient | None]:
-        """The target's client slots for the running event loop; each client is made on first use
-        (`_client_at`) and reused (keep-alive).
-
-        Connections are split over clients of at most CONNECTIONS_PER_CLIENT each. Pooled connections
-        belong to one event loop, so a target used from a new loop (a preflight in one `asyncio.run`, the
-        run in another) gets fresh clients there. Making them lazily keeps a preflight, or a run answered
-        wholly from the cache, from building clients it never uses (~10 ms each)."""
-        loop = asyncio.get_running_loop()
-        if not self._clients or self._loop is not loop:
-            self._loop = loop
-            total = max(1, self.max_concurrency)
-            n = -(-total // CONNECTIONS_PER_CLIENT)
-            self._sizes = [total // n + (1 if i < total % n else 0) for i in range(n)]
-            self._clients = [None] * n
-            self._in_flight = [0] * n
-        return self._clients
-
-    def _client_at(self, i: int) -> httpx.AsyncClient:
-        client = self._clients[i]
-        if client is None:
-            client = self._clients[i] = self._new_client(self._sizes[i])
-        return client
-
     @property
-    def client(self) -> httpx.AsyncClient:
-        """The first client (preflight probes and other one-off calls use it)."""
-        self._pool()
-        return self._client_at(0)
+    def client(self) -> aiohttp.ClientSession:
+        """The session for the running event loop, made on first use and reused (keep-alive).
+
+        Pooled connections belong to one event loop, so a target used from a new loop (a preflight in
+        one `asyncio.run`, the run in another) gets a fresh session there. Making it lazily keeps a run
+        answered wholly from the cache from importing aiohttp at all."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop:
+            import aiohttp
+
+            if self._session is not None:
+                _forget(self._session)
+            self._loop = loop
+            connector = aiohttp.TCPConnector(
+                limit=max(1, self.max_concurrency), limit_per_host=0, keepalive_timeout=30.0
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers=self.headers,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=self.timeout_s,  # waiting for a pooled connection included
+                    sock_connect=min(CONNECT_TIMEOUT_S, self.timeout_s),
+                    sock_read=self.timeout_s,
+                ),
+                trust_env=False,
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
 
     async def post_json(self, url: str, body: Any) -> tuple[Any, int, float]:
         """The decoded answer, the retries it took, and the seconds from first attempt to answer."""
-        import httpx
+        import aiohttp
 
-        payload = json.dumps(body, ensure_ascii=False).encode()
-        clients = self._pool()
-        in_flight = self._in_flight
+        payload = dumps(body)
+        session = self.client
         timeout_s = self.timeout_s
 
         async def attempt() -> Any:
-            # the least busy client takes the request
-            i = min(range(len(clients)), key=in_flight.__getitem__) if len(clients) > 1 else 0
-            in_flight[i] += 1
             try:
-                resp = await (clients[i] or self._client_at(i)).post(url, content=payload)
-            except httpx.TimeoutException as exc:
+                async with session.post(url, data=payload, allow_redirects=False) as resp:
+                    status = resp.status
+                    raw = await resp.read()
+                    retry_after = resp.headers.get("retry-after")
+            except TimeoutError as exc:
                 raise Retryable(f"no answer from {url} within {timeout_s:g} s") from exc
-            except httpx.TransportError as exc:
+            except aiohttp.ClientError as exc:
                 raise Retryable(f"connection to {url} failed: {type(exc).__name__}: {exc}") from exc
-            finally:
-                in_flight[i] -= 1
-            status = resp.status_code
             if status < 300:
                 try:
-                    return json.loads(resp.content)
-                except ValueError as exc:
+                    return orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
                     raise Fatal(f"{url} answered HTTP {status} with a body that is not JSON") from exc
             if status in RETRYABLE_STATUS or status >= 500:
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
-                raise Retryable(f"HTTP {status} from {url}: {_excerpt(resp)}", retry_after)
-            raise Fatal(f"HTTP {status} from {url} (not retried): {_excerpt(resp)}")
+                raise Retryable(
+                    f"HTTP {status} from {url}: {_excerpt(_decode(raw))}", parse_retry_after(retry_after)
+                )
+            raise Fatal(f"HTTP {status} from {url} (not retried): {_excerpt(_decode(raw))}")
 
         start = time.perf_counter()
         data, retries = await call_with_retries(attempt, self.backoff, self.limiter, self.what)
         return data, retries, time.perf_counter() - start
 
-    async def probe(self, method: str, url: str, body: Any = None) -> httpx.Response:
+    async def probe(self, method: str, url: str, body: Any = None) -> ProbeResponse:
         """One quick request for preflight: unreachable in ≤ 3 s connect time → TargetUnavailable."""
-        import httpx
+        import aiohttp
 
-        timeout = httpx.Timeout(min(self.timeout_s, PREFLIGHT_TIMEOUT_S), connect=CONNECT_TIMEOUT_S)
+        timeout = aiohttp.ClientTimeout(
+            total=min(self.timeout_s, PREFLIGHT_TIMEOUT_S), sock_connect=CONNECT_TIMEOUT_S
+        )
+        data = None if body is None else dumps(body)
         try:
-            if body is None:
-                return await self.client.request(method, url, timeout=timeout)
-            return await self.client.request(method, url, json=body, timeout=timeout)
-        except httpx.TimeoutException as exc:
+            async with self.client.request(
+                method, url, data=data, timeout=timeout, allow_redirects=False
+            ) as resp:
+                raw = await resp.read()
+                return ProbeResponse(resp.status, str(resp.url), dict(resp.headers), _decode(raw))
+        except TimeoutError as exc:
             raise TargetUnavailable(
                 f"{self.what}: {url} did not answer in time ({type(exc).__name__})"
             ) from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise TargetUnavailable(
                 f"{self.what}: cannot reach {url}: {type(exc).__name__}: {exc or 'connection failed'}"
             ) from exc
 
     async def aclose(self) -> None:
-        clients, self._clients = [c for c in self._clients if c is not None], []
-        if clients and self._loop is asyncio.get_running_loop():
-            await asyncio.gather(*(c.aclose() for c in clients))
+        session, self._session = self._session, None
+        if session is None:
+            return
+        if self._loop is asyncio.get_running_loop():
+            await session.close()
+        else:
+            _forget(session)
