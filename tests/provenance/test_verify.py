@@ -326,6 +326,20 @@ def test_fuzz_damaged_text_manifests_never_raise_or_pass(
             assert res.hash_matches
 
 
+def test_a_damaged_manifest_with_a_list_where_a_mapping_belongs_gets_a_verdict(
+    fuzz_ws: Workspace, fuzz_manifest: bytes
+) -> None:
+    """Found by the fuzz above: one flipped byte turned an assertion's data into a list, and reading the
+    claims raised instead of reporting the manifest."""
+    from c2pa_text import embed_manifest
+
+    damaged = bytearray(fuzz_manifest)
+    damaged[503 % len(damaged)] ^= 37
+    v = verify_content(fuzz_ws, embed_manifest(ANSWER, bytes(damaged)).encode())
+    assert v.credentials is not None and v.verdict != "cannot_tell", v.sentences
+    assert v.credentials.verdict in ("trusted", "valid_untrusted", "invalid", "no_manifest", "error")
+
+
 def test_signing_text_with_an_expired_certificate_is_a_clear_error() -> None:
     from assay.provenance.c2pa_manifest import C2paError
 

@@ -347,10 +347,6 @@ class Target(Strict):
                     f"params.threads must be a whole number from 1 to 1024, got {self.params['threads']!r}"
                 )
             self.params["threads"] = legacy
-            if self.threads is not None and self.threads != legacy:
-                raise ValueError(
-                    f"'threads: {self.threads}' and 'params.threads: {legacy}' disagree; keep 'threads'"
-                )
         return self
 
 

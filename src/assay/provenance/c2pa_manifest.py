@@ -148,29 +148,39 @@ def signer_of(manifest: dict, cr: dict | None) -> SignerIdentity:
     return ident
 
 
+def _as_dict(value: object) -> dict:
+    """A damaged manifest can put a list or a number where a mapping belongs: read it as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def read_claims(manifest: dict, verdict: C2paVerdict) -> None:
-    for assertion in manifest.get("assertions") or []:
-        label, body = assertion.get("label", ""), assertion.get("data") or {}
+    assertions = manifest.get("assertions")
+    for assertion in assertions if isinstance(assertions, list) else []:
+        assertion = _as_dict(assertion)
+        label, body = str(assertion.get("label", "")), _as_dict(assertion.get("data"))
         if label.startswith("c2pa.actions"):
-            for action in body.get("actions") or []:
-                verdict.actions.append(action.get("action", ""))
+            actions = body.get("actions")
+            for action in actions if isinstance(actions, list) else []:
+                action = _as_dict(action)
+                verdict.actions.append(str(action.get("action", "")))
                 if action.get("action") == "c2pa.created":
                     verdict.digital_source_type = action.get("digitalSourceType")
                     agent = action.get("softwareAgent")
                     verdict.model = agent.get("name") if isinstance(agent, dict) else agent or verdict.model
                     verdict.claimed_time = verdict.claimed_time or _parse_time(action.get("when"))
         elif label == ASSAY_ASSERTION:
-            verdict.ledger_id = body.get("ledger_id")
+            ledger_id = body.get("ledger_id")
+            verdict.ledger_id = ledger_id if isinstance(ledger_id, int | str) else None
             verdict.system = body.get("system") if isinstance(body.get("system"), str) else None
             verdict.model = verdict.model or body.get("model")
             verdict.claimed_time = verdict.claimed_time or _parse_time(body.get("signed_at"))
     gen = manifest.get("claim_generator_info") or []
     if isinstance(gen, dict):
         gen = [gen]
-    if gen:
-        verdict.generator = gen[0].get("name")
+    if isinstance(gen, list) and gen:
+        verdict.generator = _as_dict(gen[0]).get("name")
     verdict.title = manifest.get("title")
-    verdict.signed_at = _parse_time((manifest.get("signature_info") or {}).get("time"))
+    verdict.signed_at = _parse_time(_as_dict(manifest.get("signature_info")).get("time"))
 
 
 def verify_settings(roots: str) -> dict:

@@ -226,6 +226,10 @@ def test_manifest_threads_reaches_the_target() -> None:
     assert legacy.manifest_threads == 2
     assert legacy.params == {"max_tokens": 9}  # engine settings are not generation parameters
     assert BundledTarget.from_spec(spec()).manifest_threads is None
+    # both given: the top-level field wins (a schema cannot say "must be equal", so it is not an error)
+    both = BundledTarget.from_spec(spec(threads=3, params={"threads": 2.0}))
+    assert both.manifest_threads == 3
+    assert BundledTarget.from_spec(spec(params={"threads": 2.0})).manifest_threads == 2
 
 
 @pytest.mark.parametrize(
@@ -235,7 +239,6 @@ def test_manifest_threads_reaches_the_target() -> None:
         ({"threads": "two"}, "expected a whole number"),
         ({"params": {"threads": 0}}, "params.threads must be a whole number"),
         ({"params": {"threads": "4"}}, "params.threads must be a whole number"),
-        ({"threads": 2, "params": {"threads": 3}}, "disagree"),
         ({"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "threads": 2}, "kind 'bundled'"),
     ],
 )

@@ -67,7 +67,8 @@ class VerifyText(BaseModel):
     manifest: str | None = Field(
         None,
         max_length=2 * MAX_SIDECAR_BYTES,
-        pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        # documented for clients; checked by the decoder below, which says "not valid base64"
+        json_schema_extra={"pattern": r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"},
         description="A C2PA manifest store kept beside the text (`.c2pa` sidecar), base64-encoded.",
     )
     keep: StrictBool = Field(
