@@ -219,18 +219,6 @@ def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
     )
 
 
-def list_runs(ws: Workspace) -> list[RunSummary]:
-    out = []
-    root = runs_dir(ws)
-    if not root.exists():
-        return out
-    for folder in sorted(root.iterdir()):
-        summary = folder / "summary.json"
-        if summary.exists():
-            out.append(RunSummary.model_validate_json(summary.read_text()))
-    return out
-
-
 class RunStatus(BaseModel):
     """A run as the API shows it: finished or not, and how far along (read from its files, so a run
     started from the CLI shows its progress too)."""
