@@ -283,6 +283,7 @@ def _step_redteam(ctx: AssessmentContext) -> None:
 
 MARK_COUNT = 3  # answers the mark step generates
 MARK_SEED = 0  # fixed, so a re-run or a third party's replay generates the same marked answers
+MARK_ATTEMPTS = 4  # a low-entropy answer whose mark is too faint to detect is generated again
 MARK_MAX_TOKENS = 80  # enough scored tokens for the watermark detector, short enough for a CPU
 MARK_PROMPTS = [
     "What download speeds does the fibre plan give, and what does it cost each month?",
@@ -360,6 +361,7 @@ def _step_mark(ctx: AssessmentContext) -> None:
             system_prompt=bundled.system_prompt,
             max_new_tokens=MARK_MAX_TOKENS,
             seed=MARK_SEED,  # an assessment re-runs the same way (a CLI `mark --generate` draws one)
+            attempts=MARK_ATTEMPTS,
         )
         tick(len(marks))
     sidecars: dict[int, bytes] = {}

@@ -348,3 +348,45 @@ def test_generate_draws_a_seed_records_it_and_reproduces_with_it(ws: Workspace) 
     )
     assert r.exit_code == 0, r.output
     assert drawn[0].text in r.stdout and f"seed {drawn[0].seed}" in r.output
+
+
+@pytest.mark.slow
+def test_generate_retries_an_answer_whose_mark_is_too_faint_and_records_the_attempt(ws: Workspace) -> None:
+    """A published answer should carry a findable mark: a faint one is generated again with seed + k."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from assay.evals.bundled.engine import BundledModel, ModelUnavailable, find_gguf
+    from assay.provenance.ledger import get_entry
+    from assay.provenance.mark import generate_marked_text
+    from assay.provenance.text_watermark import WatermarkParams
+
+    try:
+        find_gguf()
+    except ModelUnavailable as exc:
+        pytest.skip(f"bundled model not installed: {exc}")
+    model = BundledModel.load()
+    prompt = ["Name a colour."]
+    # With no bias at all the mark can never be found, so every attempt is used and the last one kept.
+    (faint,) = generate_marked_text(
+        ws, prompt, params=WatermarkParams(delta=0.0), max_new_tokens=8, model=model, seed=40, attempts=3
+    )
+    entry = get_entry(ws, faint.ledger_id)
+    assert entry is not None and entry.meta["attempt"] == 3 and entry.meta["seed"] == 42 == faint.seed
+    # A strong bias is found, at once or after a retry (an answer that stops early is too short to
+    # tell); the seed recorded is the one that produced the kept answer.
+    from assay.provenance.keys import load_text_key
+    from assay.provenance.text_watermark import detect_text, load_bundled_tokenizer
+
+    params = WatermarkParams(delta=8.0)
+    (strong,) = generate_marked_text(
+        ws,
+        ["Describe the sea in a few sentences."],
+        params=params,
+        max_new_tokens=60,
+        model=model,
+        seed=40,
+        attempts=6,
+    )
+    entry = get_entry(ws, strong.ledger_id)
+    assert entry is not None and entry.meta["seed"] == 40 + entry.meta["attempt"] - 1 == strong.seed
+    assert detect_text(strong.text or "", load_bundled_tokenizer(), load_text_key(ws), params).watermarked

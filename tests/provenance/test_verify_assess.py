@@ -26,7 +26,6 @@ def test_assess_marks_and_verifies_generated_outputs(tmp_path: Path, monkeypatch
     except ModelUnavailable as exc:
         pytest.skip(str(exc))
     monkeypatch.setattr("assay.assess.MARK_COUNT", 1)  # one short answer keeps the test small
-    monkeypatch.setattr("assay.assess.MARK_MAX_TOKENS", 60)
     shutil.copytree(EXAMPLE.parent / "suites", tmp_path / "suites")
     manifest = tmp_path / "assay.yaml"
     manifest.write_text(example_text() + PROVENANCE)
@@ -38,6 +37,8 @@ def test_assess_marks_and_verifies_generated_outputs(tmp_path: Path, monkeypatch
     assert names["provenance/marks.json"].kind == "provenance.mark"
     checks = json.loads((Path(result.out_dir) / "provenance/verification.json").read_text())
     assert len(checks) == 2  # one watermarked answer and one signed text
+    # Whatever the machine's arithmetic made of the answer, the published one carries a findable mark:
+    # a faint one is generated again with the next seed (the attempt is recorded in the ledger).
     assert all(c["verification"]["verdict"] == "established" for c in checks)
     methods = {c["method"] for c in checks}
     assert methods == {"kgw-watermark", "text-manifest (sidecar)"}

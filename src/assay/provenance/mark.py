@@ -232,11 +232,18 @@ def generate_marked_text(
     temperature: float = 0.7,
     seed: int | None = None,
     model: Any = None,
+    attempts: int = 1,
 ) -> list[MarkResult]:
     """Generate answers with the bundled model and the text watermark, and record each one.
 
     Without a `seed` a fresh random one is drawn, so two runs do not give the same answer; the seed
-    used is recorded in each ledger entry's meta either way, so an answer can be reproduced."""
+    used is recorded in each ledger entry's meta either way, so an answer can be reproduced.
+
+    A short, low-entropy answer can carry too little of the watermark to be detected (the model had
+    few choices to bias). With `attempts` > 1 each answer is checked with the detector the verifier
+    uses and, when the mark is not found, generated again with the next seed (seed + attempt), so
+    what gets published is an answer a member of the public can verify; the seed and the attempt
+    that produced it are recorded."""
     from assay.evals.bundled.engine import MODEL_NAME
     from assay.provenance import ledger
     from assay.provenance.keys import KeyNotFound, load_text_key
@@ -256,11 +263,41 @@ def generate_marked_text(
         + [{"role": "user", "content": p}]
         for p in prompts
     ]
+    if attempts > 1 and model is None:
+        from assay.evals.bundled.engine import BundledModel
+
+        model = BundledModel.load()  # loaded once for every attempt
     gens = generate_watermarked(
         chats, params, key, max_new_tokens, model=model, temperature=temperature, seed=seed
     )
+    seeds = [seed] * len(gens)
+    tries = [1] * len(gens)
+    if attempts > 1:
+        from assay.provenance.text_watermark import detect_text, load_bundled_tokenizer, load_calibration
+
+        tokenizer = load_bundled_tokenizer()
+        calibration = load_calibration(ws, key.key_id)
+
+        def weak(text: str) -> bool:
+            return not detect_text(text, tokenizer, key, params, calibration=calibration).watermarked
+
+        for attempt in range(1, attempts):
+            redo = [i for i, g in enumerate(gens) if weak(g.text)]
+            if not redo:
+                break
+            again = generate_watermarked(
+                [chats[i] for i in redo],
+                params,
+                key,
+                max_new_tokens,
+                model=model,
+                temperature=temperature,
+                seed=seed + attempt,
+            )
+            for i, g in zip(redo, again, strict=True):
+                gens[i], seeds[i], tries[i] = g, seed + attempt, attempt + 1
     results: list[MarkResult] = []
-    for prompt, gen in zip(prompts, gens, strict=True):
+    for prompt, gen, used_seed, tried in zip(prompts, gens, seeds, tries, strict=True):
         raw = gen.text.encode("utf-8")
         entry = ledger.record_mark(
             ws,
@@ -276,7 +313,8 @@ def generate_marked_text(
             meta={
                 "prompt": prompt,
                 "temperature": temperature,
-                "seed": seed,
+                "seed": used_seed,
+                "attempt": tried,
                 "output_tokens": gen.output_tokens,
             },
         )
@@ -300,7 +338,7 @@ def generate_marked_text(
                 evidence_id=ev,
                 text=gen.text,
                 prompt=prompt,
-                seed=seed,
+                seed=used_seed,
             )
         )
     return results
