@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.energy.models import DeclaredTraining, Footprint
-from assay.policy.models import DisclosureArea, Grade
+from assay.policy.models import DisclosureArea, Grade, Measurement
 
 LABEL_FORMAT = 1
 
@@ -233,6 +233,9 @@ class Disclosure(_Strict):
     provenance: ProvenanceArea
     reporting: ReportingArea
     policy: PolicySummary | None = None
+    measurements: list[Measurement] = Field(
+        default_factory=list, description="every measured value, so another pack can grade the same label"
+    )
     grades: list[Grade] = Field(default_factory=list)
     completeness: Completeness
     evidence: list[EvidenceRef] = Field(default_factory=list, description="every record the label read")
