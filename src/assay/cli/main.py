@@ -10,6 +10,7 @@ from assay.cli import (
     evals,
     evidence,
     manifest_cmds,
+    notify,
     provenance,
     redteam,
     registry,
@@ -34,6 +35,7 @@ app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, 
 app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
+app.add_typer(notify.app, name="notify", help="Deliver notifications (webhooks, e-mail) from the outbox.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)
 provenance.register(app)

@@ -232,3 +232,30 @@ class AssessmentRow(Base):
     resumed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     index_evidence_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class OutboxRow(Base):
+    """A notification waiting to be delivered (transactional outbox).
+
+    The row is written in the same transaction as the change it announces, so a crash can neither lose
+    it nor send it for a change that was rolled back; a worker delivers it later, with retries."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(Text)
+    secret_env: Mapped[str] = mapped_column(String(128), default="")
+    topic: Mapped[str] = mapped_column(String(120), index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(120), default="")
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
