@@ -7,6 +7,7 @@ import typer
 from assay import __version__
 from assay.cli import (
     catalog,
+    conformance,
     evals,
     evidence,
     manifest_cmds,
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 
 manifest_cmds.register(app)
+conformance.register(app)
 app.add_typer(registry.app, name="registry", help="Parties, components, control points and the RACI matrix.")
 app.add_typer(catalog.app, name="catalog", help="The framework's controls and their crosswalks.")
 app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")

@@ -133,3 +133,19 @@ def checkpoint_rows(session: Session, chain: str) -> list[dict[str, Any]]:
             d["created_at"] = d["created_at"].replace(tzinfo=dt.UTC)
         out.append(d)
     return out
+
+
+def newest_by_kind(session: Session, system: str) -> dict[str, dict[str, Any]]:
+    """The newest record of each evidence kind of one system (highest chain position)."""
+    last = (
+        select(EvidenceRow.kind, func.max(EvidenceRow.seq).label("seq"))
+        .where(EvidenceRow.system_slug == system)
+        .group_by(EvidenceRow.kind)
+        .subquery()
+    )
+    q = (
+        select(EvidenceRow)
+        .join(last, (EvidenceRow.kind == last.c.kind) & (EvidenceRow.seq == last.c.seq))
+        .where(EvidenceRow.system_slug == system)
+    )
+    return {r.kind: _as_dict(r) for r in session.scalars(q)}
