@@ -376,9 +376,7 @@ def _load(path: Path, chain: tuple[str, ...]) -> tuple[PolicyPack | None, list[P
     own_id = (doc or {}).get("id")
     if base_id == own_id or base_id in chain:
         problems.append(
-            at.problem(
-                ("extends",), f"'{base_id}' extends itself (via {' → '.join(chain)})", "a base pack"
-            )
+            at.problem(("extends",), f"'{base_id}' extends itself (via {' → '.join(chain)})", "a base pack")
         )
         return None, problems
     if len(chain) >= MAX_EXTENDS_DEPTH:
