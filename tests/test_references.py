@@ -125,7 +125,7 @@ def test_unknown_attacks_and_seed_suites_are_caught(tmp_path: Path) -> None:
 def test_a_missing_dataset_or_pack_file_is_caught(tmp_path: Path) -> None:
     path = _manifest(tmp_path, "")
     text = path.read_text().replace(
-        "policy_pack:\n  id: imda-starter", "policy_pack:\n  id: mine\n  path: pack.yaml"
+        "policy_pack:\n  id: baseline", "policy_pack:\n  id: mine\n  path: pack.yaml"
     )
     text = text.replace(
         "    contains_personal_data: false\n", "    contains_personal_data: false\n    path: kb/\n", 1
