@@ -288,8 +288,17 @@ def merge_overlay(
         if old is None:
             added.append(rule)
             continue
+        # fields the overlay leaves out (min_samples, controls, direction, …) are the base rule's
+        given = {f: getattr(rule, f) for f in rule.model_fields_set}
         i = _rule_index(doc, rule.id)
         path: tuple[str | int, ...] = ("thresholds", i) if i is not None else ("thresholds",)
+        try:
+            rule = MetricThreshold.model_validate({**old.model_dump(), **given})
+        except ValidationError as exc:
+            for err in exc.errors():
+                message = err["msg"].removeprefix("Value error, ")
+                problems.append(where.problem(path, f"rule '{rule.id}' merged onto {base.id}'s: {message}"))
+            continue
         same = ("source", "suite", "metric", "category", "direction")
         changed = [f for f in same if getattr(old, f) != getattr(rule, f)]
         if changed:
