@@ -135,7 +135,10 @@ def test_a_missing_dataset_or_pack_file_is_caught(tmp_path: Path) -> None:
     assert "file not found: 'pack.yaml'" in str(problems["policy_pack.path"]["message"])
     assert "file not found: 'kb/'" in str(problems["datasets[0].path"]["message"])
     (path.parent / "kb").mkdir()
-    (path.parent / "pack.yaml").write_text("id: mine\n")
+    (path.parent / "pack.yaml").write_text("id: mine\n")  # the pack is loaded too: this one is incomplete
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "pack.yaml:1:1: title: Field required" in result.stderr
+    (path.parent / "pack.yaml").write_text("id: mine\ntitle: Mine\nversion: '1'\npublisher: Me\n")
     assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
 
 
