@@ -398,3 +398,21 @@ def test_resolve_pack_refuses_unknown_ids_and_paths_outside_the_manifest_folder(
     with pytest.raises(PackInvalid, match="leaves the manifest's folder"):
         resolve_pack(PolicyPackRef(id="out", path="../out.yaml"), inner)
     assert resolve_pack(PolicyPackRef(id="out", path="../out.yaml", allow_outside=True), inner).id == "out"
+
+
+def test_extends_names_an_id_never_a_path(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("id: secret\ntitle: S\nversion: '1'\npublisher: P\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    path = inner / "p.yaml"
+    path.write_text("id: p\ntitle: T\nversion: '1'\npublisher: P\nextends: ../secret\n")
+    (p,) = check_pack(path)
+    assert (p.field, p.line, p.column) == ("extends", 5, 1) and "not a pack id" in p.message
+
+
+def test_a_pack_over_one_mebibyte_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("id: big\ntitle: T\nversion: '1'\npublisher: P\ndescription: '" + "x" * (1 << 20) + "'\n")
+    (p,) = check_pack(path)
+    assert p.message == "file is larger than 1 MiB"

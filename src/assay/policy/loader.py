@@ -9,6 +9,7 @@ values, because a sector overlay that quietly lowers the bar would defeat the po
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,7 @@ DEFAULT_PACK = "baseline"
 MAX_PACK_BYTES = 1024 * 1024
 PACK_LIMITS = YamlLimits(max_bytes=MAX_PACK_BYTES, max_alias_nodes=2_000)
 MAX_EXTENDS_DEPTH = 8
+PACK_ID = re.compile(PolicyPack.model_fields["id"].metadata[0].pattern)
 
 
 class PackInvalid(Exception):
@@ -382,6 +384,11 @@ def _load(path: Path, chain: tuple[str, ...]) -> tuple[PolicyPack | None, list[P
         return (pack if not problems else None), problems
     # an overlay: find and load its base, whatever state the overlay itself is in, so that every problem
     # (the overlay's and the base's) is reported at once
+    if not PACK_ID.fullmatch(base_id):  # an id, never a path: `extends: ../../x` must not read a file
+        problems.append(
+            at.problem(("extends",), f"'{base_id}' is not a pack id", "a pack id such as 'baseline'")
+        )
+        return None, problems
     own_id = (doc or {}).get("id")
     if base_id == own_id or base_id in chain:
         problems.append(
