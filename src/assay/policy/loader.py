@@ -46,6 +46,9 @@ def builtin_pack_ids() -> list[str]:
 
 
 def builtin_pack_path(pack_id: str) -> Path | None:
+    """The file of a built-in pack, or None; an id that is not a slug (e.g. '../x') names none."""
+    if not PACK_ID.fullmatch(pack_id):
+        return None
     path = PACKS_DIR / f"{pack_id}.yaml"
     return path if path.is_file() else None
 
