@@ -388,8 +388,8 @@ def test_resolve_pack_refuses_unknown_ids_and_paths_outside_the_manifest_folder(
     with pytest.raises(PackInvalid) as caught:
         resolve_pack(PolicyPackRef(id="imda-starter"))
     assert "no built-in policy pack 'imda-starter'" in str(caught.value)
-    with pytest.raises(PackInvalid, match="no built-in policy pack '../policy/packs/baseline'"):
-        resolve_pack(PolicyPackRef(id="../policy/packs/baseline"))  # an id is never a path
+    with pytest.raises(PackInvalid, match="no built-in policy pack '../packs/baseline'"):
+        resolve_pack(PolicyPackRef(id="../packs/baseline"))  # an id is never a path
     with pytest.raises(PackInvalid) as caught:
         resolve_pack("finanse")
     assert caught.value.problems[0].suggestion == "finance"
