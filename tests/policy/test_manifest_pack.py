@@ -32,6 +32,10 @@ def test_an_unknown_pack_id_is_a_problem_at_the_manifest_line(tmp_path: Path) ->
     line = path.read_text().splitlines().index("  id: imda-starter") + 1
     assert (p.field, p.line) == ("policy_pack.id", line)
     assert "no built-in policy pack 'imda-starter'" in p.message and "baseline" in p.expected
+    path.write_text(path.read_text().replace("id: imda-starter", "id: baselin"))
+    with pytest.raises(ManifestInvalid) as caught:
+        load_manifest(path, runnable=True)
+    assert "(did you mean 'baseline'?)" in caught.value.problems[0].message
 
 
 def test_a_broken_pack_file_lists_its_own_problems(tmp_path: Path) -> None:

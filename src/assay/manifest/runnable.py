@@ -52,7 +52,14 @@ def _check_policy_pack(m: Manifest, base: Path) -> tuple[list[Finding], list[Pro
     except PackInvalid as exc:
         about_ref = [p for p in exc.problems if p.field.startswith("policy_pack")]
         if about_ref:
-            return [(("policy_pack", "id"), p.message, p.expected) for p in about_ref], []
+            return [
+                (
+                    ("policy_pack", "id"),
+                    p.message + (f" (did you mean '{p.suggestion}'?)" if p.suggestion else ""),
+                    p.expected,
+                )
+                for p in about_ref
+            ], []
         n = len(exc.problems)
         where = ("policy_pack", "path" if m.policy_pack.path else "id")
         return [
