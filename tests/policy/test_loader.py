@@ -327,6 +327,12 @@ def test_a_malformed_pack_gets_every_problem_at_once_with_file_line_column(tmp_p
         ("id: [unclosed\n", "YAML syntax"),
         ("pack: 7\nid: x\ntitle: T\nversion: '1'\npublisher: P\n", "pack format 1, not 7"),
         ("id: x\ntitle: T\nversion: '1'\npublisher: P\nlineage: [a@1]\n", "set by Assay"),
+        ("id: x\ntitle: T\nversion: 1.0\npublisher: P\n", "valid string"),
+        (
+            "id: x\ntitle: T\nversion: '1'\npublisher: P\nillustrative: 'yes'\n"
+            "thresholds:\n  - {id: r, title: R, suite: s, green: '0.9', amber: 0.8}\n",
+            "valid number",
+        ),
         (
             "id: x\ntitle: T\nversion: '1'\npublisher: P\n"
             "risk_tiers:\n  - {id: t, tier: high, red_rules: [nope]}\n",

@@ -147,7 +147,8 @@ def _raw_checks(doc: dict[str, Any], at: _Located) -> list[Problem]:
                 )
             else:
                 seen[rid] = i
-    for i, item in enumerate(doc.get("thresholds") or [] if isinstance(doc.get("thresholds"), list) else []):
+    thresholds = doc.get("thresholds")
+    for i, item in enumerate(thresholds if isinstance(thresholds, list) else []):
         if not isinstance(item, dict) or not isinstance(item.get("controls"), list):
             continue
         for j, cid in enumerate(item["controls"]):
@@ -233,7 +234,7 @@ def _parse(
         return None, None, at, problems
     problems.extend(_raw_checks(doc, at))
     try:
-        pack = PolicyPack.model_validate(doc)
+        pack = PolicyPack.model_validate(doc, strict=True)  # YAML has types: "0.9" is text, not a number
     except ValidationError as exc:
         problems.extend(_problems_from_validation(exc, located, file, root=PolicyPack))
         return None, doc, at, problems
