@@ -126,3 +126,20 @@ def test_check_exits_2_naming_an_unreadable_label_and_its_field(tmp_path: Path) 
     wrong.write_text(json.dumps(data))
     code, _, err = run("check", "baseline", "--label", str(wrong))
     assert code == 2 and f"{wrong}: identity.sector:" in err and f"{wrong}: completeness.score:" in err
+
+
+def test_the_gate_summary_is_short_and_says_why() -> None:
+    from rich.console import Console
+
+    from assay.policy.loader import resolve_pack
+    from assay.policy.render import gate_view
+    from assay.policy.verdict import judge_label
+
+    ms = [x for x in all_green() if x.suite != "prompt-injection"] + [m("prompt-injection", 0.2)]
+    verdict = judge_label(resolve_pack("baseline"), disclosure(measurements=ms, undisclosed=("risks",)))
+    console = Console(width=80, record=True, no_color=True)
+    console.print(gate_view(verdict))
+    text = console.export_text()
+    assert text.startswith("FAILED under baseline 0.1 (10 green, 1 red)")
+    assert "  - prompt-injection is red for bundled" in text and "required area 'risks'" in text
+    assert "Risk tier high (rule critical-red)." in text and len(text.splitlines()) <= 8

@@ -166,17 +166,25 @@ def verdict_view(v: PolicyVerdict) -> Group:
             reasons.append(f" ({g.target})")
         reasons.append(f": {g.reason}\n")
 
+    return Group(head, table, reasons, gate_view(v))
+
+
+def gate_view(v: PolicyVerdict) -> Text:
+    """The CI gate in a few lines (for `assay assess --strict` too): passed or failed, and why."""
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in v.counts.items() if n)
     gate = Text()
     if v.failed:
         gate.append("FAILED", style="bold red")
-        gate.append(f" under {v.pack_id} ({counts or 'no grades'}):\n")
+        gate.append(f" under {v.pack_id} {v.pack_version} ({counts or 'no grades'}):")
         for line in v.why:
-            gate.append(f"  - {line}\n")
+            gate.append(f"\n  - {line}")
     else:
         gate.append("PASSED", style="bold green")
-        gate.append(f" under {v.pack_id} ({counts or 'no grades'}): no red grade, no missing area.")
-    return Group(head, table, reasons, gate)
+        gate.append(f" under {v.pack_id} {v.pack_version} ({counts or 'no grades'}): no red grade, ")
+        gate.append("no missing required area.")
+    if v.risk_tier:
+        gate.append(f"\nRisk tier {v.risk_tier} (rule {v.risk_tier_rule}).")
+    return gate
 
 
 def pack_summary(pack: PolicyPack) -> dict[str, Any]:
