@@ -44,11 +44,11 @@ def _pack(manifest, base_dir: Path, pack: str | None):  # type: ignore[no-untype
     """The pack named on the command line, else the manifest's, else none (no freshness limits)."""
     if pack is None and manifest.policy_pack is None:
         return None
-    from assay.policy.loader import PolicyPackInvalid, resolve_pack
+    from assay.policy.loader import PackInvalid, resolve_pack
 
     try:
         return resolve_pack(pack if pack is not None else manifest.policy_pack, base_dir)
-    except PolicyPackInvalid as exc:
+    except PackInvalid as exc:
         from assay.cli.common import fail_with_problems
 
         fail_with_problems("invalid policy pack", exc.problems)
