@@ -10,6 +10,7 @@ from assay.cli import (
     conformance,
     evals,
     evidence,
+    gateway,
     manifest_cmds,
     notify,
     provenance,
@@ -39,6 +40,7 @@ app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × att
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
 app.add_typer(policy_cli.app, name="policy", help="Policy packs: an authority's thresholds; check a label.")
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
+app.add_typer(gateway.app, name="gateway", help="A guardrail proxy (OpenAI API) in front of a target.")
 app.add_typer(notify.app, name="notify", help="Deliver notifications (webhooks, e-mail) from the outbox.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)

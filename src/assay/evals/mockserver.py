@@ -47,6 +47,7 @@ class MockConfig(BaseModel):
     responder: Responder | None = Field(None, description="(messages, body) -> answer text")
     seed: int = 0
     record_bodies: bool = Field(False, description="keep every request body (tests only)")
+    stream_delay_s: float = Field(0.0, ge=0, description="pause before each streamed word (stream: true)")
 
 
 def _word_count(text: str) -> int:
@@ -123,6 +124,39 @@ class MockApp:
         )
         await send({"type": "http.response.body", "body": data})
 
+    async def _stream(self, send: Any, model: str, text: str) -> None:
+        """Server-sent events as OpenAI streams them: a role delta, then one delta per word (with the
+        space before it), `stream_delay_s` apart, a final chunk with finish_reason, then [DONE]."""
+        self.statuses[200] += 1
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")],
+            }
+        )
+        rid = f"mock-{self.chat_requests}"
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            chunk = {
+                "id": rid,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+        await send({"type": "http.response.body", "body": event({"role": "assistant"}), "more_body": True})
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            if self.config.stream_delay_s:
+                await asyncio.sleep(self.config.stream_delay_s)
+            piece = word if i == 0 else " " + word
+            await send({"type": "http.response.body", "body": event({"content": piece}), "more_body": True})
+        tail = event({}, "stop") + b"data: [DONE]\n\n"
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
     def _should_fail(self) -> int | None:
         cfg = self.config
         n = self.chat_requests
@@ -163,6 +197,9 @@ class MockApp:
         else:
             text = prompt
         prompt_tokens = sum(_word_count(str(m.get("content", ""))) for m in messages)
+        if body.get("stream") is True:
+            await self._stream(send, body.get("model") or cfg.model, text)
+            return
         await self._send(
             send,
             200,

@@ -1,0 +1,350 @@
+"""The gateway's HTTP server: OpenAI's chat-completions API in front of one manifest target.
+
+A request is checked on the way in (the input rules), sent to the target, and its answer checked on
+the way out (the output rules). Errors use OpenAI's error shape, so an OpenAI client reports them as
+usual: 400 malformed, 404 unknown model, 413 too large, 502 target unreachable, 504 target too slow.
+A blocked request or answer is not an error: the caller gets a normal completion whose content is the
+rule's message and whose `finish_reason` is `content_filter` (header `Assay-Gateway-Action: block`).
+
+Streaming: the answer's deltas pass through as they come, except the last `stream_window_chars`
+characters, which are held back until more text (or the end) shows whether a rule matches across the
+chunk boundary; a block mid-stream ends the stream with a final chunk saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from assay.gateway.engine import Decision, Guard
+from assay.gateway.log import DecisionLog
+from assay.gateway.upstream import Upstream, UpstreamError
+
+ACTION_HEADER = "Assay-Gateway-Action"
+
+
+def openai_error(status: int, message: str, kind: str, code: str | None = None, param: str | None = None):  # type: ignore[no-untyped-def]
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return web.json_response(body, status=status)
+
+
+def _completion(rid: str, model: str, text: str, finish: str) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+    }
+
+
+def _chunk(rid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    doc = {
+        "id": rid,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + json.dumps(doc, ensure_ascii=False).encode() + b"\n\n"
+
+
+def _content_text(content: Any) -> str | None:
+    """A message's text: a string, or the text parts of a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        if all(isinstance(p, str) for p in parts):
+            return "\n".join(parts)  # type: ignore[arg-type]
+    return None
+
+
+class Gateway:
+    """One running gateway: its rules, its target, its decision log."""
+
+    def __init__(
+        self, guard: Guard, upstream: Upstream, log: DecisionLog | None, *, system: str = ""
+    ) -> None:
+        self.guard = guard
+        self.upstream = upstream
+        self.log = log
+        self.system = system
+        self.models = {upstream.model, upstream.spec.id}
+        self.severe: list[dict[str, Any]] = []
+        self.counts = {"requests": 0, "blocked": 0, "redacted": 0, "flagged": 0}
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.guard.rules.max_body_bytes, middlewares=[self._errors])
+        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_get("/v1/models", self.list_models)
+        app.router.add_get("/healthz", self.health)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        await self.upstream.aclose()
+        if self.log is not None:
+            self.log.close()
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            limit = self.guard.rules.max_body_bytes
+            return openai_error(
+                413, f"the request body is larger than {limit} bytes", "invalid_request_error"
+            )
+        except web.HTTPNotFound:
+            return openai_error(404, f"no route {request.method} {request.path}", "invalid_request_error")
+        except web.HTTPMethodNotAllowed:
+            return openai_error(
+                405, f"{request.method} is not allowed on {request.path}", "invalid_request_error"
+            )
+
+    async def health(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", **self.counts})
+
+    async def list_models(self, _request: web.Request) -> web.Response:
+        data = [{"id": m, "object": "model", "owned_by": "assay-gateway"} for m in sorted(self.models)]
+        return web.json_response({"object": "list", "data": data})
+
+    def _parse(self, raw: bytes) -> tuple[dict[str, Any] | None, web.Response | None]:
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            return None, openai_error(400, f"the body is not valid JSON: {exc}", "invalid_request_error")
+        if not isinstance(body, dict):
+            return None, openai_error(400, "the body must be a JSON object", "invalid_request_error")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return None, openai_error(
+                400, "'messages' must be a non-empty list", "invalid_request_error", param="messages"
+            )
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+                return None, openai_error(
+                    400,
+                    f"messages[{i}] must be an object with a 'role'",
+                    "invalid_request_error",
+                    param="messages",
+                )
+            if _content_text(m.get("content")) is None:
+                return None, openai_error(
+                    400, f"messages[{i}].content must be text", "invalid_request_error", param="messages"
+                )
+        model = body.get("model")
+        if model is not None and model not in self.models:
+            return None, openai_error(
+                404,
+                f"the model '{str(model)[:100]}' does not exist here; it serves {sorted(self.models)}",
+                "invalid_request_error",
+                code="model_not_found",
+                param="model",
+            )
+        if "stream" in body and not isinstance(body["stream"], bool):
+            return None, openai_error(
+                400, "'stream' must be true or false", "invalid_request_error", param="stream"
+            )
+        return body, None
+
+    def _check_input(self, body: dict[str, Any]) -> Decision:
+        """Decide on the caller's messages (not the deployer's system prompt); redact them in place."""
+        texts = [(i, _content_text(m.get("content")) or "") for i, m in enumerate(body["messages"])]
+        caller = [(i, t) for i, t in texts if body["messages"][i].get("role") != "system"]
+        decision = self.guard.decide("input", "\n\n".join(t for _, t in caller))
+        if decision.action == "redact":
+            for i, t in caller:
+                per = self.guard.decide("input", t)
+                if per.action == "redact":
+                    body["messages"][i] = {
+                        **body["messages"][i],
+                        "content": self.guard.apply_redactions(t, per),
+                    }
+        return decision
+
+    def _record(
+        self, rid: str, raw: bytes, stream: bool, decisions: list[Decision], t0: float, up: float
+    ) -> None:
+        action = max(
+            (d.action for d in decisions), key=lambda a: ["allow", "flag", "redact", "block"].index(a)
+        )
+        self.counts["requests"] += 1
+        if action == "block":
+            self.counts["blocked"] += 1
+        elif action == "redact":
+            self.counts["redacted"] += 1
+        elif action == "flag":
+            self.counts["flagged"] += 1
+        fired = [{"stage": d.stage, **f.as_dict()} for d in decisions for f in d.fired]
+        severe = [f for f in fired if f["severe"]]
+        total = (time.perf_counter() - t0) * 1000
+        entry = {
+            "at": time.time(),
+            "request_id": rid,
+            "request_sha256": hashlib.sha256(raw).hexdigest(),
+            "system": self.system,
+            "target": self.upstream.spec.id,
+            "stream": stream,
+            "action": action,
+            "fired": fired,
+            "latency_ms": round(total, 3),
+            "upstream_ms": round(up * 1000, 3),
+            "gateway_ms": round(total - up * 1000, 3),
+        }
+        if severe:
+            self.severe.append(entry)
+        if self.log is not None:
+            self.log.write(entry)
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        t0 = time.perf_counter()
+        raw = await request.read()
+        body, error = self._parse(raw)
+        if error is not None:
+            return error
+        assert body is not None
+        rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        stream = bool(body.get("stream"))
+        model = self.upstream.model
+        inp = self._check_input(body)
+        if inp.blocked:
+            self._record(rid, raw, stream, [inp], t0, 0.0)
+            if stream:
+                return await self._stream_message(request, rid, model, inp.message, "block")
+            return web.json_response(
+                _completion(rid, model, inp.message, "content_filter"), headers={ACTION_HEADER: "block"}
+            )
+        if stream:
+            return await self._stream(request, body, raw, rid, model, inp, t0)
+        u0 = time.perf_counter()
+        try:
+            data = await self.upstream.complete(body)
+        except UpstreamError as exc:
+            self._record(rid, raw, stream, [inp], t0, time.perf_counter() - u0)
+            kind = "upstream_timeout" if exc.status == 504 else "upstream_error"
+            return openai_error(exc.status, str(exc), kind, code=kind)
+        up = time.perf_counter() - u0
+        try:
+            text = data["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError):
+            self._record(rid, raw, stream, [inp], t0, up)
+            return openai_error(502, "the target's answer has no choices[0].message", "upstream_error")
+        out = self.guard.decide("output", text)
+        self._record(rid, raw, stream, [inp, out], t0, up)
+        action = max(inp.action, out.action, key=["allow", "flag", "redact", "block"].index)
+        if out.blocked:
+            return web.json_response(
+                _completion(rid, model, out.message, "content_filter"), headers={ACTION_HEADER: "block"}
+            )
+        if out.action == "redact":
+            data["choices"][0]["message"]["content"] = self.guard.apply_redactions(text, out)
+        data["id"] = data.get("id") or rid
+        return web.json_response(data, headers={ACTION_HEADER: action})
+
+    async def _start_stream(self, request: web.Request, action: str) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", ACTION_HEADER: action}
+        )
+        await resp.prepare(request)
+        return resp
+
+    async def _stream_message(self, request: web.Request, rid: str, model: str, text: str, action: str):  # type: ignore[no-untyped-def]
+        resp = await self._start_stream(request, action)
+        await resp.write(_chunk(rid, model, {"role": "assistant", "content": text}))
+        await resp.write(_chunk(rid, model, {}, "content_filter"))
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+    async def _stream(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        raw: bytes,
+        rid: str,
+        model: str,
+        inp: Decision,
+        t0: float,
+    ) -> web.StreamResponse:
+        window = self.guard.rules.stream_window_chars
+        text, sent = "", 0  # everything received; how much of it has been released
+        resp: web.StreamResponse | None = None
+        out = Decision(stage="output")
+        u0 = time.perf_counter()
+        first = True
+        try:
+            async for delta in self.upstream.stream(body):
+                if resp is None:
+                    resp = await self._start_stream(request, inp.action)
+                text += delta
+                out = self.guard.decide("output", text)
+                if out.blocked:
+                    break
+                upto = max(sent, len(text) - window)
+                for f in out.fired:  # never release part of a match that is still to be redacted
+                    for start, end, _ in f.spans:
+                        if start < upto < end:
+                            upto = start
+                if upto > sent:
+                    piece = self._release(text, sent, upto, out)
+                    await resp.write(
+                        _chunk(
+                            rid,
+                            model,
+                            {"role": "assistant", "content": piece} if first else {"content": piece},
+                        )
+                    )
+                    first = False
+                    sent = upto
+        except UpstreamError as exc:
+            self._record(rid, raw, True, [inp, out], t0, time.perf_counter() - u0)
+            if resp is None:
+                kind = "upstream_timeout" if exc.status == 504 else "upstream_error"
+                return openai_error(exc.status, str(exc), kind, code=kind)
+            await resp.write(_chunk(rid, model, {"content": ""}, "error"))
+            await resp.write(b"data: [DONE]\n\n")
+            return resp
+        up = time.perf_counter() - u0
+        if resp is None:
+            resp = await self._start_stream(request, inp.action)
+        if out.blocked:
+            why = out.message
+            await resp.write(_chunk(rid, model, {"content": ("\n\n" if sent else "") + why}))
+            await resp.write(_chunk(rid, model, {}, "content_filter"))
+        else:
+            if sent < len(text):
+                piece = self._release(text, sent, len(text), out)
+                await resp.write(
+                    _chunk(
+                        rid, model, {"role": "assistant", "content": piece} if first else {"content": piece}
+                    )
+                )
+            await resp.write(_chunk(rid, model, {}, "stop"))
+        await resp.write(b"data: [DONE]\n\n")
+        self._record(rid, raw, True, [inp, out], t0, up)
+        return resp
+
+    def _release(self, text: str, start: int, end: int, decision: Decision) -> str:
+        """text[start:end] with the redactions that fall inside it applied."""
+        spans = sorted(
+            (s, e, label)
+            for f in decision.fired
+            if f.rule.action == "redact"
+            for s, e, label in f.spans
+            if s >= start and e <= end
+        )
+        out, last = [], start
+        for s, e, label in spans:
+            if s < last:
+                continue
+            out.append(text[last:s])
+            out.append(f"[{label}]")
+            last = e
+        out.append(text[last:end])
+        return "".join(out)

@@ -1,0 +1,84 @@
+"""Build a gateway from a manifest, and serve it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from assay.gateway.engine import Guard
+from assay.gateway.log import DecisionLog
+from assay.gateway.rules import GatewayRules, load_rules
+from assay.gateway.server import Gateway
+from assay.gateway.upstream import Upstream
+
+
+class GatewaySetupError(ValueError):
+    """The manifest, target or rule file cannot make a gateway; the message says which and why."""
+
+
+def build_gateway(
+    manifest_path: Path,
+    target_id: str,
+    *,
+    rules: GatewayRules | None = None,
+    rules_path: Path | None = None,
+    log: bool = True,
+) -> Gateway:
+    from assay.manifest import load_manifest
+    from assay.workspace import Workspace
+
+    manifest = load_manifest(manifest_path)
+    spec = next((t for t in manifest.targets if t.id == target_id), None)
+    if spec is None:
+        known = ", ".join(t.id for t in manifest.targets) or "none"
+        raise GatewaySetupError(f"--target: no target '{target_id}' in {manifest_path} (targets: {known})")
+    rules = rules or load_rules(rules_path)
+    guard = Guard(rules, spec.system_prompt)
+    ws = Workspace.for_manifest(manifest_path)
+    decision_log = DecisionLog(ws, manifest.system.id) if log else None
+    return Gateway(guard, Upstream(spec, manifest_path.parent), decision_log, system=manifest.system.id)
+
+
+def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 8787) -> None:
+    """Serve until interrupted (the decision log is sealed as evidence on the way out)."""
+    from aiohttp import web
+
+    web.run_app(gateway.app(), host=host, port=port, print=None, access_log=None, handle_signals=True)
+
+
+@contextmanager
+def running(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve the gateway from a background thread for the block; yields its base URL (ending in /v1).
+
+    Used by `assay gateway eval` (a suite runs through the gateway in-process) and by tests."""
+    from aiohttp import web
+
+    from assay.evals.mockserver import listen_socket
+
+    sock = listen_socket(host, port)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(gateway.app(), access_log=None)
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.SockSite(runner, sock).start())
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, name="assay-gateway", daemon=True)
+    thread.start()
+    if not started.wait(15):
+        raise RuntimeError("the gateway did not start")
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}/v1"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=15)
+        sock.close()

@@ -1,0 +1,147 @@
+"""The model behind the gateway: an OpenAI-compatible endpoint spoken to directly (streaming passes
+through chunk by chunk), or any other manifest target through Assay's target interface (its answer
+is streamed to the caller in pieces)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from assay.manifest.schema import Target as TargetSpec
+
+
+class UpstreamError(Exception):
+    """The target could not answer. `status` is what the gateway answers: 502, or 504 on a timeout."""
+
+    def __init__(self, message: str, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Upstream:
+    """One target, with a pooled HTTP session for the OpenAI-compatible kind."""
+
+    def __init__(self, spec: TargetSpec, base_dir: Path | None = None) -> None:
+        self.spec = spec
+        self.base_dir = base_dir
+        self.kind = str(spec.kind.value if hasattr(spec.kind, "value") else spec.kind)
+        self.timeout = aiohttp.ClientTimeout(total=spec.timeout_s, sock_connect=min(10.0, spec.timeout_s))
+        self._session: aiohttp.ClientSession | None = None
+        self._target: Any = None
+
+    @property
+    def model(self) -> str:
+        return self.spec.model or self.spec.id
+
+    def _headers(self) -> dict[str, str]:
+        extra = {k: os.path.expandvars(v) for k, v in (self.spec.headers or {}).items()}
+        headers = {"Content-Type": "application/json", **extra}
+        if self.spec.api_key_env:
+            key = os.environ.get(self.spec.api_key_env, "")
+            if key:
+                headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+        return self._session
+
+    def _body(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
+        out = {k: v for k, v in body.items() if k not in ("model", "stream", "stream_options")}
+        out["model"] = self.spec.model or body.get("model")
+        out["stream"] = stream
+        if self.spec.system_prompt and not any(m.get("role") == "system" for m in out.get("messages", [])):
+            out["messages"] = [{"role": "system", "content": self.spec.system_prompt}, *out["messages"]]
+        return out
+
+    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A whole chat completion (OpenAI response shape)."""
+        if self.kind != "openai":
+            return await self._via_target(body)
+        session = await self._http()
+        url = f"{(self.spec.base_url or '').rstrip('/')}/chat/completions"
+        try:
+            async with session.post(url, json=self._body(body, False), headers=self._headers()) as resp:
+                data = await resp.read()
+                if resp.status >= 400:
+                    raise UpstreamError(f"the target answered HTTP {resp.status}: {data[:200]!r}", 502)
+                return json.loads(data)
+        except TimeoutError as exc:
+            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
+        except ValueError as exc:
+            raise UpstreamError(f"the target's answer is not JSON: {exc}", 502) from exc
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        """The answer's text deltas as they arrive."""
+        if self.kind != "openai":
+            data = await self._via_target(body)
+            text = data["choices"][0]["message"]["content"] or ""
+            for i in range(0, len(text), 24):
+                yield text[i : i + 24]
+            return
+        session = await self._http()
+        url = f"{(self.spec.base_url or '').rstrip('/')}/chat/completions"
+        try:
+            async with session.post(url, json=self._body(body, True), headers=self._headers()) as resp:
+                if resp.status >= 400:
+                    data = await resp.read()
+                    raise UpstreamError(f"the target answered HTTP {resp.status}: {data[:200]!r}", 502)
+                async for raw in resp.content:
+                    line = raw.strip()
+                    if not line.startswith(b"data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == b"[DONE]":
+                        break
+                    try:
+                        chunk = json.loads(payload)
+                    except ValueError:
+                        continue
+                    for choice in chunk.get("choices") or []:
+                        delta = (choice.get("delta") or {}).get("content")
+                        if delta:
+                            yield delta
+        except TimeoutError as exc:
+            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
+
+    async def _via_target(self, body: dict[str, Any]) -> dict[str, Any]:
+        from assay.evals.models import Message
+        from assay.evals.targets import build_target
+        from assay.evals.targets.base import GenerationParams, TargetError, TargetUnavailable
+
+        if self._target is None:
+            self._target = build_target(self.spec, self.base_dir)
+        messages = [Message(role=m["role"], content=m["content"]) for m in body["messages"]]
+        params = GenerationParams(
+            max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
+            temperature=float(body.get("temperature") or 0.0),
+        )
+        try:
+            c = await self._target.generate(messages, params)
+        except (TargetError, TargetUnavailable) as exc:
+            raise UpstreamError(f"the target failed: {exc}", 502) from exc
+        return {
+            "object": "chat.completion",
+            "model": c.model or self.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": c.text}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": c.input_tokens or 0, "completion_tokens": c.output_tokens or 0},
+        }
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._target is not None:
+            await self._target.aclose()

@@ -1,0 +1,176 @@
+"""The gateway with the official `openai` client as the caller and the mock model as the target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from assay.evals.mockserver import run_mock_server
+from assay.gateway.service import build_gateway, running
+from tests.gateway.conftest import SYSTEM_PROMPT, Rig, manifest_for
+
+SUITES = Path(__file__).resolve().parents[2] / "src/assay/evals/suites/builtin"
+
+
+def _client(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=url, api_key="unused", max_retries=0, timeout=20)
+
+
+def _injection_sample() -> str:
+    rows = [json.loads(line) for line in (SUITES / "prompt-injection/samples.jsonl").read_text().splitlines()]
+    row = next(r for r in rows if r["id"] == "pi-direct-01-ignore-previous")
+    return next(m["content"] for m in row["input"] if m["role"] == "user")
+
+
+def test_a_clean_request_passes_through(rig: Rig) -> None:
+    r = _client(rig.url).chat.completions.with_raw_response.create(
+        model="mock-1", messages=[{"role": "user", "content": "hello"}]
+    )
+    assert r.headers["assay-gateway-action"] == "allow"
+    c = r.parse()
+    assert c.choices[0].message.content.startswith("Hello!") and c.choices[0].finish_reason == "stop"
+    # the deployer's system prompt was added on the way to the target
+    assert rig.mock.bodies[-1]["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
+
+
+def test_an_injection_sample_from_the_suite_is_blocked_before_the_target(rig: Rig) -> None:
+    before = rig.mock.requests
+    c = _client(rig.url).chat.completions.create(
+        model="mock-1", messages=[{"role": "user", "content": _injection_sample()}]
+    )
+    assert c.choices[0].finish_reason == "content_filter"
+    assert "override the assistant's instructions" in c.choices[0].message.content
+    assert rig.mock.requests == before  # never reached the model
+
+
+def test_an_nric_in_the_answer_is_redacted(rig: Rig) -> None:
+    r = _client(rig.url).chat.completions.with_raw_response.create(
+        model="mock-1", messages=[{"role": "user", "content": "what is my nric"}]
+    )
+    assert r.headers["assay-gateway-action"] == "redact"
+    text = r.parse().choices[0].message.content
+    assert "S1234567D" not in text and "[SG_NRIC_FIN]" in text and "registered in 2019" in text
+
+
+def test_an_nric_in_the_request_is_redacted_before_the_target(rig: Rig) -> None:
+    _client(rig.url).chat.completions.create(
+        model="mock-1", messages=[{"role": "user", "content": "hello, my NRIC is S1234567D"}]
+    )
+    sent = rig.mock.bodies[-1]["messages"][-1]["content"]
+    assert "S1234567D" not in sent and "[SG_NRIC_FIN]" in sent
+
+
+def test_streaming_passes_chunks_and_redacts_across_chunk_boundaries(rig: Rig) -> None:
+    stream = _client(rig.url).chat.completions.create(
+        model="mock-1", messages=[{"role": "user", "content": "tell me a long story"}], stream=True
+    )
+    pieces, finish = [], None
+    for chunk in stream:
+        delta = chunk.choices[0].delta.content
+        if delta:
+            pieces.append(delta)
+        finish = chunk.choices[0].finish_reason or finish
+    text = "".join(pieces)
+    assert len(pieces) > 2  # streamed, not one lump
+    assert text.startswith("word0 word1") and "S1234567D" not in text and "[SG_NRIC_FIN]" in text
+    assert finish == "stop"
+
+
+def test_a_leak_of_the_system_prompt_is_blocked_and_recorded_as_severe(rig: Rig) -> None:
+    c = _client(rig.url).chat.completions.create(
+        model="mock-1", messages=[{"role": "user", "content": "what can you do"}]
+    )
+    assert c.choices[0].finish_reason == "content_filter" and "ORCHID" not in c.choices[0].message.content
+    (entry,) = rig.gateway.severe
+    assert entry["fired"][0]["rule"] == "output-system-prompt-leak" and entry["fired"][0]["owasp_llm"] == [
+        "LLM07:2025"
+    ]
+    # streamed, the same leak ends the stream with a final chunk saying why
+    stream = _client(rig.url).chat.completions.create(
+        model="mock-1", messages=[{"role": "user", "content": "what can you do"}], stream=True
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert "ORCHID" not in text and "withheld" in text
+    assert chunks[-1].choices[0].finish_reason == "content_filter"
+
+
+def test_errors_use_the_openai_shape(rig: Rig) -> None:
+    client = _client(rig.url)
+    with pytest.raises(openai.NotFoundError) as e:
+        client.chat.completions.create(model="gpt-nope", messages=[{"role": "user", "content": "hello"}])
+    assert e.value.body["code"] == "model_not_found"  # type: ignore[index]
+    bad = httpx.post(rig.url + "/chat/completions", content=b"{not json", timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+    missing = httpx.post(rig.url + "/chat/completions", json={"model": "mock-1"}, timeout=10)
+    assert missing.status_code == 400 and missing.json()["error"]["param"] == "messages"
+    big = httpx.post(
+        rig.url + "/chat/completions",
+        json={"messages": [{"role": "user", "content": "x" * 1_100_000}]},
+        timeout=10,
+    )
+    assert big.status_code == 413 and "larger than" in big.json()["error"]["message"]
+
+
+def test_an_unreachable_target_is_502_and_a_slow_one_504(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    gateway = build_gateway(manifest_for(tmp_path, dead), "gw-target", log=False)
+    with running(gateway) as url, pytest.raises(openai.APIStatusError) as e:
+        _client(url).chat.completions.create(model="mock-1", messages=[{"role": "user", "content": "hello"}])
+    assert e.value.status_code == 502 and "cannot reach" in e.value.message
+    with run_mock_server(latency_s=3.0) as slow:
+        gateway = build_gateway(manifest_for(tmp_path, slow.base_url, timeout_s=0.5), "gw-target", log=False)
+        with running(gateway) as url, pytest.raises(openai.APIStatusError) as e:
+            _client(url).chat.completions.create(model="mock-1", messages=[{"role": "user", "content": "hi"}])
+    assert e.value.status_code == 504
+
+
+def test_every_decision_is_logged_and_sealed_as_evidence(tmp_path: Path) -> None:
+    from assay.assurance.evidence import list_evidence
+
+    with run_mock_server(answers={"q": "an answer"}) as mock:
+        manifest = manifest_for(tmp_path, mock.base_url)
+        gateway = build_gateway(manifest, "gw-target")
+        with running(gateway) as url:
+            client = _client(url)
+            client.chat.completions.create(model="mock-1", messages=[{"role": "user", "content": "q"}])
+            client.chat.completions.create(
+                model="mock-1", messages=[{"role": "user", "content": _injection_sample()}]
+            )
+    assert gateway.log is not None and gateway.log.recorded  # closed with the server
+    (ev,) = list_evidence(gateway.log.ws, "helpdesk", kind="monitor.log")
+    lines = [json.loads(x) for x in gateway.log.ws.blobs.get(ev.sha256).decode().splitlines()]
+    assert [x["action"] for x in lines] == ["allow", "block"]
+    assert lines[1]["fired"][0]["rule"] == "input-injection" and len(lines[1]["request_sha256"]) == 64
+    assert all(x["gateway_ms"] >= 0 for x in lines)
+
+
+def test_a_bad_rule_file_lists_every_problem_with_its_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "gateway: 1\nid: mine\nrules:\n"
+        "  - id: a\n    title: A\n    stage: output\n    check: injection\n    action: block\n"
+        "  - id: b\n    title: B\n    stage: input\n    check: pii\n    action: redact\n    entities: [SSN]\n"
+        "    colour: red\n"
+    )
+    with run_mock_server() as mock:
+        manifest = manifest_for(tmp_path, mock.base_url)
+        r = CliRunner().invoke(
+            app, ["gateway", str(manifest), "--target", "gw-target", "--rules", str(rules)]
+        )
+    assert r.exit_code == 2
+    assert "rules.yaml:4:" in r.output and "stage must be 'input'" in r.output
+    assert "rules.yaml:14:" in r.output and "SSN" in r.output
+    assert "rules.yaml:15:" in r.output and "unknown key 'colour'" in r.output
