@@ -174,3 +174,20 @@ def test_a_bad_rule_file_lists_every_problem_with_its_line(tmp_path: Path) -> No
     assert "rules.yaml:4:" in r.output and "stage must be 'input'" in r.output
     assert "rules.yaml:14:" in r.output and "SSN" in r.output
     assert "rules.yaml:15:" in r.output and "unknown key 'colour'" in r.output
+
+
+def test_gateway_eval_shows_what_the_rules_block_and_break(tmp_path: Path) -> None:
+    """The prompt-injection suite through the gateway: injections are blocked before the mock (which
+    echoes the prompt, so it 'obeys' every injection bare), and the over-refusal suite shows no breakage."""
+    from assay.gateway.compare import compare_suite
+
+    with run_mock_server() as mock:  # answers with the prompt: a perfectly obedient target
+        manifest = manifest_for(tmp_path, mock.base_url)
+        gateway = build_gateway(manifest, "gw-target", log=False)
+        pi = compare_suite(manifest, "gw-target", "prompt-injection", gateway, limit=20)
+        orf = compare_suite(manifest, "gw-target", "over-refusal", gateway, limit=20)
+    assert pi.samples == 20 and pi.blocked >= 10
+    assert pi.gateway_pass_rate is not None and pi.bare_pass_rate is not None
+    assert pi.gateway_pass_rate > pi.bare_pass_rate and len(pi.fixed) >= 10
+    assert {r.rule for r in pi.rules} >= {"input-injection"}
+    assert orf.blocked == 0 and orf.broke == []

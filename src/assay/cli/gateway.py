@@ -60,3 +60,58 @@ def serve(
         err=True,
     )
     run(gateway, host, port)
+
+
+@app.command("eval")
+def eval_(
+    manifest: Path = typer.Argument(..., help="The system's assay.yaml."),
+    target: str = typer.Option(..., "--target", help="The manifest target behind the gateway."),
+    suite: list[str] = typer.Option(..., "--suite", help="A suite name or file (repeatable)."),
+    rules: Path | None = typer.Option(None, "--rules", help="A rule file (default: the built-in rules)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="The first N samples of each suite."),
+    sample: int | None = typer.Option(None, "--sample", min=1, help="A random N samples of each suite."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --sample."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Run suites on the bare target and through the gateway: blocked, let through, fixed, broken."""
+    import json
+
+    from rich.table import Table
+
+    from assay.cli.common import console, run_errors_exit
+    from assay.gateway.compare import compare_suite
+
+    gateway = _build(manifest, target, rules)
+    results = []
+    with run_errors_exit():
+        for name in suite:
+            results.append(
+                compare_suite(manifest, target, name, gateway, limit=limit, sample=sample, seed=seed)
+            )
+    if gateway.log is not None:
+        gateway.log.close()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in results], indent=2))
+        return
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{100 * x:.0f}%"
+
+    table = Table("Suite", "Samples", "Blocked", "Pass bare", "Pass gated", "Fixed", "Broke", "Let through")
+    for r in results:
+        table.add_row(
+            r.suite_id,
+            str(r.samples),
+            str(r.blocked),
+            pct(r.bare_pass_rate),
+            pct(r.gateway_pass_rate),
+            str(len(r.fixed)),
+            str(len(r.broke)),
+            str(len(r.let_through)),
+        )
+    console.print(table, markup=False)
+    for r in results:
+        if r.broke:
+            console.print(f"{r.suite_id}: broke {', '.join(r.broke[:10])}", markup=False, highlight=False)
+        fired = ", ".join(f"{c.rule} ×{c.fired}" for c in r.rules) or "none"
+        console.print(f"{r.suite_id}: rules fired: {fired}", markup=False, highlight=False)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from assay.gateway.log import DecisionLog
 from assay.gateway.upstream import Upstream, UpstreamError
 
 ACTION_HEADER = "Assay-Gateway-Action"
+RECENT = 10_000  # decisions kept in memory for `gateway eval` (the log keeps them all)
 
 
 def openai_error(status: int, message: str, kind: str, code: str | None = None, param: str | None = None):  # type: ignore[no-untyped-def]
@@ -77,6 +79,7 @@ class Gateway:
         self.system = system
         self.models = {upstream.model, upstream.spec.id}
         self.severe: list[dict[str, Any]] = []
+        self.decisions: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.counts = {"requests": 0, "blocked": 0, "redacted": 0, "flagged": 0}
 
     def app(self) -> web.Application:
@@ -198,6 +201,7 @@ class Gateway:
             "upstream_ms": round(up * 1000, 3),
             "gateway_ms": round(total - up * 1000, 3),
         }
+        self.decisions.append(entry)
         if severe:
             self.severe.append(entry)
         if self.log is not None:
