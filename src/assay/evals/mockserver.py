@@ -316,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", type=float, default=None)
     parser.add_argument("--answers", help="JSON file: {prompt: answer}")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stream-delay", type=float, default=0.0, help="seconds before each streamed word")
     args = parser.parse_args(argv)
     answers: dict[str, str] = {}
     if args.answers:
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
             retry_after=args.retry_after,
             answers=answers,
             seed=args.seed,
+            stream_delay_s=args.stream_delay,
         )
     )
     sock = listen_socket(args.host, args.port)

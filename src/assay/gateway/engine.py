@@ -17,6 +17,7 @@ from assay.gateway.rules import Action, GatewayRules, Rule, Stage
 RANK: dict[str, int] = {"allow": 0, "flag": 1, "redact": 2, "block": 3}
 _WORD = re.compile(r"\w+", re.UNICODE)
 LEAK_NGRAM = 4
+STREAM_LEAK_NGRAMS = 4  # while streaming, words already sent cannot be recalled: stop a leak early
 
 
 @dataclass
@@ -76,7 +77,7 @@ class Guard:
         self.input_rules = [r for r in rules.rules if r.stage == "input"]
         self.output_rules = [r for r in rules.rules if r.stage == "output"]
 
-    def _fire(self, rule: Rule, text: str) -> Fired | None:
+    def _fire(self, rule: Rule, text: str, streaming: bool = False) -> Fired | None:
         if rule.check == "injection":
             signals = detect_injection(text)
             score = injection_score(signals)
@@ -113,15 +114,15 @@ class Guard:
             shared = len(self._system_ngrams & _ngrams(text))
             share = shared / len(self._system_ngrams)
             need = rule.threshold if rule.threshold is not None else 0.5
-            if shared >= 3 and (share >= need or shared >= 12):
+            if shared >= 3 and (share >= need or shared >= (STREAM_LEAK_NGRAMS if streaming else 12)):
                 return Fired(rule, f"{shared} word 4-grams ({share:.0%}) of the system prompt repeated")
             return None
         return None  # pragma: no cover - the Check literal is exhaustive
 
-    def decide(self, stage: Stage, text: str) -> Decision:
+    def decide(self, stage: Stage, text: str, *, streaming: bool = False) -> Decision:
         decision = Decision(stage=stage)
         for rule in self.input_rules if stage == "input" else self.output_rules:
-            fired = self._fire(rule, text)
+            fired = self._fire(rule, text, streaming)
             if fired is None:
                 continue
             decision.fired.append(fired)

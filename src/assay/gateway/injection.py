@@ -57,7 +57,8 @@ def _families() -> tuple[_Family, ...]:
         _Family(
             name=f["family"],
             weight=float(f["weight"]),
-            patterns=tuple(re.compile(p, re.IGNORECASE) for p in f["patterns"]),
+            # one alternation per family: a single pass over the text instead of one per pattern
+            patterns=(re.compile("|".join(f"(?:{p})" for p in f["patterns"]), re.IGNORECASE),),
         )
         for f in data["phrases"]
     )

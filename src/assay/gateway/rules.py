@@ -84,7 +84,11 @@ class GatewayRules(BaseModel):
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
     stream_window_chars: int = Field(
-        256, ge=16, le=8192, description="text held back while streaming, so a match across chunks is seen"
+        0,
+        ge=0,
+        le=8192,
+        description="extra text held back while streaming; the unfinished word and any trailing run of "
+        "digits are always held back, so a match across chunks is still seen whole",
     )
     rules: list[Rule] = Field(min_length=1)
 

@@ -6,15 +6,19 @@ usual: 400 malformed, 404 unknown model, 413 too large, 502 target unreachable, 
 A blocked request or answer is not an error: the caller gets a normal completion whose content is the
 rule's message and whose `finish_reason` is `content_filter` (header `Assay-Gateway-Action: block`).
 
-Streaming: the answer's deltas pass through as they come, except the last `stream_window_chars`
-characters, which are held back until more text (or the end) shows whether a rule matches across the
-chunk boundary; a block mid-stream ends the stream with a final chunk saying why.
+Streaming: the answer's deltas pass through as they come, except the unfinished last word and any
+trailing run of digits, spaces and dashes (plus `stream_window_chars` more, 0 by default), which are
+held back until more text (or the end) shows whether a rule matches across the chunk boundary; a
+match that is still to be redacted is never released in part. A block mid-stream ends the stream with
+a final chunk saying why. The system-prompt leak check runs on the text so far with a stricter
+trigger while streaming (a few repeated word 4-grams), so only a few words can pass before it stops.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections import deque
@@ -33,6 +37,16 @@ RECENT = 10_000  # decisions kept in memory for `gateway eval` (the log keeps th
 def openai_error(status: int, message: str, kind: str, code: str | None = None, param: str | None = None):  # type: ignore[no-untyped-def]
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return web.json_response(body, status=status)
+
+
+_TAIL = re.compile(r"(?:[+\d][\d\s().+-]*)?[^\s]*$")
+
+
+def safe_release_point(text: str) -> int:
+    """How much of a growing answer can go out now: all but its unfinished last word and a trailing
+    run of digits (a card or phone number may be arriving in groups)."""
+    m = _TAIL.search(text)
+    return m.start() if m else len(text)
 
 
 def _completion(rid: str, model: str, text: str, finish: str) -> dict[str, Any]:
@@ -287,10 +301,10 @@ class Gateway:
                 if resp is None:
                     resp = await self._start_stream(request, inp.action)
                 text += delta
-                out = self.guard.decide("output", text)
+                out = self.guard.decide("output", text, streaming=True)
                 if out.blocked:
                     break
-                upto = max(sent, len(text) - window)
+                upto = max(sent, safe_release_point(text) - window)
                 for f in out.fired:  # never release part of a match that is still to be redacted
                     for start, end, _ in f.spans:
                         if start < upto < end:

@@ -1,0 +1,163 @@
+"""The gateway's cost: calls straight to a model vs the same calls through `assay gateway`.
+
+Three processes on this machine: the project's mock model (`python -m assay.evals.mockserver`), the
+gateway in front of it (`assay gateway MANIFEST --target mock`, default rules), and this script as
+the client (aiohttp, `--concurrency` callers). Printed: throughput through the gateway as a share of
+direct, the added latency at p50/p99, and for streaming the added delay before the first token.
+
+    .venv/bin/python bench/gateway.py                 # 2,000 requests each way, 50 callers
+    .venv/bin/python bench/gateway.py --requests 500  # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[1]
+PROMPTS = [
+    "What download speeds does the fibre plan give?",
+    "My internet has been slow since yesterday evening. What should I check first?",
+    "How do I read my monthly bill, and when is the payment due?",
+    "Can I move my plan to a new address in Tampines next month?",
+]
+
+
+def _start(cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("http"):
+        proc.kill()
+        raise SystemExit(f"{cmd[0:3]} did not start: {line} {proc.stderr.read() if proc.stderr else ''}")
+    return proc, line
+
+
+async def _wait_ready(url: str) -> None:
+    async with aiohttp.ClientSession() as s:
+        for _ in range(200):
+            try:
+                async with s.get(url + "/models") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit(f"{url} never answered")
+
+
+async def _load(url: str, n: int, concurrency: int, stream: bool) -> tuple[float, list[float], list[float]]:
+    """Wall seconds, per-request latencies and (streaming) first-token delays."""
+    latencies: list[float] = []
+    first: list[float] = []
+    todo = iter(range(n))
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn) as s:
+
+        async def worker() -> None:
+            for i in todo:
+                body = {
+                    "model": "mock-1",
+                    "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
+                    "stream": stream,
+                }
+                t0 = time.perf_counter()
+                async with s.post(url + "/chat/completions", json=body) as r:
+                    if stream:
+                        got_first = False
+                        async for line in r.content:
+                            if not got_first and b'"content"' in line:
+                                first.append(time.perf_counter() - t0)
+                                got_first = True
+                    else:
+                        await r.read()
+                    if r.status != 200:
+                        raise SystemExit(f"HTTP {r.status} from {url}")
+                latencies.append(time.perf_counter() - t0)
+
+        t = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - t, latencies, first
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--stream-requests", type=int, default=300)
+    args = ap.parse_args()
+    py = sys.executable
+    mock, mock_url = _start([py, "-m", "assay.evals.mockserver", "--port", "0", "--stream-delay", "0.002"])
+    tmp = Path(tempfile.mkdtemp(prefix="assay-gw-bench-"))
+    example = (REPO / "examples/helpdesk/assay.yaml").read_text()
+    target = (
+        "  - id: mock\n    kind: openai\n"
+        f"    base_url: {mock_url}\n    model: mock-1\n    retries: 0\n"
+        "    system_prompt: You are the helpdesk assistant of Lion City Broadband.\n"
+    )
+    manifest = tmp / "assay.yaml"
+    manifest.write_text(example.replace("targets:\n", "targets:\n" + target, 1))
+    (tmp / "suites").symlink_to(REPO / "examples/helpdesk/suites")
+    env = {**os.environ, "ASSAY_HOME": str(tmp / ".assay")}
+    port_probe = __import__("socket").socket()
+    port_probe.bind(("127.0.0.1", 0))
+    port = port_probe.getsockname()[1]
+    port_probe.close()
+    gw = subprocess.Popen(
+        [py, "-m", "assay", "gateway", str(manifest), "--target", "mock", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    gw_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        asyncio.run(_wait_ready(mock_url))
+        asyncio.run(_wait_ready(gw_url))
+        asyncio.run(_load(mock_url, 200, args.concurrency, False))  # warm both paths
+        asyncio.run(_load(gw_url, 200, args.concurrency, False))
+        rows = {}
+        for name, url in (("direct", mock_url), ("gateway", gw_url)):
+            wall, lat, _ = asyncio.run(_load(url, args.requests, args.concurrency, False))
+            rows[name] = (args.requests / wall, _pct(lat, 0.5), _pct(lat, 0.99))
+        first = {}
+        for name, url in (("direct", mock_url), ("gateway", gw_url)):
+            _, _, f = asyncio.run(_load(url, args.stream_requests, 10, True))
+            first[name] = statistics.median(f) * 1000
+    finally:
+        gw.terminate()
+        mock.terminate()
+        gw.wait(10)
+        mock.wait(10)
+    d, g = rows["direct"], rows["gateway"]
+    print(f"{args.requests} requests each way, {args.concurrency} concurrent callers, default rules")
+    print(f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, (rps, p50, p99) in rows.items():
+        print(f"{name:10} {rps:8.0f} {p50:8.2f} {p99:8.2f}")
+    print(f"throughput through the gateway: {g[0] / d[0]:.2f} of direct (target >= 0.80)")
+    print(f"added latency: p50 {g[1] - d[1]:+.2f} ms (target < 5 ms), p99 {g[2] - d[2]:+.2f} ms")
+    print(
+        f"streaming, first token (median of {args.stream_requests}, 10 callers): direct "
+        f"{first['direct']:.2f} ms, gateway {first['gateway']:.2f} ms, added "
+        f"{first['gateway'] - first['direct']:+.2f} ms (target < 10 ms)"
+    )
+    print(json.dumps({"rows": rows, "first_token_ms": first}))
+
+
+if __name__ == "__main__":
+    main()
