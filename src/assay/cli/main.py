@@ -6,6 +6,7 @@ import typer
 
 from assay import __version__
 from assay.cli import (
+    bom,
     catalog,
     evals,
     evidence,
@@ -37,6 +38,7 @@ app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)
 provenance.register(app)
+bom.register(app)
 
 
 def _version(value: bool) -> None:
