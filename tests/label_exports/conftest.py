@@ -121,7 +121,7 @@ def helpdesk_disclosure(**identity_changes: Any) -> Disclosure:
                     data_card_sha256="1" * 64,
                 ),
             ],
-            training_data_summary="11 trillion tokens of web, code and maths text (as the developer published).",
+            training_data_summary="11 trillion tokens of web, code and maths text (developer-published).",
         ),
         infrastructure=InfrastructureArea(
             **DISCLOSED,
