@@ -80,7 +80,7 @@ def test_hostile_strings_cannot_break_the_front_matter(hostile: str) -> None:
     d.evaluation.suites[0].suite_id = hostile
     d.evaluation.suites[0].target = hostile
     d.identity.components[0].name = hostile
-    d.risks.known_limitations = [hostile]
+    d.risks.known_limitations = [hostile, "- a nested list", "1. an ordered one", "> a quote"]
     d.intended_use.languages = ["en", hostile]
     text = hf_model_card(d)
     card = ModelCard(text, ignore_metadata_errors=False)
@@ -98,4 +98,5 @@ def test_hostile_strings_cannot_break_the_front_matter(hostile: str) -> None:
     body = text.split("\n---\n", 1)[1]
     assert "<script>" not in body and "\n# Heading" not in body
     assert not re.search(r"^\s*(?:---|\.\.\.)\s*$", body, re.M)
-    assert not any(line.startswith(("- --", "-  ---")) for line in body.splitlines())
+    assert "- \\- a nested list" in body and "- 1\\. an ordered one" in body and "- \\> a quote" in body
+    assert not any(re.match(r"- (?:[-+>]|\d+\.) ", line) for line in body.splitlines())

@@ -157,7 +157,7 @@ def _section(lines: list[str], title: str, area: Area, body: list[str]) -> None:
 
 
 def _bullets(items: list[str]) -> list[str]:
-    return [f"- {_md(x)}" for x in items]
+    return [f"- {_md_block(x)}" for x in items]
 
 
 def _body(d: Disclosure) -> list[str]:
