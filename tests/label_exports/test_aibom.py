@@ -204,3 +204,17 @@ def test_cli_bad_manifest_exits_2_with_the_place(tmp_path: Path) -> None:
     assert not out.exists()
     missing = runner.invoke(app, ["bom", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2 and "file not found" in missing.stderr
+
+
+def test_a_given_time_and_inventory_are_used(tmp_path: Path) -> None:
+    manifest = load_manifest(EXAMPLE)
+    inv = build_inventory(manifest, EXAMPLE.parent)
+    when = "2026-12-04T10:00:00Z"
+    first = write_ai_bom(manifest, EXAMPLE.parent, inv, timestamp=when)[1]
+    assert first == write_ai_bom(manifest, EXAMPLE.parent, inv, timestamp=when)[1]
+    assert json.loads(first)["metadata"]["timestamp"] == when
+    item = next(i for i in inv.components if i.id == "smollm2-135m")
+    item.artifact_sha256 = "f" * 64  # what a tampered file on disk would give
+    model = _ref(ai_bom(manifest, EXAMPLE.parent, inv, timestamp=when), "component:smollm2-135m")
+    assert model["hashes"] == [{"alg": "SHA-256", "content": "f" * 64}]
+    assert _props(model)["assay:artifact.sha256.status"] == "mismatch"

@@ -156,16 +156,19 @@ def _service(m: Manifest, c: Component, item: InventoryItem | None) -> dict[str,
     return out
 
 
-def ai_bom(manifest: Manifest, base_dir: Path, inventory: Inventory | None = None) -> dict[str, Any]:
+def ai_bom(
+    manifest: Manifest, base_dir: Path, inventory: Inventory | None = None, *, timestamp: str | None = None
+) -> dict[str, Any]:
     """The system's AI-BOM as CycloneDX 1.6 JSON, validated against the official schema.
 
     `inventory` (from `build_inventory`) is computed when not given; artifact paths and dataset paths are
-    read relative to `base_dir`, the manifest's folder.
+    read relative to `base_dir`, the manifest's folder. `timestamp` (ISO 8601 UTC, default now) also
+    seeds the serial number, so an assessment that passes its own time gets the same bytes again.
     """
     m = manifest
     inv = inventory if inventory is not None else build_inventory(m, base_dir)
     items = {i.id: i for i in inv.components}
-    timestamp = _now()
+    timestamp = timestamp or _now()
     bom = bom_skeleton(serial_number("aibom", m.system.id, m.system.version, timestamp), timestamp)
     deployer = next((p for p in m.parties if PartyRole.application_deployer in p.roles), None)
     system: dict[str, Any] = {
@@ -236,7 +239,8 @@ def _now() -> str:
 
 
 def write_ai_bom(
-    manifest: Manifest, base_dir: Path, inventory: Inventory | None = None
+    manifest: Manifest, base_dir: Path, inventory: Inventory | None = None, *, timestamp: str | None = None
 ) -> tuple[str, bytes, str]:
     """(`aibom.cdx.json`, its bytes, its media type), for `assay assess`, `assay bom` and the API."""
-    return AIBOM_NAME, to_json_bytes(ai_bom(manifest, base_dir, inventory)), MEDIA_TYPE
+    bom = ai_bom(manifest, base_dir, inventory, timestamp=timestamp)
+    return AIBOM_NAME, to_json_bytes(bom), MEDIA_TYPE
