@@ -74,3 +74,13 @@ def test_a_changed_label_changes_the_document(disclosure: Disclosure) -> None:
     after = spdx3(disclosure)
     assert before != after
     assert [e["name"] for e in after["@graph"] if e["type"] == "ai_AIPackage"] == ["Another model"]
+
+
+def test_ids_that_collide_once_slugged_stay_distinct(disclosure: Disclosure) -> None:
+    first = disclosure.identity.components[0]
+    disclosure.identity.components.append(first.model_copy(update={"id": "smollm2 135m", "name": "Twin"}))
+    graph = spdx3(disclosure)["@graph"]
+    ai = [e for e in graph if e["type"] == "ai_AIPackage"]
+    assert sorted(e["name"] for e in ai) == ["SmolLM2-135M-Instruct (Q4_1 GGUF)", "Twin"]
+    ids = [e["spdxId"] for e in graph if "spdxId" in e]
+    assert len(ids) == len(set(ids))

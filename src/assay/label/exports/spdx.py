@@ -59,6 +59,7 @@ class _Doc:
             obj.creationInfo = self.info
             self.add(obj)
         self._n = 0
+        self._used: set[str] = set()
 
     def add(self, obj: Any) -> Any:
         self.objects.add(obj)
@@ -66,7 +67,14 @@ class _Doc:
         return obj
 
     def new(self, cls: str, local: str, **kwargs: Any) -> Any:
-        return self.add(getattr(self.m, cls)(spdxId=self.ns + local, creationInfo=self.info, **kwargs))
+        """A new element; ids made from label text can collide once slugged ('a b', 'a-b'), so the
+        second gets a suffix rather than silently replacing the first."""
+        unique, n = local, 1
+        while unique in self._used:
+            n += 1
+            unique = f"{local}-{n}"
+        self._used.add(unique)
+        return self.add(getattr(self.m, cls)(spdxId=self.ns + unique, creationInfo=self.info, **kwargs))
 
     def relate(self, src: Any, kind: str, targets: list[Any]) -> None:
         self._n += 1
