@@ -154,3 +154,23 @@ def test_undisclosed_energy_leaves_no_half_entry(disclosure: Disclosure) -> None
     env = card["considerations"]["environmentalConsiderations"]
     assert "energyConsumptions" not in env  # the schema needs a kWh figure; the facts stay as properties
     assert {"name": "assay:training.compute", "value": "64 H100 x 5 days"} in env["properties"]
+
+
+def test_label_times_are_normalised_and_a_bad_one_is_named(disclosure: Disclosure) -> None:
+    disclosure.generated_at = "2026-12-04T17:30:00+08:00"
+    assert cyclonedx_mlbom(disclosure)["metadata"]["timestamp"] == "2026-12-04T09:30:00Z"
+    disclosure.generated_at = "2026-12-04T09:30:00"  # no offset: UTC, as the schema says
+    assert cyclonedx_mlbom(disclosure)["metadata"]["timestamp"] == "2026-12-04T09:30:00Z"
+    disclosure.generated_at = "yesterday"
+    with pytest.raises(ExportInvalid) as info:
+        cyclonedx_mlbom(disclosure)
+    assert info.value.problems == ["generated_at: 'yesterday' is not an ISO 8601 date and time"]
+
+
+def test_a_contact_that_is_neither_url_nor_email_is_left_out() -> None:
+    from assay.label.exports.cdx_common import organisation
+
+    assert organisation("A", "https://a.example/x") == {"name": "A", "url": ["https://a.example/x"]}
+    assert organisation("A", "dpo@a.example.sg") == {"name": "A", "contact": [{"email": "dpo@a.example.sg"}]}
+    assert organisation("A", "call +65 6000 0000") == {"name": "A"}
+    assert organisation("A", "https://a b") == {"name": "A"}

@@ -16,6 +16,7 @@ from assay.label.exports.cdx_common import (
     serial_number,
     sha256_hash,
     to_json_bytes,
+    utc_time,
     validate_cyclonedx,
 )
 from assay.label.exports.mlbom import (
@@ -168,7 +169,7 @@ def ai_bom(
     m = manifest
     inv = inventory if inventory is not None else build_inventory(m, base_dir)
     items = {i.id: i for i in inv.components}
-    timestamp = timestamp or _now()
+    timestamp = utc_time(timestamp, "timestamp") if timestamp else _now()
     bom = bom_skeleton(serial_number("aibom", m.system.id, m.system.version, timestamp), timestamp)
     deployer = next((p for p in m.parties if PartyRole.application_deployer in p.roles), None)
     system: dict[str, Any] = {

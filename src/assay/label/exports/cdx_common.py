@@ -34,6 +34,20 @@ class ExportInvalid(ValueError):
         super().__init__(f"{what} is not valid:\n{shown}{more}")
 
 
+def utc_time(text: str, field: str = "generated_at") -> str:
+    """An ISO 8601 time as CycloneDX and SPDX want it (UTC, 'Z'); a time without an offset is taken
+    as UTC, as the label's schema says it is. Anything else is an ExportInvalid naming the field."""
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ExportInvalid("the label", [f"{field}: {text!r} is not an ISO 8601 date and time"]) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def serial_number(*parts: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_SERIAL_NS, chr(0).join(parts))}"
 
@@ -86,13 +100,20 @@ def spdx_licence_id(licence: str) -> str | None:
     return fixup_id(text) if text else None
 
 
+def _conforms(value: str, fmt: str) -> bool:
+    """Whether the schema's own format checker accepts `value` (so a BOM never fails on a contact)."""
+    from jsonschema import Draft7Validator
+
+    return bool(Draft7Validator.FORMAT_CHECKER.conforms(value, fmt))
+
+
 def organisation(name: str, contact: str = "") -> dict[str, Any]:
     """A CycloneDX organizationalEntity; a contact becomes a URL or an e-mail only when it is one."""
     entity: dict[str, Any] = {"name": name}
     contact = contact.strip()
-    if _URL.match(contact):
+    if _URL.match(contact) and _conforms(contact, "iri-reference"):
         entity["url"] = [contact]
-    elif _EMAIL.match(contact):
+    elif _EMAIL.match(contact) and _conforms(contact, "idn-email"):
         entity["contact"] = [{"email": contact}]
     return entity
 

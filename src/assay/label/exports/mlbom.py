@@ -15,6 +15,7 @@ from assay.label.exports.cdx_common import (
     prop,
     serial_number,
     sha256_hash,
+    utc_time,
     validate_cyclonedx,
 )
 from assay.label.models import ComponentEntry, DatasetEntry, Disclosure
@@ -99,7 +100,10 @@ def _declared_training(t: DeclaredTraining) -> tuple[list[dict[str, Any]], list[
     entry: dict[str, Any] = {
         "activity": "training",
         "energyProviders": [
-            _energy_provider(t.location or "not disclosed (as declared by the developer)", t.energy_kwh)
+            _energy_provider(
+                f"electricity grid at {t.location}" if t.location else "not disclosed by the developer",
+                t.energy_kwh,
+            )
         ],
         "activityEnergyCost": {"value": t.energy_kwh, "unit": "kWh"},
         "properties": [prop("source", "declared by the model developer"), *facts],
@@ -289,7 +293,8 @@ def cyclonedx_mlbom(d: Disclosure, model_for_target: Mapping[str, str] | None = 
     """
     ident = d.identity
     parties = _party_names(d)
-    bom = bom_skeleton(serial_number("label", ident.system_id, ident.version, d.generated_at), d.generated_at)
+    when = utc_time(d.generated_at)
+    bom = bom_skeleton(serial_number("label", ident.system_id, ident.version, when), when)
     deployer = next((p for p in ident.parties if "application_deployer" in p.roles), None)
     system: dict[str, Any] = {
         "type": "application",

@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from assay.label.exports.cdx_common import serial_number, spdx_licence_id
+from assay.label.exports.cdx_common import serial_number, spdx_licence_id, utc_time
 from assay.label.exports.mlbom import MODEL_DATA_PURPOSES, MODEL_KINDS
 from assay.label.models import Disclosure
 
@@ -26,8 +26,7 @@ def _model() -> Any:
 
 
 def _time(text: str) -> dt.datetime:
-    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return dt.datetime.strptime(utc_time(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
 def _slug(text: str) -> str:
@@ -46,7 +45,9 @@ class _Doc:
 
         self.m = _model()
         ident = d.identity
-        uid = serial_number("spdx", ident.system_id, ident.version, d.generated_at).removeprefix("urn:uuid:")
+        uid = serial_number("spdx", ident.system_id, ident.version, utc_time(d.generated_at)).removeprefix(
+            "urn:uuid:"
+        )
         self.ns = f"https://spdx.org/spdxdocs/assay-{_slug(ident.system_id)}-{uid}#"
         self.objects = self.m.SHACLObjectSet()
         self.elements: list[Any] = []
