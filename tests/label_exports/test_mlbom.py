@@ -174,3 +174,24 @@ def test_a_contact_that_is_neither_url_nor_email_is_left_out() -> None:
     assert organisation("A", "dpo@a.example.sg") == {"name": "A", "contact": [{"email": "dpo@a.example.sg"}]}
     assert organisation("A", "call +65 6000 0000") == {"name": "A"}
     assert organisation("A", "https://a b") == {"name": "A"}
+
+
+def test_the_manifest_says_which_model_each_target_exercises() -> None:
+    from assay.label.exports import model_for_target
+    from assay.manifest import load_manifest
+    from tests.conftest import EXAMPLE
+
+    mapping = model_for_target(load_manifest(EXAMPLE))
+    assert mapping == {"bundled": "smollm2-135m"}
+    d = _two_models()
+    bom = cyclonedx_mlbom(d, mapping)  # the fine-tune has no target: its card has no results
+    assert "quantitativeAnalysis" not in _by_ref(bom, "component:helpdesk-tune")["modelCard"]
+    assert _by_ref(bom, "component:smollm2-135m")["modelCard"]["quantitativeAnalysis"]["performanceMetrics"]
+
+
+def test_one_model_keeps_every_result_whatever_the_mapping(disclosure: Disclosure) -> None:
+    bom = cyclonedx_mlbom(disclosure, {"bundled": "helpdesk-app"})  # the target drives the application
+    metrics = _by_ref(bom, "component:smollm2-135m")["modelCard"]["quantitativeAnalysis"][
+        "performanceMetrics"
+    ]
+    assert any("harmful-refusal" in m["type"] for m in metrics)

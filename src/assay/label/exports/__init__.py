@@ -18,7 +18,7 @@ from assay.label.exports.cdx_common import (
     to_json_bytes,
     validate_cyclonedx,
 )
-from assay.label.exports.mlbom import cyclonedx_mlbom
+from assay.label.exports.mlbom import cyclonedx_mlbom, model_for_target
 from assay.label.exports.modelcard import MEDIA_TYPE as MODEL_CARD_MEDIA_TYPE
 from assay.label.exports.modelcard import hf_model_card
 from assay.label.exports.spdx import MEDIA_TYPE as SPDX_MEDIA_TYPE
@@ -56,6 +56,7 @@ __all__ = [
     "cyclonedx_mlbom",
     "cyclonedx_problems",
     "hf_model_card",
+    "model_for_target",
     "spdx3",
     "validate_cyclonedx",
     "write_ai_bom",

@@ -19,7 +19,7 @@ from assay.label.exports.cdx_common import (
     validate_cyclonedx,
 )
 from assay.label.models import ComponentEntry, DatasetEntry, Disclosure
-from assay.manifest.schema import ComponentKind
+from assay.manifest.schema import ComponentKind, Manifest
 
 # The manifest's component kinds as CycloneDX component types; hosting is a service, not a component.
 MODEL_KINDS = frozenset({ComponentKind.foundation_model.value, ComponentKind.fine_tune.value})
@@ -277,12 +277,18 @@ def dataset_component(ds: DatasetEntry, supplier: str, sha256: str | None = None
 def _model_targets(
     d: Disclosure, model_ids: list[str], model_for_target: Mapping[str, str] | None
 ) -> dict[str, set[str] | None]:
-    """Which targets' results belong on which model's card. With one model every result is its own;
-    with several, only the targets `model_for_target` maps to it (the manifest's `target.component`)."""
-    if model_for_target is None and len(model_ids) == 1:
+    """Which targets' results belong on which model's card. With one model every result is its own
+    (a target naming no component, or the application, still exercises that one model); with several,
+    only the targets `model_for_target` maps to it (the manifest's `target.component`)."""
+    if len(model_ids) == 1:
         return {model_ids[0]: None}
     mapping = dict(model_for_target or {})
     return {m: {t for t, c in mapping.items() if c == m} for m in model_ids}
+
+
+def model_for_target(manifest: Manifest) -> dict[str, str]:
+    """target id → component id from the manifest's `targets[].component`, for `cyclonedx_mlbom`."""
+    return {t.id: t.component for t in manifest.targets if t.component}
 
 
 def cyclonedx_mlbom(d: Disclosure, model_for_target: Mapping[str, str] | None = None) -> dict[str, Any]:
