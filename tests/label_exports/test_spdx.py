@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import spdx_python_model
 
 from assay.label.exports import SPDX_NAME, spdx3, write_exports
@@ -84,3 +85,15 @@ def test_ids_that_collide_once_slugged_stay_distinct(disclosure: Disclosure) -> 
     assert sorted(e["name"] for e in ai) == ["SmolLM2-135M-Instruct (Q4_1 GGUF)", "Twin"]
     ids = [e["spdxId"] for e in graph if "spdxId" in e]
     assert len(ids) == len(set(ids))
+
+
+def test_an_element_missing_a_required_property_is_refused(disclosure: Disclosure) -> None:
+    from assay.label.exports import ExportInvalid
+    from assay.label.exports.spdx import spdx3_json
+
+    objects = spdx3_objects(disclosure)
+    for pkg in objects.foreach_type("dataset_DatasetPackage"):
+        del pkg.dataset_datasetType  # SPDX 3.0.1 requires at least one
+    with pytest.raises(ExportInvalid) as info:
+        spdx3_json(objects)
+    assert "dataset_datasetType" in info.value.problems[0]

@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from assay.label.exports.cdx_common import serial_number, spdx_licence_id, utc_time
+from assay.label.exports.cdx_common import ExportInvalid, serial_number, spdx_licence_id, utc_time
 from assay.label.exports.mlbom import MODEL_DATA_PURPOSES, MODEL_KINDS
 from assay.label.models import Disclosure
 
@@ -291,4 +291,13 @@ def spdx3_objects(d: Disclosure) -> Any:
 
 def spdx3(d: Disclosure) -> dict[str, Any]:
     """The label as SPDX 3.0.1 JSON-LD: AI and Dataset packages and their relationships."""
-    return _model().JSONLDSerializer().serialize_data(spdx3_objects(d))
+    return spdx3_json(spdx3_objects(d))
+
+
+def spdx3_json(objects: Any) -> dict[str, Any]:
+    """Serialise an SPDX 3.0.1 object set. The bindings refuse an element that lacks a required
+    property; that refusal is an ExportInvalid."""
+    try:
+        return _model().JSONLDSerializer().serialize_data(objects)
+    except (ValueError, TypeError) as exc:
+        raise ExportInvalid("the label's SPDX 3.0.1 document", [str(exc)]) from None
