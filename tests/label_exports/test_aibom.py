@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from assay.cli.main import app
 from assay.label.exports import AIBOM_NAME, ExportInvalid, ai_bom, validate_cyclonedx, write_ai_bom
+from assay.label.exports.aibom import tree_sha256
 from assay.manifest import load_manifest, parse_manifest_text
 from assay.registry.inventory import build_inventory
 from tests.conftest import EXAMPLE, example_text
@@ -218,3 +220,27 @@ def test_a_given_time_and_inventory_are_used(tmp_path: Path) -> None:
     model = _ref(ai_bom(manifest, EXAMPLE.parent, inv, timestamp=when), "component:smollm2-135m")
     assert model["hashes"] == [{"alg": "SHA-256", "content": "f" * 64}]
     assert _props(model)["assay:artifact.sha256.status"] == "mismatch"
+
+
+def test_odd_dataset_paths_are_stated_not_fatal(tmp_path: Path) -> None:
+    path = _local_manifest(tmp_path, hashlib.sha256(b"adapter weights v1").hexdigest())
+    (tmp_path / "data" / "articles.jsonl").unlink()
+    os.mkfifo(tmp_path / "data" / "articles.jsonl")  # reading it would block forever
+    chats = tmp_path / "data" / "chats"
+    tree = tree_sha256(chats)
+    (chats / "dangling").symlink_to(chats / "missing-target")
+    bom = ai_bom(load_manifest(path), tmp_path)
+    articles = _ref(bom, "dataset:articles")
+    assert "hashes" not in articles
+    assert _props(articles)["assay:dataset.sha256.status"] == "not a regular file or folder"
+    assert _props(_ref(bom, "dataset:chats"))["assay:dataset.sha256_tree"] == tree  # the link is skipped
+
+
+def test_an_unreadable_dataset_file_is_stated_not_fatal(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("running as root, which can read a file whatever its mode")
+    path = _local_manifest(tmp_path, hashlib.sha256(b"adapter weights v1").hexdigest())
+    (tmp_path / "data" / "chats" / "a.jsonl").chmod(0)
+    bom = ai_bom(load_manifest(path), tmp_path)
+    status = _props(_ref(bom, "dataset:chats"))["assay:dataset.sha256.status"]
+    assert status.startswith("could not be read") and "a.jsonl" in status

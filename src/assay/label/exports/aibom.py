@@ -60,6 +60,14 @@ def _dataset_digest(ds: Dataset, base: Path) -> tuple[str | None, list[dict[str,
     full = path if path.is_absolute() else base / path
     if not ds.allow_outside and not inside(base, full):
         return None, [prop("dataset.sha256.status", "path leaves the manifest's folder; not read")]
+    try:
+        return _read_digest(ds, full)
+    except OSError as exc:  # a file that cannot be read is stated, not fatal: the rest of the BOM stands
+        where = exc.filename or full
+        return None, [prop("dataset.sha256.status", f"could not be read: {where}: {exc.strerror or exc}")]
+
+
+def _read_digest(ds: Dataset, full: Path) -> tuple[str | None, list[dict[str, str]]]:
     if full.is_file():
         return sha256_file(full), [prop("dataset.sha256.status", "computed")]
     if full.is_dir():
@@ -67,6 +75,8 @@ def _dataset_digest(ds: Dataset, base: Path) -> tuple[str | None, list[dict[str,
         if tree is None:
             return None, [prop("dataset.sha256.status", f"folder of more than {MAX_TREE_FILES} files")]
         return None, [prop("dataset.sha256_tree", tree), prop("dataset.sha256.status", "folder: tree digest")]
+    if full.exists():
+        return None, [prop("dataset.sha256.status", "not a regular file or folder")]
     return None, [prop("dataset.sha256.status", f"not found: {ds.path}")]
 
 
