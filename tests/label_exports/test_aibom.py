@@ -244,3 +244,12 @@ def test_an_unreadable_dataset_file_is_stated_not_fatal(tmp_path: Path) -> None:
     bom = ai_bom(load_manifest(path), tmp_path)
     status = _props(_ref(bom, "dataset:chats"))["assay:dataset.sha256.status"]
     assert status.startswith("could not be read") and "a.jsonl" in status
+
+
+def test_cli_output_that_cannot_be_written_exits_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    result = runner.invoke(app, ["bom", str(EXAMPLE), "--out", str(blocker / "aibom.cdx.json")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr and "a-file" in result.stderr
+    assert blocker.read_text() == "not a folder\n"
