@@ -101,7 +101,7 @@ def _declared_training(t: DeclaredTraining) -> tuple[list[dict[str, Any]], list[
         "activity": "training",
         "energyProviders": [
             _energy_provider(
-                f"electricity grid at {t.location}" if t.location else "not disclosed by the developer",
+                f"electricity grid of {t.location}" if t.location else "not disclosed by the developer",
                 t.energy_kwh,
             )
         ],
