@@ -8,8 +8,11 @@ import re
 import pytest
 import yaml
 from huggingface_hub import ModelCard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assay.label.exports import MODEL_CARD_NAME, hf_model_card, write_exports
+from assay.label.exports.modelcard import _one_line
 from assay.label.models import Disclosure
 from tests.label_exports.conftest import helpdesk_disclosure
 
@@ -100,3 +103,24 @@ def test_hostile_strings_cannot_break_the_front_matter(hostile: str) -> None:
     assert not re.search(r"^\s*(?:---|\.\.\.)\s*$", body, re.M)
     assert "- \\- a nested list" in body and "- 1\\. an ordered one" in body and "- \\> a quote" in body
     assert not any(re.match(r"- (?:[-+>]|\d+\.) ", line) for line in body.splitlines())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(min_size=1, max_size=80))
+def test_any_text_in_a_name_stays_one_value(text: str) -> None:
+    d = helpdesk_disclosure(name=text)
+    d.evaluation.suites[0].title = text
+    d.evaluation.suites[1].suite_id = text
+    d.evaluation.suites[1].title = ""
+    d.risks.known_limitations = [text]
+    card_text = hf_model_card(d)
+    card = ModelCard(card_text, ignore_metadata_errors=False)
+    meta = _front(card_text)
+    assert set(meta) == {"license", "language", "tags", "pipeline_tag", "model_name", "model-index"}
+    assert card.data.license == "apache-2.0"
+    expected = _one_line(text, 200)
+    assert meta["model_name"] == (expected or "helpdesk")
+    assert card.data.eval_results[0].dataset_name == (expected or "harmful-refusal")
+    assert len(card.data.eval_results) == 3
+    second = card.data.eval_results[1]
+    assert second.dataset_type == second.dataset_name == (_one_line(text, 120) or "suite")

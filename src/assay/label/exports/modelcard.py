@@ -75,6 +75,11 @@ def _licence(d: Disclosure) -> dict[str, str]:
     return {"license": "other", "license_name": _tag(declared) or "other"}
 
 
+def _model_name(d: Disclosure) -> str:
+    """The system's name on one line; its id when the name has nothing visible."""
+    return _meta(d.identity.name) or _meta(d.identity.system_id) or "unnamed system"
+
+
 def _model_index(d: Disclosure) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     task = {"type": "text-generation", "name": "Text Generation"}
@@ -85,7 +90,10 @@ def _model_index(d: Disclosure) -> list[dict[str, Any]]:
         results.append(
             {
                 "task": dict(task),
-                "dataset": {"type": _meta(s.suite_id, 120), "name": _meta(s.title or s.suite_id)},
+                "dataset": {
+                    "type": _meta(s.suite_id, 120) or "suite",
+                    "name": _meta(s.title) or _meta(s.suite_id) or "suite",
+                },
                 "metrics": [
                     {"type": "pass_rate", "value": round(s.score, 4), "name": name, "verified": False}
                 ],
@@ -114,7 +122,7 @@ def _model_index(d: Disclosure) -> list[dict[str, Any]]:
         )
     if not results:
         return []
-    return [{"name": _meta(d.identity.name), "results": results}]
+    return [{"name": _model_name(d), "results": results}]
 
 
 def front_matter(d: Disclosure) -> dict[str, Any]:
@@ -139,7 +147,7 @@ def front_matter(d: Disclosure) -> dict[str, Any]:
     ]
     meta["tags"] = [t for t in dict.fromkeys(tags) if t]
     meta["pipeline_tag"] = "text-generation"
-    meta["model_name"] = _meta(d.identity.name)
+    meta["model_name"] = _model_name(d)
     index = _model_index(d)
     if index:
         meta["model-index"] = index
