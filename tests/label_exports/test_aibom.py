@@ -135,6 +135,12 @@ def test_declared_and_computed_hashes_disagreeing_is_stated(tmp_path: Path) -> N
     deps = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
     assert deps["component:tuned"] == ["component:smollm2-135m"]
     assert _ref(bom, "component:smollm2-135m")["licenses"] == [{"license": {"name": "NOT-A-LICENCE-1.0"}}]
+    # a model's card says what the manifest declares: the data it was tuned on, its use and limits
+    card = tuned["modelCard"]
+    assert card["modelParameters"]["datasets"] == [{"ref": "dataset:chats"}]
+    assert card["considerations"]["useCases"] == [load_manifest(path).system.intended_use]
+    assert "quantitativeAnalysis" not in card
+    assert "modelCard" not in _ref(bom, "dataset:articles")
 
 
 def test_datasets_are_hashed_file_and_folder(tmp_path: Path) -> None:

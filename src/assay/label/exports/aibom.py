@@ -21,9 +21,12 @@ from assay.label.exports.cdx_common import (
 )
 from assay.label.exports.mlbom import (
     CDX_TYPE,
+    MODEL_DATA_PURPOSES,
+    MODEL_KINDS,
     SERVICE_KINDS,
     component_ref,
     dataset_component,
+    dataset_ref,
     system_ref,
 )
 from assay.label.models import DatasetEntry
@@ -142,11 +145,31 @@ def _component(m: Manifest, c: Component, item: InventoryItem | None) -> dict[st
     purl = _purl(c, item)
     if purl:
         out["purl"] = purl
+    if c.kind.value in MODEL_KINDS:
+        out["modelCard"] = _declared_model_card(m, c)
     props = [prop("component.id", c.id), prop("component.kind", c.kind.value)]
     if c.artifact is not None:
         props.append(prop("artifact.path", c.artifact.path))
     out["properties"] = props + hash_props
     return out
+
+
+def _declared_model_card(m: Manifest, c: Component) -> dict[str, Any]:
+    """What the manifest declares about a model (no measurements: those are the label's ML-BOM)."""
+    params: dict[str, Any] = {
+        "task": "text-generation",
+        "inputs": [{"format": "text"}],
+        "outputs": [{"format": "text"}],
+    }
+    data = [{"ref": dataset_ref(ds.id)} for ds in m.datasets if ds.purpose in MODEL_DATA_PURPOSES]
+    if data:
+        params["datasets"] = data
+    considerations: dict[str, Any] = {"useCases": [m.system.intended_use]}
+    if m.system.users:
+        considerations["users"] = [m.system.users]
+    if m.system.out_of_scope_uses:
+        considerations["technicalLimitations"] = [f"out of scope: {u}" for u in m.system.out_of_scope_uses]
+    return {"bom-ref": f"model-card:{c.id}", "modelParameters": params, "considerations": considerations}
 
 
 def _service(m: Manifest, c: Component, item: InventoryItem | None) -> dict[str, Any]:
