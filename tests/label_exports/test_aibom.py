@@ -259,3 +259,14 @@ def test_cli_output_that_cannot_be_written_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "cannot write" in result.stderr and "a-file" in result.stderr
     assert blocker.read_text() == "not a folder\n"
+
+
+def test_cli_warns_of_a_hash_mismatch_and_still_writes(tmp_path: Path) -> None:
+    path = _local_manifest(tmp_path, "0" * 64)
+    out = tmp_path / "[out]" / "aibom.cdx.json"
+    result = runner.invoke(app, ["bom", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning tuned: artifact hash" in result.stderr and "differs from the declared" in result.stderr
+    assert "[out]" in result.stderr  # a path with brackets is printed as it is, not read as markup
+    tuned = _ref(json.loads(out.read_text()), "component:tuned")
+    assert _props(tuned)["assay:artifact.sha256.status"] == "mismatch"

@@ -1,7 +1,8 @@
 """`assay bom MANIFEST [--out FILE]`: the system's AI bill of materials (CycloneDX 1.6 JSON).
 
-Exit codes: 0 written (or printed); 2 the manifest is invalid or unreadable, or the BOM failed the
-CycloneDX schema (a bug: every problem is printed), or the output file cannot be written.
+Exit codes: 0 written (or printed; an artifact that is missing or whose hash differs from the declared
+one is a warning on stderr and is stated in the BOM); 2 the manifest is invalid or unreadable, or the
+BOM failed the CycloneDX schema (a bug: every problem is printed), or the output file cannot be written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ OUT_OPT = typer.Option(
 
 def bom(manifest: Path = MANIFEST_ARG, out: Path | None = OUT_OPT) -> None:
     """Write the AI-BOM: components, models, datasets, hosting, their hashes and licences."""
+    from rich.markup import escape
+
     from assay.cli.common import fail_on_invalid_manifest, fail_with_problems, stderr
     from assay.label.exports import ExportInvalid, write_ai_bom
     from assay.manifest import ManifestInvalid, load_manifest
@@ -28,9 +31,16 @@ def bom(manifest: Path = MANIFEST_ARG, out: Path | None = OUT_OPT) -> None:
         m = load_manifest(manifest)
     except ManifestInvalid as exc:
         fail_on_invalid_manifest(exc)
-    base = manifest if manifest.is_dir() else manifest.parent
+    from assay.registry.inventory import build_inventory
+
+    base = (manifest if manifest.is_dir() else manifest.parent).resolve()
+    inventory = build_inventory(m, base)
+    for item in inventory.components:
+        if item.problem:
+            text = escape(f"{item.id}: {item.problem}")
+            stderr.print(f"[yellow]warning[/yellow] {text}", highlight=False, soft_wrap=True)
     try:
-        name, content, _ = write_ai_bom(m, base.resolve())
+        name, content, _ = write_ai_bom(m, base, inventory)
     except ExportInvalid as exc:
         fail_with_problems(exc.what, exc.problems)
     if out is None:
@@ -40,9 +50,11 @@ def bom(manifest: Path = MANIFEST_ARG, out: Path | None = OUT_OPT) -> None:
     try:
         atomic_write(out, content)
     except OSError as exc:
-        stderr.print(f"[red]cannot write[/red] {out}: {exc.strerror or exc}", highlight=False, soft_wrap=True)
+        why = escape(f"{out}: {exc.strerror or exc}")
+        stderr.print(f"[red]cannot write[/red] {why}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    stderr.print(f"{name} → {out} ({len(content)} bytes, CycloneDX 1.6, schema-valid)", highlight=False)
+    done = f"{name} → {out} ({len(content)} bytes, CycloneDX 1.6, schema-valid)"
+    stderr.print(done, highlight=False, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
