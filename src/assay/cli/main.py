@@ -6,6 +6,7 @@ import typer
 
 from assay import __version__
 from assay.cli import (
+    bom,
     catalog,
     conformance,
     evals,
@@ -45,6 +46,7 @@ app.add_typer(notify.app, name="notify", help="Deliver notifications (webhooks, 
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)
 provenance.register(app)
+bom.register(app)
 
 
 def _version(value: bool) -> None:
