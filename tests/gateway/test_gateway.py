@@ -191,3 +191,56 @@ def test_gateway_eval_shows_what_the_rules_block_and_break(tmp_path: Path) -> No
     assert pi.gateway_pass_rate > pi.bare_pass_rate and len(pi.fixed) >= 10
     assert {r.rule for r in pi.rules} >= {"input-injection"}
     assert orf.blocked == 0 and orf.broke == []
+
+
+def test_a_caller_that_hangs_up_mid_stream_frees_the_upstream_request(tmp_path: Path) -> None:
+    import time
+
+    with run_mock_server(answers={"q": " ".join(["slow"] * 200)}, stream_delay_s=0.05) as mock:
+        gateway = build_gateway(manifest_for(tmp_path, mock.base_url, timeout_s=60), "gw-target", log=False)
+        with running(gateway) as url:
+            body = {"model": "mock-1", "stream": True, "messages": [{"role": "user", "content": "q"}]}
+            with httpx.stream("POST", url + "/chat/completions", json=body, timeout=30) as r:
+                for line in r.iter_lines():
+                    if '"content"' in line:
+                        break  # got the first words; hang up with ~10 s of answer still to come
+            assert gateway.upstream.open_streams in (0, 1)
+            deadline = time.monotonic() + 5
+            while gateway.upstream.open_streams and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert gateway.upstream.open_streams == 0
+
+
+def test_hostile_bodies_get_4xx_never_5xx(rig: Rig) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+        max_leaves=12,
+    )
+    bodies = st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {
+                "messages": st.lists(
+                    st.dictionaries(st.sampled_from(["role", "content", "name"]), json_values)
+                )
+            },
+            optional={"model": json_values, "stream": json_values, "max_tokens": json_values},
+        ),
+    )
+    client = httpx.Client(timeout=20)
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(bodies)
+    def check(body: object) -> None:
+        r = client.post(rig.url + "/chat/completions", json=body)
+        assert r.status_code < 500, (body, r.text)
+        if r.status_code >= 400:
+            assert set(r.json()["error"]) >= {"message", "type"}
+
+    check()
+    raw = client.post(rig.url + "/chat/completions", content=b"\xff\xfe not json")
+    assert raw.status_code == 400

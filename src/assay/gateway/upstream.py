@@ -33,6 +33,7 @@ class Upstream:
         self.timeout = aiohttp.ClientTimeout(total=spec.timeout_s, sock_connect=min(10.0, spec.timeout_s))
         self._session: aiohttp.ClientSession | None = None
         self._target: Any = None
+        self.open_streams = 0  # upstream streams in flight (a caller that hangs up must free its own)
 
     @property
     def model(self) -> str:
@@ -90,6 +91,7 @@ class Upstream:
             return
         session = await self._http()
         url = f"{(self.spec.base_url or '').rstrip('/')}/chat/completions"
+        self.open_streams += 1
         try:
             async with session.post(url, json=self._body(body, True), headers=self._headers()) as resp:
                 if resp.status >= 400:
@@ -114,6 +116,8 @@ class Upstream:
             raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
+        finally:
+            self.open_streams -= 1
 
     async def _via_target(self, body: dict[str, Any]) -> dict[str, Any]:
         from assay.evals.models import Message
