@@ -216,7 +216,11 @@ def test_hostile_bodies_get_4xx_never_5xx(rig: Rig) -> None:
     from hypothesis import strategies as st
 
     json_values = st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=30),
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
         max_leaves=12,
     )
@@ -244,3 +248,25 @@ def test_hostile_bodies_get_4xx_never_5xx(rig: Rig) -> None:
     check()
     raw = client.post(rig.url + "/chat/completions", content=b"\xff\xfe not json")
     assert raw.status_code == 400
+
+
+def test_signed_answers_verify_on_the_public_checker(tmp_path: Path) -> None:
+    from assay.provenance.verify import verify_content
+
+    with run_mock_server(answers={"q": "Fibre 1 Gbps costs S$49 a month."}) as mock:
+        gateway = build_gateway(manifest_for(tmp_path, mock.base_url), "gw-target", log=False, sign=True)
+        with running(gateway) as url:
+            r = _client(url).chat.completions.with_raw_response.create(
+                model="mock-1", messages=[{"role": "user", "content": "q"}]
+            )
+            text = r.parse().choices[0].message.content
+            where = r.headers["assay-provenance-manifest"]
+            sidecar = httpx.get(url.removesuffix("/v1") + where, timeout=10)
+            assert httpx.get(url + "/provenance/999999", timeout=10).status_code == 404
+    assert text == "Fibre 1 Gbps costs S$49 a month." and sidecar.status_code == 200
+    from assay.workspace import Workspace
+
+    v = verify_content(
+        Workspace.for_manifest(tmp_path / "assay.yaml"), text.encode(), sidecar_manifest=sidecar.content
+    )
+    assert v.verdict == "established", v.headline

@@ -25,13 +25,13 @@ class _ServeByDefault(TyperGroup):
 app = typer.Typer(cls=_ServeByDefault, no_args_is_help=True)
 
 
-def _build(manifest: Path, target: str, rules: Path | None, log: bool = True):  # type: ignore[no-untyped-def]
+def _build(manifest: Path, target: str, rules: Path | None, log: bool = True, sign: bool = False):  # type: ignore[no-untyped-def]
     from assay.gateway.rules import GatewayRulesInvalid
     from assay.gateway.service import GatewaySetupError, build_gateway
     from assay.manifest import ManifestInvalid
 
     try:
-        return build_gateway(manifest, target, rules_path=rules, log=log)
+        return build_gateway(manifest, target, rules_path=rules, log=log, sign=sign)
     except ManifestInvalid as exc:
         fail_on_invalid_manifest(exc)
     except GatewayRulesInvalid as exc:
@@ -48,11 +48,14 @@ def serve(
     rules: Path | None = typer.Option(None, "--rules", help="A rule file (default: the built-in rules)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8787, "--port", min=1, max=65535, help="Port to listen on."),
+    sign: bool = typer.Option(
+        False, "--sign", help="Sign every answer (C2PA text manifest, recorded in the ledger)."
+    ),
 ) -> None:
     """Serve the OpenAI chat-completions API, checking requests and answers against the rules."""
     from assay.gateway.service import serve as run
 
-    gateway = _build(manifest, target, rules)
+    gateway = _build(manifest, target, rules, sign=sign)
     n = len(gateway.guard.rules.rules)
     typer.echo(
         f"Assay gateway for '{target}' on http://{host}:{port}/v1 ({n} rules, decisions logged); "

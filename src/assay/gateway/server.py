@@ -21,7 +21,7 @@ import json
 import re
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +31,7 @@ from assay.gateway.log import DecisionLog
 from assay.gateway.upstream import Upstream, UpstreamError
 
 ACTION_HEADER = "Assay-Gateway-Action"
+PROVENANCE_HEADER = "Assay-Provenance-Manifest"
 RECENT = 10_000  # decisions kept in memory for `gateway eval` (the log keeps them all)
 
 
@@ -47,6 +48,10 @@ def safe_release_point(text: str) -> int:
     run of digits (a card or phone number may be arriving in groups)."""
     m = _TAIL.search(text)
     return m.start() if m else len(text)
+
+
+def _error404(message: str) -> web.Response:
+    return openai_error(404, message, "invalid_request_error", code="not_found")
 
 
 def _completion(rid: str, model: str, text: str, finish: str) -> dict[str, Any]:
@@ -85,7 +90,13 @@ class Gateway:
     """One running gateway: its rules, its target, its decision log."""
 
     def __init__(
-        self, guard: Guard, upstream: Upstream, log: DecisionLog | None, *, system: str = ""
+        self,
+        guard: Guard,
+        upstream: Upstream,
+        log: DecisionLog | None,
+        *,
+        system: str = "",
+        signer: Any = None,
     ) -> None:
         self.guard = guard
         self.upstream = upstream
@@ -95,12 +106,15 @@ class Gateway:
         self.severe: list[dict[str, Any]] = []
         self.decisions: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.counts = {"requests": 0, "blocked": 0, "redacted": 0, "flagged": 0}
+        self.signer = signer  # (text) -> (ledger_id, sidecar manifest bytes), or None: answers not signed
+        self.sidecars: OrderedDict[int, bytes] = OrderedDict()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.guard.rules.max_body_bytes, middlewares=[self._errors])
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/healthz", self.health)
+        app.router.add_get("/v1/provenance/{ledger_id}", self.sidecar)
         app.on_cleanup.append(self._cleanup)
         return app
 
@@ -264,7 +278,28 @@ class Gateway:
         if out.action == "redact":
             data["choices"][0]["message"]["content"] = self.guard.apply_redactions(text, out)
         data["id"] = data.get("id") or rid
-        return web.json_response(data, headers={ACTION_HEADER: action})
+        headers = {ACTION_HEADER: action}
+        if self.signer is not None:
+            headers.update(await self._sign(data["choices"][0]["message"]["content"]))
+        return web.json_response(data, headers=headers)
+
+    async def _sign(self, text: str) -> dict[str, str]:
+        """Sign the answer that leaves (C2PA text manifest, sidecar form) and record it in the ledger;
+        the caller fetches the sidecar from /v1/provenance/ID to prove where the text came from."""
+        import asyncio
+
+        ledger_id, manifest = await asyncio.get_running_loop().run_in_executor(None, self.signer, text)
+        self.sidecars[ledger_id] = manifest
+        while len(self.sidecars) > RECENT:
+            self.sidecars.popitem(last=False)
+        return {PROVENANCE_HEADER: f"/v1/provenance/{ledger_id}"}
+
+    async def sidecar(self, request: web.Request) -> web.Response:
+        raw = request.match_info["ledger_id"]
+        manifest = self.sidecars.get(int(raw)) if raw.isdigit() else None
+        if manifest is None:
+            return _error404(f"no signed answer #{raw[:20]} is held by this gateway")
+        return web.Response(body=manifest, content_type="application/c2pa")
 
     async def _start_stream(self, request: web.Request, action: str) -> web.StreamResponse:
         resp = web.StreamResponse(

@@ -26,6 +26,7 @@ def build_gateway(
     rules: GatewayRules | None = None,
     rules_path: Path | None = None,
     log: bool = True,
+    sign: bool = False,
 ) -> Gateway:
     from assay.manifest import load_manifest
     from assay.workspace import Workspace
@@ -39,7 +40,33 @@ def build_gateway(
     guard = Guard(rules, spec.system_prompt)
     ws = Workspace.for_manifest(manifest_path)
     decision_log = DecisionLog(ws, manifest.system.id) if log else None
-    return Gateway(guard, Upstream(spec, manifest_path.parent), decision_log, system=manifest.system.id)
+    signer = _signer(ws, manifest, spec) if sign else None
+    upstream = Upstream(spec, manifest_path.parent)
+    return Gateway(guard, upstream, decision_log, system=manifest.system.id, signer=signer)
+
+
+def _signer(ws, manifest, spec):  # type: ignore[no-untyped-def]
+    """(text) -> (ledger id, sidecar manifest): sign each answer as the system's, with the target's model."""
+    from assay.provenance.c2pa_keys import init_c2pa_chain
+    from assay.provenance.mark import mark_text
+
+    init_c2pa_chain(ws)  # kept if it exists
+    model = spec.model or spec.id
+    generator = (manifest.provenance.generator_name if manifest.provenance else None) or manifest.system.name
+
+    def sign(text: str) -> tuple[int, bytes]:
+        result, _, sidecar = mark_text(
+            ws,
+            text,
+            system=manifest.system.id,
+            system_version=manifest.system.version,
+            model=model,
+            generator=generator,
+        )
+        assert sidecar is not None
+        return result.ledger_id, sidecar
+
+    return sign
 
 
 def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 8787) -> None:
