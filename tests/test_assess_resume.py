@@ -24,8 +24,8 @@ from assay.workspace import Workspace
 from .conftest import example_text
 
 runner = CliRunner()
-# register (1), inventory (1), responsibility (3), evaluation (1), controls (1), index (1)
-OUTPUTS = 8
+# register (1), inventory (1), responsibility (3), evaluation (1), label (1), controls (1), index (1)
+OUTPUTS = 9
 
 
 def _project(tmp_path: Path, base_url: str, n: int = 6) -> Path:
@@ -118,7 +118,7 @@ def test_killed_during_the_evaluations_resumes_from_that_step(tmp_path: Path, da
         assert proc.stderr is not None
         while b"samples" not in seen and time.monotonic() < deadline:
             seen += proc.stderr.readline()
-        assert b"step 4/8: Run evaluation suites" in seen, seen.decode()
+        assert b"step 4/9: Run evaluation suites" in seen, seen.decode()
         proc.kill()
         proc.wait(timeout=30)
         again = _assess(manifest, _env(database_url))

@@ -416,3 +416,27 @@ def build_disclosure(
 def label_path(manifest_path: Path, out_dir: Path | None = None) -> Path:
     """`out/label.json` beside the manifest (the folder `assay assess` writes to)."""
     return (out_dir or manifest_path.parent / "out") / "label.json"
+
+
+def build_label(
+    ws: Workspace,
+    manifest: Manifest,
+    base_dir: Path,
+    *,
+    pack_ref: object = None,
+    today: dt.date | None = None,
+) -> Disclosure:
+    """The label as `assay label build` and `assay assess` make it: the pack named on the command line,
+    else the manifest's `policy_pack`; the manifest file, with the stored responsibility overrides
+    (made over the API too) when the system is registered. A pack that cannot be read raises
+    (PackInvalid or ValueError)."""
+    from assay.label.verdict import resolve_pack
+    from assay.registry.service import SystemNotFound, get_manifest
+
+    try:  # the file says everything else; the store also has the overrides made over the API
+        stored = get_manifest(ws, manifest.system.id)
+        manifest = manifest.model_copy(update={"responsibility": stored.responsibility})
+    except SystemNotFound:
+        pass
+    pack = resolve_pack(pack_ref if pack_ref is not None else manifest.policy_pack, base_dir)
+    return build_disclosure(ws, manifest, pack=pack, today=today)

@@ -9,6 +9,7 @@ gets the same three things: grades, a policy summary and a completeness score.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any, get_args
 
 from assay.label.models import AreaStatus, Completeness, PolicySummary
@@ -82,8 +83,30 @@ def decide(
     return grades, summary, completeness(list(pack.required_areas), status)
 
 
-def resolve_pack(ref: Any, base_dir: Any = None) -> PolicyPack:
-    """The pack a manifest or command line names, through the policy engine's loader."""
-    from assay.policy.loader import resolve_pack as resolve  # type: ignore[import-not-found]
+def resolve_pack(ref: Any, base_dir: Path | None = None) -> PolicyPack | None:
+    """The pack a manifest or command line names, through the policy engine's loader
+    (`assay.policy.loader`). Without that engine only a pack file can be read (None otherwise: the
+    label is built ungraded); its problems raise ValueError naming the file."""
+    try:
+        from assay.policy.loader import resolve_pack as resolve  # type: ignore[import-not-found]
+    except ImportError:
+        return _read_pack_file(ref, base_dir)
+    return resolve(ref, base_dir)  # type: ignore[no-any-return]
 
-    return resolve(ref, base_dir)
+
+def _read_pack_file(ref: Any, base_dir: Path | None) -> PolicyPack | None:
+    import yaml
+    from pydantic import ValidationError
+
+    from assay.yamlio import read_yaml_text, safe_load
+
+    text = getattr(ref, "path", None) or (str(ref) if isinstance(ref, str | Path) else None)
+    if not text or not str(text).endswith((".yaml", ".yml")):
+        return None
+    path = Path(text)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        return PolicyPack.model_validate(safe_load(read_yaml_text(path), file=str(path)))
+    except (OSError, ValueError, ValidationError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: not a readable policy pack: {str(exc).splitlines()[0]}") from None
