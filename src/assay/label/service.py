@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assay.assurance.evidence import Evidence, list_evidence, record_evidence
 from assay.label.models import Disclosure
-from assay.store.blobs import atomic_write
+from assay.store.blobs import atomic_write, sha256_bytes
 from assay.workspace import Workspace
 
 KIND = "label"
@@ -48,11 +48,14 @@ def write_label(ws: Workspace, disclosure: Disclosure, path: Path) -> Evidence:
 
 
 def current_label(ws: Workspace, system_id: str) -> tuple[Disclosure, Evidence] | None:
-    """The newest recorded label of a system (None when it has none, or its blob is unreadable)."""
+    """The newest recorded label of a system whose bytes still match their hash (None when none does)."""
     records = list_evidence(ws, system=system_id, kind=KIND, limit=1_000_000)
     for ev in reversed(records):
         try:
-            return Disclosure.model_validate_json(ws.blobs.get(ev.sha256)), ev
+            content = ws.blobs.get(ev.sha256)
+            if sha256_bytes(content) != ev.sha256:
+                continue  # changed after it was signed: never published as the signed label
+            return Disclosure.model_validate_json(content), ev
         except (OSError, ValueError):
             continue
     return None
