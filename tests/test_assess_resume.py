@@ -135,10 +135,10 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
         result = runner.invoke(app, ["assess", str(manifest)], env={"ASSAY_PROGRESS_INTERVAL": "0"})
     assert result.exit_code == 0, result.output
     for i, label in enumerate(["Register the system", "Inventory components", "Run evaluation suites"]):
-        assert f"step {[1, 2, 4][i]}/8: {label}" in result.stderr
+        assert f"step {[1, 2, 4][i]}/9: {label}" in result.stderr
     assert "5/5 samples (100%)" in result.stderr and "ETA done" in result.stderr
     quiet = runner.invoke(app, ["assess", str(manifest), "--quiet", "--fresh"])
-    assert quiet.exit_code == 0 and "step 1/8" not in quiet.stderr
+    assert quiet.exit_code == 0 and "step 1/9" not in quiet.stderr
 
 
 def test_failed_assessment_is_recorded_and_resumed(tmp_path: Path) -> None:

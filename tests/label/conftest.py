@@ -77,6 +77,7 @@ def write_project(folder: Path, base_url: str, *, text: str | None = None) -> Pa
         {"id": "mock", "kind": "openai", "base_url": base_url, "model": "mock-1", "max_concurrency": 2}
     )
     data["suites"] = [{"suite": "qa.jsonl", "targets": ["mock"]}]
+    data["provenance"] = {"text_watermark": {"gamma": 0.25, "delta": 2.0}, "c2pa": True}
     data["redteam"] = [{"seeds": "seeds.yaml", "attacks": ["baseline"], "targets": ["mock"]}]
     (folder / "qa.jsonl").write_text("".join(json.dumps(s) + "\n" for s in SAMPLES))
     (folder / "seeds.yaml").write_text(yaml.safe_dump(SEEDS, sort_keys=False))
