@@ -124,7 +124,9 @@ def test_grades_and_risk_tier_under_a_pack(project: Project) -> None:
     assert grades["rt-asr"].status == "inconclusive"  # 2 judged: the interval spans every band
     assert grades["billing"].status == "inconclusive"
     assert d.risks.red_grades == ["qa-score"]
-    assert d.policy is not None and d.policy.risk_tier == "high" and d.policy.risk_tier_rule == "red-means-high"
+    assert (
+        d.policy is not None and d.policy.risk_tier == "high" and d.policy.risk_tier_rule == "red-means-high"
+    )
     assert d.policy.counts == {"inconclusive": 2, "red": 1}
     # per-language rows are shown on the label but never graded as if they were the whole suite
     assert len([g for g in d.grades if g.rule_id == "qa-score"]) == 1

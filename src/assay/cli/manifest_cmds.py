@@ -223,7 +223,7 @@ def _strict_exit(result) -> None:  # type: ignore[no-untyped-def]
         return
     stderr.print(f"\n[red]--strict: failed[/red] ({len(why)} reason(s))", highlight=False)
     for line in why[:STRICT_LINES]:
-        stderr.print(f"  {line}", markup=False, highlight=False, overflow="ellipsis", no_wrap=True)
+        stderr.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     if len(why) > STRICT_LINES:
         stderr.print(f"  … and {len(why) - STRICT_LINES} more (see the index)", markup=False, highlight=False)
     raise typer.Exit(1)
