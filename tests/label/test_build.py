@@ -90,7 +90,7 @@ def test_evaluation_area_and_languages(project: Project) -> None:
     assert set(langs) == {"en", "zh"}
     assert (langs["en"].score, langs["en"].n, langs["zh"].score) == (0.8, 5, 0.4)
     (rt,) = d.evaluation.redteam
-    assert (rt.suite_id, rt.attack_success_rate, rt.judged) == ("redteam-seeds", 0.5, 2)
+    assert (rt.suite_id, rt.attack_success_rate, rt.judged, rt.attacks) == ("redteam-seeds", 0.5, 2, 1)
     listed = {e.sha256 for e in d.evidence}
     assert suite.evidence_sha256 in listed and rt.evidence_sha256 in listed
 

@@ -193,7 +193,7 @@ def _evaluation(runs: list[StoredRun]) -> EvaluationArea:
                     ci_low=o.get("ci_low"),
                     ci_high=o.get("ci_high"),
                     judged=int(o.get("judged") or 0),
-                    attacks=int(run.summary.get("records") or 0),
+                    attacks=len((run.asr or {}).get("by_attack") or []),
                     evidence_sha256=run.evidence_sha256,
                 )
             )

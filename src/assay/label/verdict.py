@@ -66,7 +66,7 @@ def decide(
         judge = None
     if judge is not None:  # the policy engine decides
         v = judge(pack, gradable(measurements), status, sector=sector, model_type=model_type)
-        return list(v.grades), v.summary, v.completeness
+        return list(v.grades), v.summary(), v.completeness_block()
     grades = grade_all(pack, gradable(measurements))
     tier, rule, reason, oversight = _tier(pack, grades, sector, model_type)
     summary = PolicySummary(
