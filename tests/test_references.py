@@ -125,7 +125,7 @@ def test_unknown_attacks_and_seed_suites_are_caught(tmp_path: Path) -> None:
 def test_a_missing_dataset_or_pack_file_is_caught(tmp_path: Path) -> None:
     path = _manifest(tmp_path, "")
     text = path.read_text().replace(
-        "policy_pack:\n  id: imda-starter", "policy_pack:\n  id: mine\n  path: pack.yaml"
+        "policy_pack:\n  id: baseline", "policy_pack:\n  id: mine\n  path: pack.yaml"
     )
     text = text.replace(
         "    contains_personal_data: false\n", "    contains_personal_data: false\n    path: kb/\n", 1
@@ -135,7 +135,10 @@ def test_a_missing_dataset_or_pack_file_is_caught(tmp_path: Path) -> None:
     assert "file not found: 'pack.yaml'" in str(problems["policy_pack.path"]["message"])
     assert "file not found: 'kb/'" in str(problems["datasets[0].path"]["message"])
     (path.parent / "kb").mkdir()
-    (path.parent / "pack.yaml").write_text("id: mine\n")
+    (path.parent / "pack.yaml").write_text("id: mine\n")  # the pack is loaded too: this one is incomplete
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "pack.yaml:1:1: title: Field required" in result.stderr
+    (path.parent / "pack.yaml").write_text("id: mine\ntitle: Mine\nversion: '1'\npublisher: Me\n")
     assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
 
 

@@ -17,6 +17,7 @@ from assay.cli import (
     server,
     tokens,
 )
+from assay.cli import policy as policy_cli
 from assay.cli.common import AssayGroup
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, 
 app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
 app.add_typer(label.app, name="label", help="The food label: build, verify, diff and its JSON Schema.")
+app.add_typer(policy_cli.app, name="policy", help="Policy packs: an authority's thresholds; check a label.")
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)

@@ -29,9 +29,9 @@ def format_path(path: Iterable[str | int]) -> str:
     return out or "(document)"
 
 
-def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
+def _model_at(path: tuple[str | int, ...], root: type[BaseModel] = Manifest) -> type[BaseModel] | None:
     """The pydantic model that owns the mapping at `path`, for did-you-mean suggestions."""
-    model: Any = Manifest
+    model: Any = root
     for part in path:
         if isinstance(part, int):
             continue
@@ -71,7 +71,10 @@ def _expected(err: dict[str, Any]) -> str:
     return ""
 
 
-def _problems_from_validation(exc: ValidationError, located: LocatedYaml, file: str) -> list[Problem]:
+def _problems_from_validation(
+    exc: ValidationError, located: LocatedYaml, file: str, root: type[BaseModel] = Manifest
+) -> list[Problem]:
+    """Pydantic's errors as located Problems; `root` is the model validated (policy packs reuse this)."""
     problems: list[Problem] = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -80,7 +83,7 @@ def _problems_from_validation(exc: ValidationError, located: LocatedYaml, file: 
         suggestion = None
         if err["type"] == "extra_forbidden":
             key = loc[-1]
-            model = _model_at(loc[:-1])
+            model = _model_at(loc[:-1], root)
             if model is not None and isinstance(key, str):
                 names = [f.alias or n for n, f in model.model_fields.items()]
                 close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)

@@ -1,5 +1,6 @@
 """Everything `assay assess` will load, loaded once before anything runs: each suite and seed suite is
-read and validated, and each red-team entry's attacks are looked up in the attack library.
+read and validated, each red-team entry's attacks are looked up in the attack library, and the policy
+pack is loaded (with the base it extends).
 
 `assay validate` and `assay assess` call this (through `load_manifest(..., runnable=True)`), so a broken
 suite file or an unknown attack id is reported with the manifest's line before a single step stores
@@ -33,7 +34,38 @@ def check_runnable(m: Manifest, base: Path) -> tuple[list[Finding], list[Problem
         more, loaded = _check_redteam(m, base)
         findings.extend(more)
         problems.extend(loaded)
+    if m.policy_pack is not None:
+        more, loaded = _check_policy_pack(m, base)
+        findings.extend(more)
+        problems.extend(loaded)
     return findings, problems
+
+
+def _check_policy_pack(m: Manifest, base: Path) -> tuple[list[Finding], list[Problem]]:
+    """The pack `assay assess` will grade with: a built-in id, or a file (and the base it extends) whose
+    own problems are listed with its file and line."""
+    from assay.policy.loader import PackInvalid, resolve_pack
+
+    assert m.policy_pack is not None
+    try:
+        resolve_pack(m.policy_pack, base)
+    except PackInvalid as exc:
+        about_ref = [p for p in exc.problems if p.field.startswith("policy_pack")]
+        if about_ref:
+            return [
+                (
+                    ("policy_pack", "id"),
+                    p.message + (f" (did you mean '{p.suggestion}'?)" if p.suggestion else ""),
+                    p.expected,
+                )
+                for p in about_ref
+            ], []
+        n = len(exc.problems)
+        where = ("policy_pack", "path" if m.policy_pack.path else "id")
+        return [
+            (where, f"policy pack '{m.policy_pack.id}' cannot be loaded ({n} problem(s), listed below)", "")
+        ], (exc.problems)
+    return [], []
 
 
 def _invalid_suite(where: tuple[str | int, ...], name: str, problems: list[Problem]) -> Finding:
