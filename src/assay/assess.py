@@ -464,15 +464,13 @@ def _step_label(ctx: AssessmentContext) -> None:
     written ungraded rather than not at all."""
     from assay.label.build import build_disclosure, build_label
     from assay.label.service import label_bytes, title
+    from assay.policy.loader import PackInvalid
 
     try:
         disclosure = build_label(ctx.ws, ctx.manifest, ctx.manifest_path.parent, today=ctx.today)
-    except Exception as exc:  # PackInvalid (with problems) or ValueError from the pack loader
-        problems = getattr(exc, "problems", None)
-        if problems is None and not isinstance(exc, ValueError | LookupError):
-            raise
-        lines = [p.render() for p in problems] if problems else [str(exc)]
-        ctx.error("policy pack: " + "; ".join(lines) + " (the label is written ungraded)")
+    except PackInvalid as exc:  # validated before the steps ran, so only if the pack changed since
+        problems = "; ".join(p.render() for p in exc.problems)
+        ctx.error(f"policy pack: {problems} (the label is written ungraded)")
         disclosure = build_disclosure(ctx.ws, ctx.manifest, pack=None, today=ctx.today)
     for g in disclosure.grades:
         if g.status == "red":

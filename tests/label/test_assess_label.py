@@ -92,11 +92,10 @@ def test_strict_passes_a_clean_label_and_fails_with_the_why(tmp_path: Path, mock
     assert lenient.exit_code == 0  # without --strict the same findings are only warnings
 
 
-def test_unreadable_pack_is_an_error_and_the_label_is_written_ungraded(tmp_path: Path, mock_url: str) -> None:
+def test_an_unreadable_pack_stops_assess_before_anything_is_written(tmp_path: Path, mock_url: str) -> None:
     manifest = _project(tmp_path, mock_url, pack(0.1, 0.3, ["identity"]))
     (tmp_path / "pack.yaml").write_text("thresholds: [unclosed\n")
     result = runner.invoke(app, ["assess", str(manifest), "--strict", "--quiet"])
-    assert result.exit_code == 1
-    assert "policy pack" in result.stderr and "ungraded" in result.stderr
-    label = Disclosure.model_validate_json((tmp_path / "out" / "label.json").read_bytes())
-    assert label.policy is None and label.grades == []
+    assert result.exit_code == 2
+    assert "pack.yaml" in result.stderr
+    assert not (tmp_path / "out" / "label.json").exists()

@@ -23,14 +23,6 @@ from assay.cli.common import (
 app = typer.Typer(no_args_is_help=True)
 
 
-def _pack_problems(exc: Exception) -> None:
-    problems = getattr(exc, "problems", None)
-    if problems:
-        fail_with_problems("invalid policy pack", problems)
-    stderr.print(f"[red]policy pack[/red]: {exc}", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
 @app.command("build")
 def build(
     manifest: Path = typer.Argument(Path("assay.yaml"), help="The system's manifest."),
@@ -45,6 +37,7 @@ def build(
     from assay.label.build import build_label, label_path
     from assay.label.service import label_bytes, strict_problems, write_label
     from assay.manifest import ManifestInvalid, load_manifest
+    from assay.policy.loader import PackInvalid
     from assay.workspace import Workspace
 
     try:
@@ -56,12 +49,8 @@ def build(
     try:
         try:
             disclosure = build_label(ws, m, path.parent, pack_ref=pack)
-        except (ValueError, LookupError) as exc:  # PackInvalid carries its problems too
-            _pack_problems(exc)
-        except Exception as exc:
-            if getattr(exc, "problems", None) is None:
-                raise
-            _pack_problems(exc)
+        except PackInvalid as exc:
+            fail_with_problems("invalid policy pack", exc.problems)
         target = label_path(path.resolve(), out.resolve() if out else None)
         ev = write_label(ws, disclosure, target)
     finally:

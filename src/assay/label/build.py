@@ -429,7 +429,7 @@ def build_label(
     """The label as `assay label build` and `assay assess` make it: the pack named on the command line,
     else the manifest's `policy_pack`; the manifest file, with the stored responsibility overrides
     (made over the API too) when the system is registered. A pack that cannot be read raises
-    (PackInvalid or ValueError)."""
+    PackInvalid."""
     from assay.label.verdict import resolve_pack
     from assay.registry.service import SystemNotFound, get_manifest
 
