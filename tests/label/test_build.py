@@ -192,3 +192,15 @@ def test_newest_run_wins_and_footprints_add_up(project: Project) -> None:
     assert total is not None and total.parts == 2
     assert total.energy_kwh == pytest.approx(0.002) and total.cpu_seconds == pytest.approx(4.0)
     assert "evidence: run footprints" in d.infrastructure.source
+
+
+def test_a_built_label_judged_again_under_a_pack_grades_each_rule_once(project: Project) -> None:
+    """`assay policy check --label` judges the label's own measurements; its per-language rows must not
+    be graded as if they were the whole suite."""
+    from assay.policy.verdict import judge_label
+
+    d = build_disclosure(project.ws, project.manifest, pack=None, today=TODAY)
+    assert any(m.language for m in d.measurements)
+    v = judge_label(pack(), d)
+    assert sorted(g.rule_id for g in v.grades) == ["billing", "qa-score", "rt-asr"]
+    assert next(g for g in v.grades if g.rule_id == "qa-score").value == 0.6

@@ -60,13 +60,19 @@ def build(
         return
     c = disclosure.completeness
     console.print(f"Wrote {target} (evidence {ev.id[:8]}, sha256 {ev.sha256[:16]}…)", markup=False)
-    counts = ", ".join(f"{n} {s}" for s, n in (disclosure.policy.counts if disclosure.policy else {}).items())
+    counts = ", ".join(
+        f"{n} {s.replace('_', ' ')}"
+        for s, n in (disclosure.policy.counts if disclosure.policy else {}).items()
+        if n
+    )
     pack_line = (
         f"pack {disclosure.policy.pack_id}@{disclosure.policy.pack_version}: {counts or 'no grades'}"
         if disclosure.policy
         else "no policy pack: not graded"
     )
-    console.print(f"  {pack_line}; completeness {100 * c.score:.0f}%", markup=False, highlight=False)
+    console.print(
+        f"  {pack_line}; completeness {100 * c.score:.0f}%", markup=False, highlight=False, soft_wrap=True
+    )
     for line in strict_problems(disclosure):
         console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Check it: assay label verify {target}", markup=False, highlight=False)
