@@ -164,3 +164,20 @@ def test_diff_names_grades_metrics_and_disclosures(project: Project, tmp_path: P
     assert same.exit_code == 0 and "No changes" in same.stdout
     bad = runner.invoke(app, ["label", "diff", str(old), str(tmp_path / "missing.json")])
     assert bad.exit_code == 2
+
+
+def test_an_older_label_changed_is_compared_with_its_own_signed_version(
+    project: Project, tmp_path: Path
+) -> None:
+    older = tmp_path / "older.json"
+    older.write_bytes(_build(project).read_bytes())
+    data = json.loads(older.read_text())
+    runner.invoke(app, ["label", "build", str(project.manifest_path)])  # a newer label is signed since
+    assert json.loads((project.out / "label.json").read_text())["generated_at"] >= data["generated_at"]
+    assert _verify(older, project).exit_code == 0  # the older label, unchanged, still verifies
+    data["reporting"]["incident_contact"] = "someone-else@example.com"
+    older.write_text(json.dumps(data))
+    result = _verify(older, project)
+    assert result.exit_code == 1
+    assert "changed: reporting.incident_contact" in result.stderr
+    assert "generated_at" not in result.stderr

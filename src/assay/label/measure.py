@@ -9,7 +9,7 @@ the same suite on the same target the newest complete one wins; interrupted runs
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from assay.assurance.evidence import Evidence, list_evidence
@@ -33,7 +33,6 @@ class StoredRun:
     summary_evidence: Evidence
     asr: dict[str, Any] | None = None
     asr_evidence: Evidence | None = None
-    records: list[Evidence] = field(default_factory=list)
 
     @property
     def suite_id(self) -> str:
@@ -82,7 +81,6 @@ def newest_runs(ws: Workspace, system_id: str) -> list[StoredRun]:
                 run_id=run_id,
                 summary=summary,
                 summary_evidence=summary_ev,
-                records=list(files.values()),
             )
             if kind == REDTEAM_KIND and ASR in files:
                 run.asr, run.asr_evidence = _read_json(ws, files[ASR]), files[ASR]

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from assay.assurance.evidence import check_evidence, get_evidence, list_evidence
+from assay.assurance.evidence import Evidence, check_evidence, get_evidence, list_evidence
 from assay.label.models import Disclosure
 from assay.label.service import KIND
 from assay.store.blobs import sha256_bytes
@@ -80,6 +80,24 @@ def changed_fields(old: Any, new: Any, limit: int = 10) -> list[str]:
     return diffs[:limit]
 
 
+TWINS = 50  # signed labels compared with a changed one, newest first
+
+
+def _signed_twin(ws: Workspace, records: list[Evidence], changed: dict[str, Any]) -> dict[str, Any] | None:
+    """Of the newest signed labels, the one closest to the changed file (fewest differing values): the
+    version it was most likely edited from, so the problem names just what was changed."""
+    best: tuple[int, dict[str, Any]] | None = None
+    for r in list(reversed(records))[:TWINS]:
+        try:
+            signed = json.loads(ws.blobs.get(r.sha256))
+        except (OSError, ValueError):
+            continue
+        n = len(changed_fields(signed, changed, limit=10_000))
+        if best is None or n < best[0]:
+            best = (n, signed)
+    return best[1] if best else None
+
+
 def verify_label(ws: Workspace, path: Path) -> LabelCheck:
     content, label = read_label(path)
     digest = sha256_bytes(content)
@@ -89,11 +107,12 @@ def verify_label(ws: Workspace, path: Path) -> LabelCheck:
     record = next((r for r in reversed(records) if r.sha256 == digest), None)
     if record is None:
         message = f"its hash {digest[:16]}… matches no signed label of '{system}' in {ws.home}"
-        if records:
-            signed = ws.blobs.get(records[-1].sha256) if ws.blobs.exists(records[-1].sha256) else b"{}"
-            fields = changed_fields(json.loads(signed), json.loads(content))
+        edited = json.loads(content)
+        twin = _signed_twin(ws, records, edited)
+        if twin is not None:
+            fields = changed_fields(twin, edited)
             if fields:
-                message += f"; compared with the newest signed label, changed: {', '.join(fields)}"
+                message += f"; compared with the closest signed label, changed: {', '.join(fields)}"
         check.problems.append(LabelProblem(what="label", message=message))
     else:
         check.label_evidence_id = record.id
