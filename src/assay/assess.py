@@ -458,6 +458,34 @@ def _step_mark(ctx: AssessmentContext) -> None:
     )
 
 
+def _step_label(ctx: AssessmentContext) -> None:
+    """Build the food label from the manifest, the registry and the evidence the steps before wrote,
+    graded under the manifest's policy pack; a pack that cannot be read is an error and the label is
+    written ungraded rather than not at all."""
+    from assay.label.build import build_disclosure, build_label
+    from assay.label.service import label_bytes, title
+    from assay.policy.loader import PackInvalid
+
+    try:
+        disclosure = build_label(ctx.ws, ctx.manifest, ctx.manifest_path.parent, today=ctx.today)
+    except PackInvalid as exc:  # validated before the steps ran, so only if the pack changed since
+        problems = "; ".join(p.render() for p in exc.problems)
+        ctx.error(f"policy pack: {problems} (the label is written ungraded)")
+        disclosure = build_disclosure(ctx.ws, ctx.manifest, pack=None, today=ctx.today)
+    for g in disclosure.grades:
+        if g.status == "red":
+            ctx.warn(f"label: {g.rule_id} is red{f' on {g.target}' if g.target else ''}: {g.reason}")
+    for area in disclosure.completeness.missing:
+        ctx.warn(f"label: required area '{area}' is not disclosed")
+    ctx.write(
+        "label.json",
+        label_bytes(disclosure),
+        kind="label",
+        title=title(disclosure),
+        media_type="application/json",
+    )
+
+
 def _step_controls(ctx: AssessmentContext) -> None:
     from assay.assurance.coverage import control_coverage
 
@@ -478,6 +506,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Run evaluation suites", _step_evaluations),
     ("Red-team the targets", _step_redteam),
     ("Mark generated outputs", _step_mark),
+    ("Build the food label", _step_label),
     ("Map evidence to controls", _step_controls),
 ]
 

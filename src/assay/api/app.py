@@ -19,6 +19,7 @@ from assay.api.routers import (
     control_points,
     evals,
     evidence,
+    label,
     pages,
     parties,
     responsibility,
@@ -76,6 +77,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     app.include_router(api)
     app.include_router(pages.router)
     app.include_router(verify.pages)  # public: no read token even on a closed server
+    app.include_router(label.router)  # public too: a label is for anyone to read
     static = resources.files("assay.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -12,6 +12,7 @@ from assay.cli import (
     evals,
     evidence,
     gateway,
+    label,
     manifest_cmds,
     notify,
     provenance,
@@ -39,6 +40,7 @@ app.add_typer(catalog.app, name="catalog", help="The framework's controls and th
 app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")
 app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
+app.add_typer(label.app, name="label", help="The food label: build, verify, diff and its JSON Schema.")
 app.add_typer(policy_cli.app, name="policy", help="Policy packs: an authority's thresholds; check a label.")
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(gateway.app, name="gateway", help="A guardrail proxy (OpenAI API) in front of a target.")

@@ -119,7 +119,12 @@ def assess(
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: out/ beside the manifest)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the summary."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any error-severity flag is raised."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Exit 1 when any error-severity flag is raised, any grade on the label is red or a required "
+        "area of the label is not disclosed (for CI gates).",
+    ),
     fresh: bool = typer.Option(
         False,
         "--fresh",
@@ -194,8 +199,34 @@ def assess(
                 highlight=False,
                 markup=False,
             )
-    if strict and result.errors:
-        raise typer.Exit(1)
+    if strict:
+        _strict_exit(result)
+
+
+STRICT_LINES = 15  # the why of a failed --strict fits on one screen
+
+
+def _strict_exit(result) -> None:  # type: ignore[no-untyped-def]
+    """`--strict`: exit 1 when a flag is an error, a grade on the label is red or a required area of the
+    label is not disclosed, saying why in one screen (everything has been written by then)."""
+    from assay.label.service import strict_problems
+    from assay.label.verify import LabelUnreadable, read_label
+
+    why = [f"error: {f.message}" for f in result.findings if f.severity == "error"]
+    label = next((o for o in result.outputs if o.kind == "label"), None)
+    if label is not None:
+        try:
+            why += strict_problems(read_label(Path(label.path))[1])
+        except LabelUnreadable as exc:
+            why.append(f"the label could not be read back: {exc}")
+    if not why:
+        return
+    stderr.print(f"\n[red]--strict: failed[/red] ({len(why)} reason(s))", highlight=False)
+    for line in why[:STRICT_LINES]:
+        stderr.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    if len(why) > STRICT_LINES:
+        stderr.print(f"  … and {len(why) - STRICT_LINES} more (see the index)", markup=False, highlight=False)
+    raise typer.Exit(1)
 
 
 def _assess_with_bars(path: Path, out: Path | None, *, resume: bool):  # type: ignore[no-untyped-def]

@@ -462,6 +462,54 @@ class SafetyNet(Strict):
     insurance: Items(InsurancePolicy) = []  # type: ignore[valid-type]
 
 
+class TrainingDeclaration(Strict):
+    """What the model developer declares about training and its environmental impact; Assay never
+    measures it. Mirrors `assay.energy.models.DeclaredTraining` with the manifest's strict numbers."""
+
+    compute: ShortText = Field("", description="e.g. '2.0e21 FLOP' or '64 H100 × 20 days'")
+    hardware: ShortText = Field("", description="accelerators and how many")
+    energy_kwh: Number | None = Field(None, ge=0, description="energy used by training, in kWh")
+    co2e_kg: Number | None = Field(None, ge=0, description="emissions of training, in kg CO₂e")
+    location: ShortText = Field("", description="where training ran (country or cloud region)")
+    source: LongText = Field("", description="where the developer published these figures (URL or document)")
+
+
+class UserDataPractices(Strict):
+    """How the system protects the data of the people who use it (label area g)."""
+
+    practices: Items(LongText) = Field(  # type: ignore[valid-type]
+        [], description="e.g. 'chat transcripts are not used to train models'"
+    )
+    retention: LongText = Field("", description="how long user data is kept, and why")
+    contact: ShortText = Field("", description="data protection officer or contact")
+
+
+class ReportingContacts(Strict):
+    """Where the public reports incidents and vulnerabilities."""
+
+    incident_contact: ShortText = Field("", description="e-mail or page for reporting harm or incidents")
+    vulnerability_contact: ShortText = Field("", description="e-mail or page for security reports")
+    report_url: LongText = Field("", description="a public reporting form or security.txt")
+
+
+class DisclosureDecl(Strict):
+    """What the food label discloses that the rest of the manifest does not say (every field optional;
+    a required area left empty shows 'not disclosed' on the label and lowers its completeness)."""
+
+    training: TrainingDeclaration | None = None
+    training_data_summary: LongText = Field(
+        "", description="the data the model was trained on, as its developer describes it"
+    )
+    known_limitations: Items(LongText) = Field(  # type: ignore[valid-type]
+        [], description="what the system cannot do well or must not be relied on for"
+    )
+    mitigations: Items(LongText) = Field(  # type: ignore[valid-type]
+        [], description="safety measures in place: filters, human hand-over, monitoring"
+    )
+    user_data: UserDataPractices | None = None
+    reporting: ReportingContacts | None = None
+
+
 RATIONALE_MIN_VISIBLE = 20
 
 
@@ -507,6 +555,9 @@ class Manifest(Strict):
     provenance: Provenance | None = None
     safety_net: SafetyNet = SafetyNet()
     responsibility: Responsibility = Responsibility()
+    disclosure: DisclosureDecl | None = Field(
+        None, description="what the food label discloses beyond the rest of the manifest (assay label build)"
+    )
 
     @field_validator("assay")
     @classmethod

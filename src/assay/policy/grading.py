@@ -20,11 +20,13 @@ def band(rule: MetricThreshold, value: float) -> GradeStatus:
 
 
 def _matches(rule: MetricThreshold, m: Measurement) -> bool:
+    """A rule names no language: a per-language row of a label is shown, never graded as the suite."""
     return (
         m.source == rule.source
         and m.suite == rule.suite
         and m.metric == rule.metric
         and (m.category or None) == (rule.category or None)
+        and m.language is None
     )
 
 

@@ -1,0 +1,74 @@
+"""Labels as stored things: the bytes of label.json, recording one as signed evidence, reading the
+current one back, and what `--strict` holds against it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from assay.assurance.evidence import Evidence, list_evidence, record_evidence
+from assay.label.models import Disclosure
+from assay.store.blobs import atomic_write, sha256_bytes
+from assay.workspace import Workspace
+
+KIND = "label"
+NAME = "label.json"
+MEDIA_TYPE = "application/json"
+
+
+def label_bytes(disclosure: Disclosure) -> bytes:
+    """The one way a label is written, so the file, the blob and a re-serialisation hash the same."""
+    data = disclosure.model_dump(mode="json")
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def title(disclosure: Disclosure) -> str:
+    c = disclosure.completeness
+    red = sum(g.status == "red" for g in disclosure.grades)
+    pack = f", pack {disclosure.policy.pack_id}@{disclosure.policy.pack_version}" if disclosure.policy else ""
+    return (
+        f"Food label of {disclosure.identity.name} v{disclosure.identity.version}: "
+        f"{len(disclosure.grades)} grade(s), {red} red, completeness {100 * c.score:.0f}%{pack}"
+    )
+
+
+def write_label(ws: Workspace, disclosure: Disclosure, path: Path) -> Evidence:
+    """Write label.json atomically and record the same bytes as signed evidence of kind `label`."""
+    content = label_bytes(disclosure)
+    atomic_write(path, content)
+    return record_evidence(
+        ws,
+        content,
+        kind=KIND,
+        system=disclosure.identity.system_id,
+        name=NAME,
+        media_type=MEDIA_TYPE,
+        summary=title(disclosure),
+    )
+
+
+def current_label(ws: Workspace, system_id: str) -> tuple[Disclosure, Evidence] | None:
+    """The newest recorded label of a system whose bytes still match their hash (None when none does)."""
+    records = list_evidence(ws, system=system_id, kind=KIND, limit=1_000_000)
+    for ev in reversed(records):
+        try:
+            content = ws.blobs.get(ev.sha256)
+            if sha256_bytes(content) != ev.sha256:
+                continue  # changed after it was signed: never published as the signed label
+            return Disclosure.model_validate_json(content), ev
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def strict_problems(disclosure: Disclosure) -> list[str]:
+    """Why `assay assess --strict` fails: each red grade and each required area not disclosed."""
+    problems = [
+        f"red: {g.rule_id} ({g.title}){f' on {g.target}' if g.target else ''}: {g.reason}"
+        for g in disclosure.grades
+        if g.status == "red"
+    ]
+    problems += [
+        f"not disclosed: required area '{area}' has no source" for area in disclosure.completeness.missing
+    ]
+    return problems
