@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -61,6 +62,7 @@ class AssessmentContext:
     outputs: list[AssessmentOutput] = field(default_factory=list)
     findings: list[AssessmentFinding] = field(default_factory=list)
     coverage: CoverageReport | None = None
+    conformance: Any = None
     sub_progress: Callable[[int, int], None] | None = None
     step: str = ""
 
@@ -463,6 +465,7 @@ def _step_label(ctx: AssessmentContext) -> None:
     graded under the manifest's policy pack; a pack that cannot be read is an error and the label is
     written ungraded rather than not at all."""
     from assay.label.build import build_disclosure, build_label
+    from assay.label.service import KIND as LABEL_KIND
     from assay.label.service import label_bytes, title
     from assay.policy.loader import PackInvalid
 
@@ -480,13 +483,16 @@ def _step_label(ctx: AssessmentContext) -> None:
     ctx.write(
         "label.json",
         label_bytes(disclosure),
-        kind="label",
+        kind=LABEL_KIND,
         title=title(disclosure),
         media_type="application/json",
     )
 
 
 def _step_controls(ctx: AssessmentContext) -> None:
+    """Which controls this assessment's outputs speak to (controls.json), then each control's status
+    from all the system's current evidence, grades and attestations (conformance.json / .html)."""
+    from assay.assurance.conformance import assess_controls, render_conformance_html
     from assay.assurance.coverage import control_coverage
 
     coverage = control_coverage({o.kind for o in ctx.outputs})
@@ -495,7 +501,32 @@ def _step_controls(ctx: AssessmentContext) -> None:
         "controls.json",
         coverage.model_dump(mode="json"),
         kind="assurance.report",
-        title="Framework controls and the evidence that meets them",
+        title="Framework controls and the evidence kinds this assessment produced for them",
+    )
+    pack = None
+    if ctx.manifest.policy_pack is not None:
+        from assay.policy.loader import PackInvalid, resolve_pack
+
+        try:
+            pack = resolve_pack(ctx.manifest.policy_pack, ctx.manifest_path.parent)
+        except PackInvalid as exc:
+            ctx.error(f"policy pack: {exc.problems[0].render() if exc.problems else exc}")
+    system = ctx.manifest.system
+    report = assess_controls(ctx.ws, system.id, pack=pack)
+    ctx.conformance = report
+    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts.items() if n)
+    ctx.write_json(
+        "conformance.json",
+        report.model_dump(mode="json"),
+        kind="assurance.report",
+        title=f"Conformance: each control met, partly met, not met or stale ({counts})",
+    )
+    ctx.write(
+        "conformance.html",
+        render_conformance_html(report, system.name, system.version).encode(),
+        kind="assurance.report",
+        title="Conformance report by dimension, with each control's evidence (HTML)",
+        media_type="text/html",
     )
 
 
@@ -507,7 +538,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Red-team the targets", _step_redteam),
     ("Mark generated outputs", _step_mark),
     ("Build the food label", _step_label),
-    ("Map evidence to controls", _step_controls),
+    ("Assess the framework's controls", _step_controls),
 ]
 
 

@@ -73,7 +73,7 @@ def test_strict_passes_a_clean_label_and_fails_with_the_why(tmp_path: Path, mock
     index = (out / "index.html").read_text()
     assert 'href="label.json"' in index and sha256_file(out / "label.json") in index
     controls = json.loads((out / "controls.json").read_text())
-    assert "label" in controls["evidence_kinds"]
+    assert "label.disclosure" in controls["evidence_kinds"]
 
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -234,3 +234,31 @@ def _assess_one(
             **out, status="partly_met", reason=f"evidenced by {', '.join(fresh)}, but {'; '.join(gaps)}"
         )
     return ControlAssessment(**out, status="met", reason=f"current evidence: {', '.join(fresh)}")
+
+
+def render_conformance_html(report: ConformanceReport, system_name: str, version: str) -> str:
+    """One page per system and version: counts by dimension, then every control with its status, the
+    reason, the evidence it rests on and the control's NIST AI RMF / ISO/IEC 42001 / EU AI Act links."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from assay.catalog import load_catalog
+
+    catalog = load_catalog()
+    crosswalk: dict[str, str] = {}
+    for c in catalog.controls:
+        links = [
+            f"{link.framework} {link.target}"
+            for link in c.crosswalk
+            if link.framework in ("nist-ai-rmf", "iso-42001", "eu-ai-act")
+        ]
+        if links:
+            crosswalk[c.id] = "; ".join(links)
+    env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
+    return env.get_template("conformance.html").render(
+        report=report,
+        system_name=system_name,
+        version=version,
+        status_text=STATUS_TEXT,
+        crosswalk=crosswalk,
+        generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )

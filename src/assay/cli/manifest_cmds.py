@@ -213,7 +213,7 @@ def _strict_exit(result) -> None:  # type: ignore[no-untyped-def]
     from assay.label.verify import LabelUnreadable, read_label
 
     why = [f"error: {f.message}" for f in result.findings if f.severity == "error"]
-    label = next((o for o in result.outputs if o.kind == "label"), None)
+    label = next((o for o in result.outputs if o.kind == "label.disclosure"), None)
     if label is not None:
         try:
             why += strict_problems(read_label(Path(label.path))[1])

@@ -51,7 +51,7 @@ from assay.policy.models import Measurement, PolicyPack
 from assay.workspace import Workspace
 
 # Kinds a label never lists as its sources: the label itself and what is made after it (controls, index).
-NOT_SOURCES = {"label", "assurance.report"}
+NOT_SOURCES = {"label.disclosure", "label.assessment", "label.locale", "assurance.report"}
 EXPIRY_FLAGS = {"expired_cover", "expiring_soon"}
 HOW_TO_VERIFY = (
     "Run `assay verify FILE` on a text or image, or upload it to the /verify page of the deployer's "

@@ -11,7 +11,7 @@ from assay.label.models import Disclosure
 from assay.store.blobs import atomic_write, sha256_bytes
 from assay.workspace import Workspace
 
-KIND = "label"
+KIND = "label.disclosure"  # the catalog's evidence kind for the food-label disclosure
 NAME = "label.json"
 MEDIA_TYPE = "application/json"
 
