@@ -1,0 +1,183 @@
+"""Print the label to PDF and PNG with Debian's headless Chromium.
+
+Chromium lays out the same HTML a reader opens, so the printed label cannot drift from the web one.
+It runs with a throw-away profile, no network (the page is a temp file; every host name resolves to
+nothing) and a time limit; its whole process group is killed on timeout, leaving no stray renderer.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from assay.store.blobs import atomic_write
+from assay.web.i18n import load_catalogue
+
+CHROMIUM_ENV = "ASSAY_CHROMIUM"
+DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+DEFAULT_TIMEOUT_S = 120.0
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-quic",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--force-device-scale-factor=1",
+)
+# When a language's label overflows one A4 page, it is printed again smaller, down to this zoom.
+PRINT_ZOOMS = (1.0, 0.92, 0.85, 0.78, 0.7, 0.62)
+PNG_WIDTH = 860
+PNG_HEIGHTS = (3000, 6000, 12000)
+
+
+class RenderError(RuntimeError):
+    """Chromium could not print the label (it failed, timed out or wrote nothing)."""
+
+
+class ChromiumNotFound(RenderError):
+    """No Chromium to print with; the HTML and SVG renderings need none."""
+
+
+def chromium_path(explicit: Path | None = None) -> Path:
+    """The browser to print with: the argument, else $ASSAY_CHROMIUM, else Debian's /usr/bin/chromium."""
+    path = explicit or Path(os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise ChromiumNotFound(
+            f"cannot print the label: no Chromium at {path} (install Debian's `chromium` with "
+            f"`apt-get install chromium`, or set {CHROMIUM_ENV} to the browser's path); "
+            "the HTML and SVG renderings do not need it"
+        )
+    return path
+
+
+def _run(exe: Path, args: list[str], page: Path, timeout: float) -> None:
+    """Run Chromium once on a file:// page; raise RenderError with its last words if it fails."""
+    with tempfile.TemporaryDirectory(prefix="assay-chromium-") as profile:
+        cmd = [str(exe), *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True
+        )
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise RenderError(f"chromium did not finish printing {page.name} within {timeout:g} s") from None
+        finally:
+            if proc.poll() is None:  # pragma: no cover - only if communicate itself was interrupted
+                os.killpg(proc.pid, signal.SIGKILL)
+        if proc.returncode != 0:
+            raise RenderError(f"chromium exited with {proc.returncode}: {err.strip()[-600:]}")
+
+
+def _with_zoom(html: str, zoom: float) -> str:
+    if zoom == 1.0:
+        return html
+    style = f"<style>@media print {{ html {{ zoom: {zoom}; }} }}</style>"
+    head_end = html.find("</head>")
+    return html[:head_end] + style + html[head_end:] if head_end >= 0 else style + html
+
+
+def _print_one(exe: Path, html: str, work: Path, name: str, timeout: float) -> tuple[bytes, int]:
+    """One language to PDF, shrunk step by step until it fits one page; returns the PDF and its pages."""
+    from pypdf import PdfReader
+
+    page = work / f"{name}.html"
+    out = work / f"{name}.pdf"
+    data, pages = b"", 0
+    for zoom in PRINT_ZOOMS:
+        page.write_text(_with_zoom(html, zoom), encoding="utf-8")
+        out.unlink(missing_ok=True)
+        _run(exe, [f"--print-to-pdf={out}", "--no-pdf-header-footer"], page, timeout)
+        if not out.is_file() or out.stat().st_size == 0:
+            raise RenderError(f"chromium wrote no PDF for {name}")
+        data = out.read_bytes()
+        pages = len(PdfReader(io.BytesIO(data)).pages)
+        if pages <= 1:
+            break
+    return data, pages
+
+
+def print_pdf(
+    html_by_lang: dict[str, str],
+    out: Path,
+    *,
+    chromium: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, int]:
+    """One PDF with each language's label on its own A4 page, in the order given, with a bookmark per
+    language. Returns the pages each language took (1 unless a label is too long even when shrunk)."""
+    from pypdf import PdfWriter
+
+    if not html_by_lang:
+        raise ValueError("print_pdf needs at least one language's HTML")
+    exe = chromium_path(chromium)
+    names = load_catalogue("label").languages
+    writer = PdfWriter()
+    pages: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="assay-label-pdf-") as tmp:
+        work = Path(tmp)
+        for lang, html in html_by_lang.items():
+            data, n = _print_one(exe, html, work, f"label.{lang}", timeout)
+            start = len(writer.pages)
+            writer.append(io.BytesIO(data))
+            writer.add_outline_item(names.get(lang, lang), start)
+            pages[lang] = n
+        writer.add_metadata({"/Title": "AI system label", "/Creator": "assay"})
+        buf = io.BytesIO()
+        writer.write(buf)
+    atomic_write(out, buf.getvalue())
+    return pages
+
+
+def print_png(
+    html: str,
+    out: Path,
+    *,
+    chromium: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    width: int = PNG_WIDTH,
+) -> tuple[int, int]:
+    """A screenshot of the label as a reader sees it on screen, cropped to its content. Chromium's
+    --screenshot takes only the window, so the window is tall and the blank below is cut off; a label
+    taller than the window is shot again in a taller one. Returns the image's size."""
+    import numpy as np
+    from PIL import Image
+
+    exe = chromium_path(chromium)
+    with tempfile.TemporaryDirectory(prefix="assay-label-png-") as tmp:
+        page, shot = Path(tmp) / "label.html", Path(tmp) / "label.png"
+        page.write_text(html, encoding="utf-8")
+        for height in PNG_HEIGHTS:
+            shot.unlink(missing_ok=True)
+            _run(exe, [f"--screenshot={shot}", f"--window-size={width},{height}"], page, timeout)
+            if not shot.is_file():
+                raise RenderError("chromium wrote no screenshot")
+            with Image.open(shot) as img:
+                rgb = img.convert("RGB")
+            grey = np.asarray(rgb.convert("L"))
+            inked = np.flatnonzero((grey < 250).any(axis=1))
+            if inked.size == 0:
+                raise RenderError("chromium's screenshot of the label is blank")
+            bottom = int(inked[-1]) + 1
+            if bottom < grey.shape[0] - 4:  # blank rows left below the label: it all fit
+                break
+        cropped = rgb.crop((0, 0, rgb.width, min(rgb.height, bottom + 16)))
+        buf = io.BytesIO()
+        cropped.save(buf, format="PNG", optimize=True)
+    atomic_write(out, buf.getvalue())
+    return cropped.size
+
