@@ -37,8 +37,9 @@ FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--force-device-scale-factor=1",
 )
-# When a language's label overflows one A4 page, it is printed again smaller, down to this zoom.
-PRINT_ZOOMS = (1.0, 0.92, 0.85, 0.78, 0.7, 0.62)
+# When a language's label overflows one A4 page it is printed again smaller, but no smaller than 0.7
+# (about 5 pt text): a label longer than that takes a second page rather than becoming unreadable.
+PRINT_ZOOMS = (1.0, 0.9, 0.8, 0.7)
 PNG_WIDTH = 860
 PNG_HEIGHTS = (3000, 6000, 12000)
 
@@ -119,7 +120,8 @@ def print_pdf(
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> dict[str, int]:
     """One PDF with each language's label on its own A4 page, in the order given, with a bookmark per
-    language. Returns the pages each language took (1 unless a label is too long even when shrunk)."""
+    language. Returns the pages each language took: 1, unless a label is too long to fit even at 70%
+    (then it runs on, still starting on its own page)."""
     from pypdf import PdfWriter
 
     if not html_by_lang:
@@ -134,7 +136,7 @@ def print_pdf(
             data, n = _print_one(exe, html, work, f"label.{lang}", timeout)
             start = len(writer.pages)
             writer.append(io.BytesIO(data))
-            writer.add_outline_item(names.get(lang, lang), start)
+            writer.add_outline_item(title=names.get(lang, lang), page_number=start)
             pages[lang] = n
         writer.add_metadata({"/Title": "AI system label", "/Creator": "assay"})
         buf = io.BytesIO()
@@ -180,4 +182,3 @@ def print_png(
         cropped.save(buf, format="PNG", optimize=True)
     atomic_write(out, buf.getvalue())
     return cropped.size
-

@@ -145,9 +145,7 @@ def worst_grade(d: Disclosure) -> GradeStatus | None:
 def render_html(d: Disclosure, lang: str = "en") -> str:
     """The label as one self-contained page (inline CSS, no script, no external file) in `lang`."""
     t = label_strings(lang)
-    counts = (
-        [(s, d.policy.counts[s]) for s in COUNT_ORDER if d.policy.counts.get(s)] if d.policy else []
-    )
+    counts = [(s, d.policy.counts[s]) for s in COUNT_ORDER if d.policy.counts.get(s)] if d.policy else []
     return (
         _environment()
         .get_template("label.html")
