@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from assay.store.blobs import atomic_write
@@ -118,10 +119,12 @@ def print_pdf(
     *,
     chromium: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    workers: int | None = None,
 ) -> dict[str, int]:
     """One PDF with each language's label on its own A4 page, in the order given, with a bookmark per
     language. Returns the pages each language took: 1, unless a label is too long to fit even at 70%
-    (then it runs on, still starting on its own page)."""
+    (then it runs on, still starting on its own page). Languages print in parallel, `workers` Chromiums
+    at a time (default: one per language, at most one per CPU core; bench/label_render.py measures it)."""
     from pypdf import PdfWriter
 
     if not html_by_lang:
@@ -130,10 +133,17 @@ def print_pdf(
     names = load_catalogue("label").languages
     writer = PdfWriter()
     pages: dict[str, int] = {}
+    workers = workers or max(1, min(len(html_by_lang), os.cpu_count() or 1, 4))
     with tempfile.TemporaryDirectory(prefix="assay-label-pdf-") as tmp:
         work = Path(tmp)
-        for lang, html in html_by_lang.items():
-            data, n = _print_one(exe, html, work, f"label.{lang}", timeout)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            printed = list(
+                pool.map(
+                    lambda item: _print_one(exe, item[1], work, f"label.{item[0]}", timeout),
+                    html_by_lang.items(),
+                )
+            )
+        for lang, (data, n) in zip(html_by_lang, printed, strict=True):
             start = len(writer.pages)
             writer.append(io.BytesIO(data))
             writer.add_outline_item(title=names.get(lang, lang), page_number=start)
