@@ -98,6 +98,8 @@ def test_hostile_values_are_escaped_and_never_linked() -> None:
     data["reporting"]["incident_contact"] = 'a@b.example"><svg onload=alert(1)>'
     data["grades"][0]["reason"] = "</style><script>bad()</script>"
     data["risks"]["known_limitations"] = ["{{ 7*7 }} & <b>bold</b>"]
+    data["evaluation"]["languages"][1]["language"] = 'zh" onmouseover="x'
+    data["intended_use"]["languages"] = ["zh-Hans", "not a tag"]
     d = Disclosure.model_validate(data)
     for lang in LANGUAGES:
         page = render_html(d, lang)
@@ -106,6 +108,8 @@ def test_hostile_values_are_escaped_and_never_linked() -> None:
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;Bot" in page
         assert 'href="javascript' not in page and "javascript:alert(document.cookie)" in page
         assert "{{ 7*7 }} &amp; &lt;b&gt;bold&lt;/b&gt;" in page  # not evaluated
+        assert "onmouseover" not in page.replace("zh&#34; onmouseover=&#34;x", "")  # only as text
+        assert '<span lang="zh-Hans">zh-Hans</span>' in page and "<span>not a tag</span>" in page
         badge = render_badge_svg(d, lang)
         ET.fromstring(badge)  # still well-formed XML
         assert "<script" not in badge

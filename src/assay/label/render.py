@@ -52,6 +52,7 @@ BADGE_COLOURS: dict[str, str] = {
     "none": "#4a4a4a",
 }
 _URL = re.compile(r"^https?://[^\s<>\"'`]+$")
+_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _EMAIL = re.compile(r"^[^@\s<>\"'`:/]+@[^@\s<>\"'`/]+\.[^@\s<>\"'`/]+$")
 
 
@@ -77,7 +78,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         undefined=StrictUndefined,
     )
-    env.globals.update(num=_num, pct=_pct, kwh=_kwh, kg=_kg, secs=_secs, link=_link, icons=ICONS)
+    env.globals.update(
+        num=_num, pct=_pct, kwh=_kwh, kg=_kg, secs=_secs, link=_link, lang_attr=_lang_attr, icons=ICONS
+    )
     return env
 
 
@@ -134,6 +137,13 @@ def _link(value: str) -> Markup:
     if _EMAIL.match(text):
         return Markup('<a href="mailto:{0}">{0}</a>').format(text)
     return Markup(escape(value))
+
+
+def _lang_attr(code: str) -> Markup:
+    """` lang="xx"` for a well-formed BCP 47 tag, nothing otherwise (an invalid lang fails WCAG 3.1.2)."""
+    if _LANG_TAG.match(code):
+        return Markup(' lang="{}"').format(code)
+    return Markup("")
 
 
 def worst_grade(d: Disclosure) -> GradeStatus | None:
