@@ -8,15 +8,20 @@ nothing) and a time limit; its whole process group is killed on timeout, leaving
 from __future__ import annotations
 
 import io
+import math
 import os
 import signal
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assay.store.blobs import atomic_write
 from assay.web.i18n import load_catalogue
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 CHROMIUM_ENV = "ASSAY_CHROMIUM"
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
@@ -38,9 +43,12 @@ FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--force-device-scale-factor=1",
 )
-# When a language's label overflows one A4 page it is printed again smaller, but no smaller than 0.7
-# (about 5 pt text): a label longer than that takes a second page rather than becoming unreadable.
-PRINT_ZOOMS = (1.0, 0.9, 0.8, 0.7)
+# When a language's label overflows one A4 page it is printed again at the zoom that the first print's
+# length says will fit, and smaller in steps if that was not enough, but no smaller than 0.7 (about
+# 5 pt text): a label longer than that takes a second page rather than becoming unreadable.
+MIN_ZOOM = 0.7
+ZOOM_STEP = 0.05
+PAGE_MARGIN_PT = 7 * 72 / 25.4  # `@page { margin: 7mm }` in static/label.css
 PNG_WIDTH = 860
 PNG_HEIGHTS = (3000, 6000, 12000)
 
@@ -93,24 +101,47 @@ def _with_zoom(html: str, zoom: float) -> str:
     return html[:head_end] + style + html[head_end:] if head_end >= 0 else style + html
 
 
+def _fitting_zoom(reader: PdfReader) -> float:
+    """The zoom at which a label that ran over several pages would fill just one: the pages' printable
+    height over the height the label took, read from where its last line of text sits."""
+    last = reader.pages[-1]
+    height = float(last.mediabox.height)
+    lowest: list[float] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        if text.strip():
+            lowest.append(tm[4] * cm[1] + tm[5] * cm[3] + cm[5])
+
+    last.extract_text(visitor_text=visit)
+    area = height - 2 * PAGE_MARGIN_PT
+    used_on_last = (height - PAGE_MARGIN_PT) - min(lowest, default=PAGE_MARGIN_PT) + 10  # + frame below
+    total = area * (len(reader.pages) - 1) + min(used_on_last, area)
+    return area / total
+
+
 def _print_one(exe: Path, html: str, work: Path, name: str, timeout: float) -> tuple[bytes, int]:
-    """One language to PDF, shrunk step by step until it fits one page; returns the PDF and its pages."""
+    """One language to PDF, shrunk until it fits one page (or reaches MIN_ZOOM); its PDF and pages."""
     from pypdf import PdfReader
 
     page = work / f"{name}.html"
     out = work / f"{name}.pdf"
-    data, pages = b"", 0
-    for zoom in PRINT_ZOOMS:
+    zoom = 1.0
+    while True:
         page.write_text(_with_zoom(html, zoom), encoding="utf-8")
         out.unlink(missing_ok=True)
         _run(exe, [f"--print-to-pdf={out}", "--no-pdf-header-footer"], page, timeout)
         if not out.is_file() or out.stat().st_size == 0:
             raise RenderError(f"chromium wrote no PDF for {name}")
         data = out.read_bytes()
-        pages = len(PdfReader(io.BytesIO(data)).pages)
-        if pages <= 1:
-            break
-    return data, pages
+        reader = PdfReader(io.BytesIO(data))
+        pages = len(reader.pages)
+        if pages <= 1 or zoom <= MIN_ZOOM:
+            return data, pages
+        if zoom == 1.0:
+            guess = math.floor(_fitting_zoom(reader) * 0.98 * 100) / 100
+            zoom = max(MIN_ZOOM, min(guess, 1.0 - ZOOM_STEP))
+        else:
+            zoom = max(MIN_ZOOM, round(zoom - ZOOM_STEP, 2))
 
 
 def print_pdf(
