@@ -57,7 +57,9 @@ def test_every_rendering_is_written_and_returned(
     for phrase in ("AI system label", "Helpdesk assistant", "Incident and vulnerability reporting",
                    "baseline@2026.1", "helpdesk:42:"):  # fmt: skip
         assert phrase in english, phrase  # the whole label, to its last line, is on the one page
-    assert "Sistem AI".lower() in pdf.pages[2].extract_text().lower()
+    assert "Label sistem AI" in pdf.pages[2].extract_text()
+    assert "系统" in pdf.pages[1].extract_text()  # 中文 glyphs, not empty boxes
+    assert any("NotoSansTamil" in f for f in _fonts(pdf.pages[3]))  # தமிழ் set in a Tamil font
 
     shot = Image.open(io.BytesIO(content["label.png"])).convert("RGB")
     grey = np.asarray(shot.convert("L"), dtype=float)
@@ -67,6 +69,22 @@ def test_every_rendering_is_written_and_returned(
     pixels = np.asarray(shot).reshape(-1, 3).astype(int)
     red = (np.abs(pixels - RED_CHIP).max(axis=1) <= 3).sum()
     assert red > 300, "the red grade chip is not in the screenshot"
+
+
+def _fonts(obj: object) -> set[str]:
+    """The embedded fonts a PDF page (or a form it draws) names."""
+    found: set[str] = set()
+    resources = obj.get("/Resources")  # type: ignore[attr-defined]
+    if resources is None:
+        return found
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        font = font.get_object()
+        if "/BaseFont" in font:
+            found.add(str(font["/BaseFont"]))
+    for xobject in (resources.get("/XObject") or {}).values():
+        found |= _fonts(xobject.get_object())
+    return found
 
 
 @pytest.mark.slow
@@ -126,6 +144,11 @@ def test_axe_finds_no_serious_or_critical_violation(
                     ]
                     assert not bad, (lang, media, bad)
                 page.emulate_media(media="screen")
+                said = page.locator(".nd").filter(
+                    has_text=load_catalogue("label").strings["not_disclosed"][lang]
+                )
+                assert said.count() == (0 if which == "complete" else 7)
+                assert all(said.nth(i).is_visible() for i in range(said.count()))
                 if which == "complete":  # a keyboard user sees where the focus is
                     page.keyboard.press("Tab")
                     style = page.evaluate(
