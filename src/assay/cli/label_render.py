@@ -9,13 +9,18 @@ the HTML and the badge); 2 bad input (an unreadable or invalid label, an unknown
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from assay.cli.common import console, stderr
 
+if TYPE_CHECKING:
+    from assay.label.models import Disclosure
 
-def _read(path: Path):  # -> Disclosure; the import stays inside so `assay --help` stays fast
+
+def _read(path: Path) -> Disclosure:
+    """The label, or exit 2 naming the file and its first problem (imports stay inside: fast --help)."""
     from pydantic import ValidationError
 
     from assay.label.models import Disclosure
