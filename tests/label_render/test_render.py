@@ -179,3 +179,31 @@ def test_badge_text_has_at_least_aa_contrast() -> None:
         assert _contrast("#ffffff", colour) >= 4.5, status
     assert _contrast("#ffffff", "#333333") >= 4.5
     assert _contrast("#ffffff", "#ffff00") < 4.5  # the check can fail
+
+
+def test_a_label_with_nothing_disclosed_renders_and_says_so_everywhere() -> None:
+    """The least a label can hold: identity only, every area not disclosed, no pack, no evidence."""
+    nothing = {"status": "not_disclosed"}
+    d = Disclosure.model_validate(
+        {
+            "generated_at": "2026-12-04T00:00:00Z",
+            "assay_version": "0.1.0",
+            "identity": {
+                "system_id": "x",
+                "name": "X",
+                "version": "0",
+                "sector": "other",
+                "model_type": "llm",
+            },
+            **{area: nothing for area in AREAS},
+            "completeness": {"score": 0.0, "required": list(AREAS), "missing": list(AREAS)},
+        }
+    )
+    for lang in LANGUAGES:
+        t = load_catalogue("label").for_language(lang)
+        page = render_html(d, lang)
+        assert page.count('<span class="nd">') == len(AREAS) + 1  # identity too
+        text = _text(page)
+        assert "0%" in text and t["no_policy"] in text and t["evidence_count"].format(n=0) in text
+        assert t["completeness_detail"].format(disclosed=0, required=len(AREAS)) in text
+        assert "0% · " in render_badge_svg(d, lang)
