@@ -15,6 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 EXAMPLE = REPO / "examples" / "helpdesk" / "assay.yaml"
 PG_ENV = "ASSAY_TEST_POSTGRES_URL"
+# Printing the food label's PNG and PDF takes Chromium ~20 s per assessment; tests/label_render checks
+# them directly, so the many assessments the suite runs leave them out (assess.LABEL_PRINT_ENV).
+os.environ.setdefault("ASSAY_LABEL_PRINT", "0")
 SUITES_START = "# The example's own suite"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's `chromium`; `.ci/run` installs it
 

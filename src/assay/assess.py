@@ -164,6 +164,16 @@ def _step_inventory(ctx: AssessmentContext) -> None:
         kind="registry.inventory",
         title="Component inventory with artifact hashes",
     )
+    from assay.label.exports import write_ai_bom
+
+    name, content, media_type = write_ai_bom(ctx.manifest, ctx.manifest_path.parent, inventory)
+    ctx.write(
+        name,
+        content,
+        kind="registry.inventory",
+        title="AI bill of materials (CycloneDX 1.6): components, models, datasets, hashes, licences",
+        media_type=media_type,
+    )
 
 
 def _step_responsibility(ctx: AssessmentContext) -> None:
@@ -487,6 +497,60 @@ def _step_label(ctx: AssessmentContext) -> None:
         title=title(disclosure),
         media_type="application/json",
     )
+    _label_files(ctx, disclosure)
+
+
+LABEL_PRINT_ENV = "ASSAY_LABEL_PRINT"
+"""`0` leaves out the label's PNG and PDF (printed by Chromium, ~20 s); the test suite sets it except
+where it checks them. Without Chromium they are left out with a warning."""
+
+
+def _label_files(ctx: AssessmentContext, disclosure: Any) -> None:
+    """The label in every language (HTML), its badge, PNG and PDF, and its standard exports
+    (CycloneDX ML-BOM, SPDX 3.0, Hugging Face model card), each recorded as evidence."""
+    from assay.label.exports import model_for_target, write_exports
+    from assay.label.render import ChromiumNotFound, RenderError, write_renderings
+    from assay.label.service import LOCALE_FILES
+
+    printed = os.environ.get(LABEL_PRINT_ENV, "1") != "0"
+    try:
+        files = write_renderings(ctx.out_dir, disclosure, printed=printed)
+    except ChromiumNotFound as exc:
+        ctx.warn(f"label: no PNG or PDF ({exc})")
+        files = write_renderings(ctx.out_dir, disclosure, printed=False)
+    except RenderError as exc:
+        ctx.warn(f"label: printing failed, no PNG or PDF: {exc}")
+        files = write_renderings(ctx.out_dir, disclosure, printed=False)
+    for name, content, media_type in files:
+        ctx.write(
+            name,
+            content,
+            kind="label.locale" if name in LOCALE_FILES else "label.disclosure",
+            title=_LABEL_TITLES.get(name, f"The food label ({name})"),
+            media_type=media_type,
+        )
+    for name, content, media_type in write_exports(disclosure, model_for_target(ctx.manifest)):
+        ctx.write(
+            name,
+            content,
+            kind="label.disclosure",
+            title=_LABEL_TITLES.get(name, name),
+            media_type=media_type,
+        )
+
+
+_LABEL_TITLES = {
+    "label.html": "The food label (HTML, English)",
+    "label.zh.html": "The food label in Chinese (HTML)",
+    "label.ms.html": "The food label in Malay (HTML)",
+    "label.ta.html": "The food label in Tamil (HTML)",
+    "badge.svg": "The label's badge for a README (SVG)",
+    "label.png": "The food label as an image (PNG)",
+    "label.pdf": "The food label, one page per language (PDF)",
+    "label.cdx.json": "The label as a CycloneDX 1.6 ML-BOM with model cards",
+    "label.spdx.json": "The label as SPDX 3.0.1 AI and Dataset packages",
+    "MODEL_CARD.md": "The label as a Hugging Face model card",
+}
 
 
 def _step_controls(ctx: AssessmentContext) -> None:

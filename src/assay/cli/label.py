@@ -7,6 +7,7 @@ manifest or pack, an unreadable label).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -32,8 +33,10 @@ def build(
     out: Path | None = typer.Option(None, "--out", help="Output folder (default: out/ beside the manifest)."),
     home: Path | None = HOME_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the label instead of a summary."),
+    no_print: bool = typer.Option(False, "--no-print", help="No PNG or PDF (they need Chromium)."),
 ) -> None:
-    """Build the label from the manifest, the registry and the newest evidence; write it signed."""
+    """Build the label from the manifest, the registry and the newest evidence; write it signed, with
+    its renderings (HTML in four languages, badge, PNG, PDF) and exports (CycloneDX, SPDX, model card)."""
     from assay.label.build import build_label, label_path
     from assay.label.service import label_bytes, strict_problems, write_label
     from assay.manifest import ManifestInvalid, load_manifest
@@ -53,6 +56,8 @@ def build(
             fail_with_problems("invalid policy pack", exc.problems)
         target = label_path(path.resolve(), out.resolve() if out else None)
         ev = write_label(ws, disclosure, target)
+        printed = not no_print and os.environ.get("ASSAY_LABEL_PRINT", "1") != "0"
+        others = _write_label_files(ws, disclosure, m, target.parent, printed=printed)
     finally:
         ws.close()
     if as_json:
@@ -60,6 +65,7 @@ def build(
         return
     c = disclosure.completeness
     console.print(f"Wrote {target} (evidence {ev.id[:8]}, sha256 {ev.sha256[:16]}…)", markup=False)
+    console.print(f"  and {', '.join(others)}", markup=False, highlight=False, soft_wrap=True)
     counts = ", ".join(
         f"{n} {s.replace('_', ' ')}"
         for s, n in (disclosure.policy.counts if disclosure.policy else {}).items()
@@ -167,3 +173,41 @@ def diff(
     for c in changes:
         table.add_row(escape(c.section), escape(c.item), escape(c.old), escape(c.new))
     console.print(table)
+
+
+def _register_render() -> None:
+    from assay.cli.label_render import render_command
+
+    app.command("render")(render_command)
+
+
+_register_render()
+
+
+def _write_label_files(ws, disclosure, manifest, folder: Path, *, printed: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """Renderings and exports beside label.json, each recorded as evidence; their names."""
+    from assay.assurance.evidence import record_evidence
+    from assay.label.exports import model_for_target, write_exports
+    from assay.label.render import RenderError, write_renderings
+    from assay.label.service import LOCALE_FILES
+    from assay.store.blobs import atomic_write
+
+    try:
+        files = write_renderings(folder, disclosure, printed=printed)
+    except RenderError as exc:
+        stderr.print(f"label: no PNG or PDF: {exc}", markup=False, highlight=False, soft_wrap=True)
+        files = write_renderings(folder, disclosure, printed=False)
+    exports = write_exports(disclosure, model_for_target(manifest))
+    for name, content, _ in exports:
+        atomic_write(folder / name, content)
+    for name, content, media_type in [*files, *exports]:
+        record_evidence(
+            ws,
+            content,
+            kind="label.locale" if name in LOCALE_FILES else "label.disclosure",
+            system=disclosure.identity.system_id,
+            name=name,
+            media_type=media_type,
+            summary=f"food label: {name}",
+        )
+    return [name for name, _, _ in [*files, *exports]]

@@ -13,6 +13,8 @@ from assay.workspace import Workspace
 
 KIND = "label.disclosure"  # the catalog's evidence kind for the food-label disclosure
 NAME = "label.json"
+LOCALE_FILES = frozenset({"label.zh.html", "label.ms.html", "label.ta.html", "label.pdf"})
+"""Renderings recorded as `label.locale` (the label in another language); the rest: `label.disclosure`."""
 MEDIA_TYPE = "application/json"
 
 
@@ -51,6 +53,8 @@ def current_label(ws: Workspace, system_id: str) -> tuple[Disclosure, Evidence] 
     """The newest recorded label of a system whose bytes still match their hash (None when none does)."""
     records = list_evidence(ws, system=system_id, kind=KIND, limit=1_000_000)
     for ev in reversed(records):
+        if ev.name != NAME and not ev.name.endswith("/" + NAME):
+            continue  # the label's exports share its evidence kind; only label.json is the label
         try:
             content = ws.blobs.get(ev.sha256)
             if sha256_bytes(content) != ev.sha256:
