@@ -9,6 +9,7 @@ from assay.cli import (
     catalog,
     evals,
     evidence,
+    incidents,
     manifest_cmds,
     provenance,
     redteam,
@@ -33,6 +34,9 @@ app.add_typer(catalog.app, name="catalog", help="The framework's controls and th
 app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")
 app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
+app.add_typer(
+    incidents.app, name="incidents", help="Incident and vulnerability reports: triage, deadlines, audit."
+)
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)
