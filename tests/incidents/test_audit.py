@@ -93,9 +93,9 @@ def test_an_inserted_event_is_named(ws, incident) -> None:  # type: ignore[no-un
     # a copy of #3's row placed at #6: a well-formed but foreign entry at the end
     _sql(
         ws,
-        "INSERT INTO incident_events (incident_id, seq, kind, actor, at, data, record_sha256, prev_hash, hash,"
-        " key_id, signature) SELECT incident_id, 6, kind, actor, at, data, record_sha256, prev_hash, hash,"
-        " key_id, signature FROM incident_events WHERE incident_id = :i AND seq = 3",
+        "INSERT INTO incident_events (incident_id, seq, kind, actor, at, data, record_sha256, prev_hash,"
+        " hash, key_id, signature) SELECT incident_id, 6, kind, actor, at, data, record_sha256, prev_hash,"
+        " hash, key_id, signature FROM incident_events WHERE incident_id = :i AND seq = 3",
         i=incident,
     )
     a = _broken(ws, incident)
