@@ -486,11 +486,10 @@ def due_(
     else:
         table = Table(
             Column("id", no_wrap=True),
-            "state",
+            Column("state", no_wrap=True),
             Column("deadline", no_wrap=True),
-            "days left",
+            Column("days left", no_wrap=True),
             "rule",
-            "status",
             "title",
         )
         for d in items:
@@ -500,7 +499,6 @@ def due_(
                 Text(str(d.deadline)),
                 Text(str(d.days_left)),
                 Text(d.rule_id or ""),
-                Text(d.status),
                 Text(d.title),
             )
         console.print(table)
