@@ -109,3 +109,9 @@ def test_builtin_names_load_as_files() -> None:
     assert load_policy_file("illustrative").policy.id == "illustrative"
     with pytest.raises(IncidentsPolicyInvalid, match="readable YAML"):
         load_policy_file("/nonexistent/policy.yaml")
+
+
+def test_a_whole_pack_as_a_mapping_uses_its_section() -> None:
+    section = {"id": "s", "title": "S", "materiality": "m", "rules": [{"id": "a", "title": "A"}]}
+    choice = incidents_policy({"pack": 1, "id": "p", "publisher": "X", "incidents": section})
+    assert choice.policy.id == "s" and not choice.by_default

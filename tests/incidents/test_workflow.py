@@ -214,3 +214,22 @@ def test_a_failed_event_append_leaves_nothing_half_written(ws, monkeypatch) -> N
     nxt = svc.report(ws, make_report())  # the failed report did not use up a number
     assert nxt.id.endswith("-0002")
     assert all(a.ok for a in svc.audit(ws))
+
+
+def test_report_fields_are_checked_before_anything_is_stored(ws) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="title"):
+        make_report(title=" \u200b ")  # nothing visible
+    with pytest.raises(ValidationError, match="YYYY-MM-DD"):
+        make_report(occurred=20260101)
+    with pytest.raises(ValidationError, match="became_aware .* is before detected"):
+        make_report(detected=dt.date(2026, 2, 2), became_aware=dt.date(2026, 2, 1))
+    with pytest.raises(svc.ReportInvalid) as err:
+        svc.report(ws, make_report(occurred=TODAY + dt.timedelta(days=30)))
+    assert err.value.problems[0].field == "occurred" and "in the future" in str(err.value)
+    with pytest.raises(svc.IncidentError, match="unknown kind 'bug'"):
+        svc.list_incidents(ws, kind="bug")
+    with pytest.raises(svc.IncidentError, match="unknown status closedd"):
+        svc.list_incidents(ws, status=["closedd"])
+    assert svc.list_incidents(ws) == []

@@ -9,7 +9,6 @@ is described in docs/incidents.md.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from assay.incidents.models import Incident, IncidentReport
 from assay.manifest.problems import Problem
+from assay.manifest.schema import IsoDate, VisibleText
 from assay.workspace import Workspace
 
 Format = Literal["avid", "aiid", "oecd-csv"]
@@ -207,9 +207,9 @@ class AiidIncident(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     incident_id: int | str
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field(min_length=1, max_length=20_000)
-    date: dt.date
+    title: VisibleText(1, 300)  # type: ignore[valid-type]
+    description: VisibleText(1, 20_000)  # type: ignore[valid-type]
+    date: IsoDate
     deployers: list[str] = Field(
         default_factory=list,
         validation_alias=AliasChoices("Alleged deployer of AI system", "AllegedDeployerOfAISystem"),

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assay.incidents.policy import Kind, Severity, harm_vocabulary
+from assay.manifest.schema import IsoDate, VisibleText
 
 Status = Literal[
     "received", "triaged", "investigating", "mitigated", "resolved", "closed", "duplicate", "rejected"
@@ -77,11 +78,11 @@ class IncidentReport(_Strict):
     system: str = Field(min_length=1, max_length=64)
     component: str | None = Field(None, max_length=64)
     kind: Kind = "incident"
-    title: str = Field(min_length=1, max_length=300)
-    description: str = Field(min_length=1, max_length=MAX_TEXT)
-    occurred: dt.date | None = None
-    detected: dt.date | None = None
-    became_aware: dt.date | None = Field(None, description="the deadline clock starts here (default: today)")
+    title: VisibleText(1, 300)  # type: ignore[valid-type]
+    description: VisibleText(1, MAX_TEXT)  # type: ignore[valid-type]
+    occurred: IsoDate | None = None
+    detected: IsoDate | None = None
+    became_aware: IsoDate | None = Field(None, description="the deadline clock starts here (default: today)")
     harm_types: list[str] = Field(default_factory=list, max_length=20)
     affected_groups: list[str] = Field(default_factory=list, max_length=50)
     severity: Severity | None = None
@@ -225,11 +226,6 @@ class DueItem(BaseModel):
     days_left: int
     state: Literal["overdue", "due_soon"]
     initial_report_allowed: bool
-
-
-class LinkProblem(BaseModel):
-    seq: int | None
-    problem: str
 
 
 class ChainAudit(BaseModel):

@@ -255,6 +255,12 @@ def incidents_policy(pack_or_mapping: Any = None, *, file: str = "(policy pack)"
     if isinstance(pack_or_mapping, IncidentsPolicy):
         return PolicyChoice(policy=pack_or_mapping)
     section = getattr(pack_or_mapping, "incidents", pack_or_mapping)
+    if (
+        isinstance(section, Mapping)
+        and "incidents" in section
+        and ("pack" in section or "publisher" in section)
+    ):
+        section = section["incidents"]  # a whole pack as a mapping
     prefix: tuple[str | int, ...] = ("incidents",) if section is not pack_or_mapping else ()
     if section is None:
         return PolicyChoice(policy=builtin_policy(), by_default=True)

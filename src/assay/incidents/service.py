@@ -162,6 +162,15 @@ def report(
     contact apart, flag a near-duplicate vulnerability, and log the `reported` event — one transaction."""
     from assay.incidents.duplicates import find_near_duplicate, report_fingerprint
 
+    now = _now()
+    today = today or now.date()
+    future = [
+        Problem(file=file, field=name, message=f"{value} is in the future", expected=f"a date up to {today}")
+        for name in ("occurred", "detected", "became_aware")
+        if (value := getattr(rep, name)) is not None and value > today + dt.timedelta(days=1)
+    ]
+    if future:
+        raise ReportInvalid(future)
     _check_references(ws, rep, file)
     choice = policy or incidents_policy(None)
     pol = choice.policy
@@ -176,8 +185,6 @@ def report(
                 )
             ]
         )
-    now = _now()
-    today = today or now.date()
     aware = rep.became_aware or today
     inc = Incident(
         id="pending",
@@ -462,6 +469,8 @@ def list_incidents(
     status: Sequence[str] | None = None,
     kind: str | None = None,
 ) -> list[Incident]:
+    if kind is not None and kind not in ("incident", "vulnerability"):
+        raise IncidentError(f"unknown kind '{kind}'; kinds are incident, vulnerability")
     bad = [x for x in (status or []) if x not in STATUSES]
     if bad:
         raise IncidentError(f"unknown status {', '.join(bad)}; states are {', '.join(STATUSES)}")
