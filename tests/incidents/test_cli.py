@@ -146,3 +146,16 @@ def test_import_aiid_cli(home: Path, tmp_path: Path) -> None:
     path.write_text(json.dumps([{"incident_id": 5, "date": "soon", "title": "T", "description": "D"}]))
     r = cli(home, "import-aiid", str(path), "--system", "helpdesk")
     assert r.exit_code == 2 and f"{path}: [0].date:" in r.output
+
+
+def test_rules_shows_the_set_in_force(home: Path) -> None:
+    r = runner.invoke(app, ["incidents", "rules", "--json"])
+    assert r.exit_code == 0
+    shown = json.loads(r.stdout)
+    assert shown["by_default"] and [x["deadline_days"] for x in shown["rules"]] == [10, 2, 2, 15]
+    r = runner.invoke(app, ["incidents", "rules", "--policy", "illustrative"])
+    assert (
+        r.exit_code == 0
+        and "illustrative thresholds" in r.stdout
+        and "incidents@regulator.example" in r.stdout
+    )

@@ -583,3 +583,45 @@ def import_aiid_(
     for ident, new in results:
         console.print(f"{'added' if new else 'already imported'} {ident}", markup=False, highlight=False)
     console.print(f"{added} added, {len(results) - added} already present", markup=False, highlight=False)
+
+
+@app.command("rules")
+def rules(policy: str | None = POLICY_OPT, as_json: bool = JSON_OPT) -> None:
+    """The incident rules that apply: the materiality statement, each rule and its deadline, the contacts."""
+    import json
+
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    from assay.incidents.policy import incidents_policy
+
+    with _errors():
+        choice = _policy(policy) or incidents_policy(None)
+    pol = choice.policy
+    if as_json:
+        typer.echo(json.dumps({"by_default": choice.by_default, **pol.model_dump(mode="json")}, indent=2))
+        return
+    head = Text(f"{pol.title} ({pol.id}@{pol.version})", style="bold")
+    if pol.illustrative:
+        head.append(" — illustrative thresholds, not an authority's", style="yellow")
+    console.print(head)
+    if pol.source:
+        console.print(Text(pol.source))
+    console.print(Text(pol.materiality))
+    table = Table(Column("rule", no_wrap=True), "when", "severe", "deadline", "initial report", "source")
+    for r in pol.rules:
+        when = [
+            f"{k}: {', '.join(v) if isinstance(v, list) else ('yes' if v else 'no')}"
+            for k, v in r.match.model_dump(exclude_defaults=True).items()
+        ]
+        table.add_row(
+            Text(r.id),
+            Text("; ".join(when) or "always"),
+            Text("yes" if r.severe else "no"),
+            Text(f"{r.deadline_days} days" if r.deadline_days is not None else ""),
+            Text("allowed" if r.initial_report_allowed else ""),
+            Text(r.cite),
+        )
+    console.print(table)
+    for c in pol.contacts:
+        console.print(Text(f"{c.role}: {c.name} " + " ".join(x for x in (c.email, c.webhook) if x)))

@@ -192,7 +192,7 @@ class Incident(_Strict):
         return self.model_dump(mode="json", exclude={"event_count", "head_hash", "updated_at"})
 
 
-EventKind = Literal["reported", "triaged", "moved", "assigned", "commented", "filed", "updated", "imported"]
+EventKind = Literal["reported", "triaged", "moved", "assigned", "commented", "filed"]
 
 
 class IncidentEvent(_Strict):
