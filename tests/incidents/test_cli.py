@@ -92,6 +92,10 @@ def test_bad_input_exits_2_with_a_clear_message(home: Path, tmp_path: Path) -> N
     bad.write_text(json.dumps({"system": "helpdesk", "title": "t", "description": "d", "severity": "huge"}))
     r = cli(home, "report", "--file", str(bad))
     assert r.exit_code == 2 and f"{bad}: severity:" in r.output
+    r = cli(home, "report", "--file", str(bad), "--title", "x", "--death")
+    assert r.exit_code == 2 and "--file holds the whole report; drop --title, --death" in r.output
+    r = cli(home, "comment", "AS-HELPDESK-2026-0001", "x")
+    assert r.exit_code == 2 and "no incident with id" in r.output
     r = cli(home, "show", "AS-HELPDESK-2026-0099")
     assert r.exit_code == 2 and "no incident with id 'AS-HELPDESK-2026-0099'" in r.output
     r = cli(home, "triage", "AS-X-2026-0001", "--severity", "huge")

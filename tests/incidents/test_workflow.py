@@ -129,7 +129,7 @@ def test_assign_comment_triage_and_corrective_actions(ws) -> None:  # type: igno
     assert log[3].data["before"]["severe"] is False and log[3].data["severe"] is True
     with pytest.raises(svc.IncidentError, match="unknown harm type"):
         svc.triage(ws, inc.id, harm_types=["bad"])
-    with pytest.raises(svc.IncidentError, match="a comment is 1 to"):
+    with pytest.raises(svc.IncidentError, match="the comment is empty"):
         svc.comment(ws, inc.id, "   ")
 
 
@@ -233,3 +233,24 @@ def test_report_fields_are_checked_before_anything_is_stored(ws) -> None:  # typ
     with pytest.raises(svc.IncidentError, match="unknown status closedd"):
         svc.list_incidents(ws, status=["closedd"])
     assert svc.list_incidents(ws) == []
+
+
+def test_control_characters_are_refused_everywhere(ws) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="description holds the control character U\\+0000"):
+        make_report(description="a\x00b")
+    with pytest.raises(ValidationError, match="affected_groups\\[1\\] holds the control character U\\+001B"):
+        make_report(affected_groups=["ok", "\x1b[31mred"])
+    with pytest.raises(ValidationError, match=r"reporter\n.*name holds the control character U\+0007"):
+        make_report(reporter={"name": "\x07"})
+    inc = svc.report(ws, make_report(description="line one\n\tline two"))  # newlines and tabs are text
+    with pytest.raises(svc.IncidentError, match="the comment holds the control character U\\+0000"):
+        svc.comment(ws, inc.id, "a\x00")
+    with pytest.raises(svc.IncidentError, match="the actor holds"):
+        svc.assign(ws, inc.id, "bob", actor="x\x00")
+    with pytest.raises(svc.IncidentError, match="the note is 20,001 characters"):
+        svc.move(ws, inc.id, "triaged", note="n" * 20_001)
+    with pytest.raises(svc.IncidentError, match="unknown severity 'huge'"):
+        svc.triage(ws, inc.id, severity="huge")  # type: ignore[arg-type]
+    assert svc.get_incident(ws, inc.id).event_count == 1

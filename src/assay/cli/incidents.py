@@ -126,6 +126,31 @@ def report_(
     from assay.incidents.service import report
 
     where = str(file) if file else "(flags)"
+    flags = {
+        "--system": system,
+        "--title": title,
+        "--description": description,
+        "--component": component,
+        "--occurred": occurred,
+        "--detected": detected,
+        "--aware": aware,
+        "--harm": harm,
+        "--group": group,
+        "--severity": severity,
+        "--death": death,
+        "--critical-infrastructure": critical_infrastructure,
+        "--widespread": widespread,
+        "--evidence": evidence,
+        "--causes": causes,
+        "--reward-tier": reward_tier,
+        "--reporter-name": reporter_name,
+        "--reporter-email": reporter_email,
+        "--kind": kind if kind != "incident" else None,
+    }
+    if file is not None and any(flags.values()):
+        given = ", ".join(k for k, v in flags.items() if v)
+        stderr.print(f"--file holds the whole report; drop {given}", markup=False, highlight=False)
+        raise typer.Exit(2)
     if file is not None:
         from assay.jsonio import JsonLimitError, read_json
 

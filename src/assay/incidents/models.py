@@ -42,6 +42,33 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 OPEN_STATUSES = ("received", "triaged", "investigating", "mitigated")
 ID_PATTERN = re.compile(r"^AS-[A-Z0-9][A-Z0-9._-]*-[0-9]{4}-[0-9]{4,}$")
 MAX_TEXT = 20_000
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_text(value: str, what: str, max_length: int = MAX_TEXT, *, required: bool = True) -> str:
+    """Free text a person typed: stripped, within its length, without control characters (a NUL cannot
+    even be stored in PostgreSQL). Raises ValueError naming `what`."""
+    value = value.strip()
+    if required and not value:
+        raise ValueError(f"{what} is empty")
+    if len(value) > max_length:
+        raise ValueError(f"{what} is {len(value):,} characters; at most {max_length:,}")
+    if m := _CONTROL.search(value):
+        raise ValueError(f"{what} holds the control character U+{ord(m.group()):04X}")
+    return value
+
+
+def _no_controls(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        if m := _CONTROL.search(value):
+            raise ValueError(f"{where} holds the control character U+{ord(m.group()):04X}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_controls(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            _no_controls(k, where)
+            _no_controls(item, f"{where}.{k}")
 
 
 def incident_id(system: str, year: int, number: int) -> str:
@@ -57,14 +84,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class EvidenceLink(_Strict):
+class _Typed(_Strict):
+    """Input a person typed: no control characters in any text field (tabs and newlines are fine)."""
+
+    @model_validator(mode="after")
+    def _controls(self) -> _Typed:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if not isinstance(value, BaseModel):
+                _no_controls(value, name)
+        return self
+
+
+class EvidenceLink(_Typed):
     """An evidence record id (uuid) or a blob's SHA-256 in this workspace; checked on the way in."""
 
     ref: str = Field(pattern=r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{64})$")
     note: str = Field("", max_length=500)
 
 
-class Reporter(_Strict):
+class Reporter(_Typed):
     """Who reported. `name` may appear in the record ("credit"); the contact never does."""
 
     name: str = Field("", max_length=200)
@@ -72,7 +111,7 @@ class Reporter(_Strict):
     other_contact: str = Field("", max_length=500)
 
 
-class IncidentReport(_Strict):
+class IncidentReport(_Typed):
     """What a reporter submits (CLI flags, `--file report.json`, later the form and the API)."""
 
     system: str = Field(min_length=1, max_length=64)

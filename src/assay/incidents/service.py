@@ -22,6 +22,7 @@ from assay.incidents.models import (
     IncidentEvent,
     IncidentReport,
     Reporter,
+    check_text,
     incident_id,
     normalise_id,
 )
@@ -162,6 +163,7 @@ def report(
     contact apart, flag a near-duplicate vulnerability, and log the `reported` event — one transaction."""
     from assay.incidents.duplicates import find_near_duplicate, report_fingerprint
 
+    actor = _text(actor, "the actor", 200)
     now = _now()
     today = today or now.date()
     future = [
@@ -260,11 +262,19 @@ def report(
     return inc
 
 
+def _text(value: str, what: str, max_length: int = 20_000, *, required: bool = True) -> str:
+    try:
+        return check_text(value, what, max_length, required=required)
+    except ValueError as exc:
+        raise IncidentError(str(exc)) from None
+
+
 def _change(
     ws: Workspace, ident: str, kind: str, actor: str, mutate: Callable[[Incident], dict[str, Any]]
 ) -> Incident:
     """Lock the row, apply `mutate` (which may refuse), append its event: one transaction."""
     ident = normalise_id(ident)
+    actor = _text(actor, "the actor", 200)
     now = _now()
     with ws.db.write_session() as s:
         row = rows.lock_incident(s, ident)
@@ -304,6 +314,10 @@ def triage(
 ) -> Incident:
     """Judge an open incident: set what is known, re-evaluate the rules (severe, rule, deadline from the
     awareness date). A received incident becomes triaged; a later one keeps its state."""
+    if severity is not None and severity not in ("low", "medium", "high", "critical"):
+        raise IncidentError(f"unknown severity '{severity}'; severities are low, medium, high, critical")
+    note = _text(note, "the note", required=False)
+    groups = [_text(g, "an affected group", 200) for g in affected_groups or [] if g.strip()]
     vocab = harm_vocabulary()
     unknown = [h for h in (harm_types or []) if h not in vocab]
     if unknown:
@@ -320,7 +334,7 @@ def triage(
         if harm_types is not None:
             inc.harm_types = list(dict.fromkeys(harm_types))
         if affected_groups is not None:
-            inc.affected_groups = list(dict.fromkeys(g.strip() for g in affected_groups if g.strip()))
+            inc.affected_groups = list(dict.fromkeys(groups))
         for flag, value in (
             ("critical_infrastructure", critical_infrastructure),
             ("death", death),
@@ -369,6 +383,11 @@ def move(
     """Move to the next state, if the workflow allows it (the error names the allowed ones)."""
     if state not in STATUSES:
         raise IncidentError(f"unknown state '{state}'; states are {', '.join(STATUSES)}")
+    note = _text(note, "the note", required=False)
+    causes = _text(causes, "the causes", required=False) if causes is not None else None
+    mitigation = _text(mitigation, "the mitigation") if mitigation is not None else None
+    if corrective_action is not None:
+        corrective_action = _text(corrective_action, "the corrective action", 2000)
     if state == "duplicate" and not duplicate_of:
         raise IncidentError("moving to duplicate needs the id of the incident it duplicates (--of ID)")
     if duplicate_of is not None:
@@ -402,9 +421,7 @@ def move(
 
 
 def assign(ws: Workspace, ident: str, who: str, *, actor: str = "triager") -> Incident:
-    who = who.strip()
-    if not who or len(who) > 200:
-        raise IncidentError("the assignee is a name of 1 to 200 characters")
+    who = _text(who, "the assignee", 200)
 
     def mutate(inc: Incident) -> dict[str, Any]:
         data = {"from": inc.assignee, "to": who}
@@ -415,9 +432,7 @@ def assign(ws: Workspace, ident: str, who: str, *, actor: str = "triager") -> In
 
 
 def comment(ws: Workspace, ident: str, text: str, *, actor: str = "triager") -> Incident:
-    text = text.strip()
-    if not text or len(text) > 20_000:
-        raise IncidentError("a comment is 1 to 20,000 characters of text")
+    text = _text(text, "the comment")
     return _change(ws, ident, "commented", actor, lambda inc: {"text": text})
 
 
@@ -433,6 +448,7 @@ def file_report(
     """Record that the incident was reported to the authority; this stops its deadline clock. An initial,
     incomplete report stops it only where the rule allows one (EU Art. 73(5))."""
     on = on or _now().date()
+    reference = _text(reference, "the reference", 200, required=False)
 
     def mutate(inc: Incident) -> dict[str, Any]:
         if not inc.severe:
