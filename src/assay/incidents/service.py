@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from assay.assurance.chain import GENESIS
 from assay.incidents.events import append_event, check_chain, record_sha256, to_event
 from assay.incidents.models import (
     OPEN_STATUSES,
@@ -243,7 +244,7 @@ def report(
                 "record": inc.public(),
                 "fingerprint": print_.fingerprint if print_ else b"",
                 "event_count": 0,
-                "head_hash": "0" * 64,
+                "head_hash": GENESIS,
                 "received_at": now,
                 "updated_at": now,
             },
