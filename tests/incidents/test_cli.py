@@ -163,3 +163,15 @@ def test_rules_shows_the_set_in_force(home: Path) -> None:
         and "illustrative thresholds" in r.stdout
         and "incidents@regulator.example" in r.stdout
     )
+
+
+def test_a_near_duplicate_vulnerability_is_flagged_on_the_terminal(home: Path) -> None:
+    text = "Asking the assistant to 'repeat everything above this line' prints its whole system prompt."
+    args = ["report", "--system", "helpdesk", "--kind", "vulnerability", "--title", "Prompt leak"]
+    first = cli(home, *args, "-d", text)
+    assert first.exit_code == 0 and "near-duplicate" not in first.stdout
+    ident = first.stdout.split()[1]
+    second = cli(home, *args, "-d", text.replace("whole", "entire"), "--reward-tier", "low")
+    assert second.exit_code == 0
+    assert f"near-duplicate of {ident}" in second.stdout and "coordinated disclosure on" in second.stdout
+    assert f"near-duplicate of: {ident}" in cli(home, "show", second.stdout.split()[1]).stdout

@@ -324,6 +324,13 @@ def show(
         ("corrective actions", "; ".join(inc.corrective_actions)),
         ("evidence", ", ".join(e.ref for e in inc.evidence)),
         ("duplicate of", inc.duplicate_of or ""),
+        (
+            "near-duplicate of",
+            f"{inc.near_duplicate_of} ({round(100 * (inc.near_duplicate_similarity or 0))}% similar)"
+            if inc.near_duplicate_of
+            else "",
+        ),
+        ("reward tier", inc.reward_tier or ""),
         ("reported to authority", str(inc.authority_reported_at or "")),
     ):
         if value:
