@@ -145,3 +145,9 @@ def test_a_deleted_record_with_its_log_left_is_named(ws, incident) -> None:  # t
     _sql(ws, "DELETE FROM incidents WHERE id = :i", i=incident)
     a = _broken(ws, incident)
     assert "was deleted; 5 event(s) remain" in a.problem
+
+
+def test_an_edited_index_column_is_named(ws, incident) -> None:  # type: ignore[no-untyped-def]
+    _sql(ws, "UPDATE incidents SET status = 'closed' WHERE id = :i", i=incident)
+    a = _broken(ws, incident)
+    assert a.problem.startswith("the status column says closed, but the signed record says investigating")

@@ -566,7 +566,10 @@ def audit(ws: Workspace, incident_id: str | None = None) -> list[ChainAudit]:
                     current = record_sha256(_to_incident(row))
                 except ValueError:  # a record edited into something that no longer validates
                     current = "(invalid record)"
-            out.append(check_chain(ident, rows.event_rows(s, ident), key, head, current))
+            verdict = check_chain(ident, rows.event_rows(s, ident), key, head, current)
+            if verdict.ok and row is not None:
+                verdict = _check_index(verdict, row)
+            out.append(verdict)
         if incident_id is None:
             seen = {a.incident_id for a in out}
             for system, year, last in rows.counters(s):
@@ -583,6 +586,28 @@ def audit(ws: Workspace, incident_id: str | None = None) -> list[ChainAudit]:
                             )
                         )
     return out
+
+
+def _check_index(verdict: ChainAudit, row: Any) -> ChainAudit:
+    """The indexed columns (what `list --status` and `due` filter on) must say what the record says."""
+    rec = row.record
+    deadline = dt.date.fromisoformat(rec["deadline"]) if rec.get("deadline") else None
+    for column, stored, recorded in (
+        ("status", row.status, rec.get("status")),
+        ("severe", bool(row.severe), bool(rec.get("severe"))),
+        ("deadline", row.deadline, deadline),
+        ("kind", row.kind, rec.get("kind")),
+        ("system_slug", row.system_slug, rec.get("system")),
+    ):
+        if stored != recorded:
+            return verdict.model_copy(
+                update={
+                    "ok": False,
+                    "problem": f"the {column} column says {stored}, but the signed record says {recorded}: "
+                    "the index was edited outside Assay",
+                }
+            )
+    return verdict
 
 
 def incident_id_for(system: str, year: int, number: int) -> str:
