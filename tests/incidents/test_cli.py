@@ -95,7 +95,9 @@ def test_bad_input_exits_2_with_a_clear_message(home: Path, tmp_path: Path) -> N
     r = cli(home, "report", "--file", str(bad), "--title", "x", "--death")
     assert r.exit_code == 2 and "--file holds the whole report; drop --title, --death" in r.output
     r = cli(home, "comment", "AS-HELPDESK-2026-0001", "x")
-    assert r.exit_code == 2 and "no incident with id" in r.output
+    assert r.exit_code == 2 and "no incident with id" in r.output and "ids look like" not in r.output
+    r = cli(home, "show", "42")
+    assert r.exit_code == 2 and "no incident with id '42' in this workspace (ids look like AS-" in r.output
     r = cli(home, "show", "AS-HELPDESK-2026-0099")
     assert r.exit_code == 2 and "no incident with id 'AS-HELPDESK-2026-0099'" in r.output
     r = cli(home, "triage", "AS-X-2026-0001", "--severity", "huge")

@@ -14,6 +14,7 @@ from typing import Any
 from assay.assurance.chain import GENESIS
 from assay.incidents.events import append_event, check_chain, record_sha256, to_event
 from assay.incidents.models import (
+    ID_PATTERN,
     OPEN_STATUSES,
     STATUSES,
     TRANSITIONS,
@@ -50,7 +51,8 @@ class IncidentError(ValueError):
 
 class IncidentNotFound(LookupError):
     def __init__(self, ident: str) -> None:
-        super().__init__(f"no incident with id '{ident}' in this workspace")
+        hint = "" if ID_PATTERN.match(ident) else " (ids look like AS-HELPDESK-2026-0001)"
+        super().__init__(f"no incident with id '{ident}' in this workspace{hint}")
         self.ident = ident
 
 
