@@ -82,32 +82,29 @@ def _to_incident(row: Any) -> Incident:
 def _check_references(ws: Workspace, rep: IncidentReport, file: str) -> None:
     """The system and component must be registered; evidence must exist in this workspace."""
     from assay.assurance.evidence import get_evidence
-    from assay.registry.service import SystemNotFound, get_manifest
+    from assay.registry.service import SystemNotFound
 
     problems: list[Problem] = []
-    try:
-        manifest = get_manifest(ws, rep.system)
-    except SystemNotFound as exc:
+    with ws.db.session() as s:
+        known = rows.system_components(s, rep.system)
+    if known is None:
         problems.append(
             Problem(
                 file=file,
                 field="system",
-                message=str(exc),
+                message=str(SystemNotFound(rep.system)),
                 expected="a system registered by `assay assess` or the registry API",
             )
         )
-        manifest = None
-    if manifest is not None and rep.component is not None:
-        known = [c.id for c in manifest.components]
-        if rep.component not in known:
-            problems.append(
-                Problem(
-                    file=file,
-                    field="component",
-                    message=f"'{rep.component}' is not a component of system '{rep.system}'",
-                    expected="one of " + ", ".join(known),
-                )
+    elif rep.component is not None and rep.component not in known:
+        problems.append(
+            Problem(
+                file=file,
+                field="component",
+                message=f"'{rep.component}' is not a component of system '{rep.system}'",
+                expected="one of " + ", ".join(known),
             )
+        )
     for i, link in enumerate(rep.evidence):
         ref = link.ref
         found = ws.blobs.exists(ref) if len(ref) == 64 else get_evidence(ws, ref) is not None

@@ -11,11 +11,13 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from assay.store.tables import (
+    ComponentRow,
     IncidentBandRow,
     IncidentCounterRow,
     IncidentEventRow,
     IncidentReporterRow,
     IncidentRow,
+    SystemRow,
     utcnow,
 )
 from assay.store.upsert import insert_ignoring_conflict
@@ -33,6 +35,16 @@ EVENT_COLUMNS = (
     "key_id",
     "signature",
 )
+
+
+def system_components(session: Session, slug: str) -> list[str] | None:
+    """The registered system's component ids (None: no such system), read from the indexed rows rather
+    than by parsing the stored manifest, because every report checks them."""
+    system_id = session.scalar(select(SystemRow.id).where(SystemRow.slug == slug))
+    if system_id is None:
+        return None
+    q = select(ComponentRow.key).where(ComponentRow.system_id == system_id).order_by(ComponentRow.id)
+    return list(session.scalars(q))
 
 
 def next_number(session: Session, system: str, year: int) -> int:
