@@ -16,6 +16,7 @@ from assay.incidents.policy import (
     incidents_policy,
     load_policy_file,
     load_policy_text,
+    policy_choice,
 )
 from assay.policy.models import PolicyPack
 
@@ -59,9 +60,10 @@ def test_illustrative_set_and_its_contacts() -> None:
 
 def test_no_section_means_the_eu_set_by_default() -> None:
     pack = PolicyPack(id="p", title="P", version="1", publisher="X")
-    choice = incidents_policy(pack)
+    choice = policy_choice(pack)
     assert choice.by_default and choice.policy.id == "eu-ai-act-art73"
-    assert incidents_policy(None).by_default
+    assert incidents_policy(pack).id == "eu-ai-act-art73"
+    assert policy_choice(None).by_default and not policy_choice(builtin_policy()).by_default
 
 
 def test_pack_section_is_validated_with_its_path() -> None:
@@ -81,7 +83,7 @@ def test_pack_section_is_validated_with_its_path() -> None:
     assert "incidents.contacts[0]" in fields
     assert "email or a webhook" in str(err.value)
     ok = dict(section, rules=[{"id": "r1", "title": "t", "deadline_days": 5}], contacts=[])
-    assert incidents_policy(ok).policy.id == "sg-example"
+    assert incidents_policy(ok).id == "sg-example"
 
 
 def test_file_errors_name_line_and_column(tmp_path: Path) -> None:
@@ -113,5 +115,5 @@ def test_builtin_names_load_as_files() -> None:
 
 def test_a_whole_pack_as_a_mapping_uses_its_section() -> None:
     section = {"id": "s", "title": "S", "materiality": "m", "rules": [{"id": "a", "title": "A"}]}
-    choice = incidents_policy({"pack": 1, "id": "p", "publisher": "X", "incidents": section})
+    choice = policy_choice({"pack": 1, "id": "p", "publisher": "X", "incidents": section})
     assert choice.policy.id == "s" and not choice.by_default

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from assay.incidents import service as svc
 from assay.incidents.models import TRANSITIONS
-from assay.incidents.policy import builtin_policy, incidents_policy
+from assay.incidents.policy import builtin_policy
 
 from .conftest import make_report
 
@@ -134,7 +134,7 @@ def test_assign_comment_triage_and_corrective_actions(ws) -> None:  # type: igno
 
 
 def test_triage_under_a_custom_policy_needs_it_again(ws) -> None:  # type: ignore[no-untyped-def]
-    custom = incidents_policy(builtin_policy("illustrative").model_copy(update={"id": "sg-sector"}))
+    custom = builtin_policy("illustrative").model_copy(update={"id": "sg-sector"})
     inc = svc.report(ws, make_report(severity="critical"), policy=custom)
     assert inc.severe and inc.rule_id == "ill-critical" and not inc.policy_by_default
     with pytest.raises(svc.IncidentError, match="policy 'sg-sector@1'"):
@@ -184,7 +184,7 @@ def test_due_lists_overdue_and_due_soon_until_filed(ws) -> None:  # type: ignore
 
 
 def test_initial_report_refused_where_the_rule_does_not_allow_it(ws) -> None:  # type: ignore[no-untyped-def]
-    pol = incidents_policy(builtin_policy("illustrative"))
+    pol = builtin_policy("illustrative")
     inc = svc.report(ws, make_report(critical_infrastructure=True), policy=pol)
     assert inc.rule_id == "ill-essential-service" and not inc.initial_report_allowed
     with pytest.raises(svc.IncidentError, match="does not allow an initial incomplete report"):

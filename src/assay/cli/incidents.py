@@ -625,10 +625,10 @@ def rules(policy: str | None = POLICY_OPT, as_json: bool = JSON_OPT) -> None:
     from rich.table import Column, Table
     from rich.text import Text
 
-    from assay.incidents.policy import incidents_policy
+    from assay.incidents.policy import policy_choice
 
     with _errors():
-        choice = _policy(policy) or incidents_policy(None)
+        choice = policy_choice(_policy(policy))
     pol = choice.policy
     if as_json:
         typer.echo(json.dumps({"by_default": choice.by_default, **pol.model_dump(mode="json")}, indent=2))

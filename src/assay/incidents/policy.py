@@ -247,9 +247,17 @@ def builtin_policy(name: str = DEFAULT_POLICY) -> IncidentsPolicy:
     return load_policy_text(text, file=f"assay/incidents/rules/{name}.yaml").policy
 
 
-def incidents_policy(pack_or_mapping: Any = None, *, file: str = "(policy pack)") -> PolicyChoice:
+def incidents_policy(pack_or_mapping: Any = None, *, file: str = "(policy pack)") -> IncidentsPolicy:
     """The policy that applies: a `PolicyPack`'s `incidents:` section, a bare mapping, or — when neither
-    gives one — the EU Art. 73 set, marked `by_default` so every incident can say so."""
+    gives one — the EU Art. 73 set. `policy_choice` also says whether the default applied."""
+    return policy_choice(pack_or_mapping, file=file).policy
+
+
+def policy_choice(pack_or_mapping: Any = None, *, file: str = "(policy pack)") -> PolicyChoice:
+    """As `incidents_policy`, marked `by_default` when no section was given, so every incident can say so.
+    An existing `PolicyChoice` is returned as it is."""
+    if isinstance(pack_or_mapping, PolicyChoice):
+        return pack_or_mapping
     if pack_or_mapping is None:
         return PolicyChoice(policy=builtin_policy(), by_default=True)
     if isinstance(pack_or_mapping, IncidentsPolicy):

@@ -38,7 +38,7 @@ from assay.incidents.policy import (
     builtin_policy,
     evaluate,
     harm_vocabulary,
-    incidents_policy,
+    policy_choice,
 )
 from assay.manifest.problems import Problem
 from assay.store import incidents as rows
@@ -154,7 +154,7 @@ def report(
     ws: Workspace,
     rep: IncidentReport,
     *,
-    policy: PolicyChoice | None = None,
+    policy: PolicyChoice | IncidentsPolicy | None = None,
     actor: str = "reporter",
     today: dt.date | None = None,
     file: str = "(report)",
@@ -174,7 +174,7 @@ def report(
     if future:
         raise ReportInvalid(future)
     _check_references(ws, rep, file)
-    choice = policy or incidents_policy(None)
+    choice = policy_choice(policy)
     pol = choice.policy
     if rep.reward_tier is not None and rep.reward_tier not in pol.reward_tiers:
         raise ReportInvalid(
@@ -287,9 +287,9 @@ def _change(
         return inc
 
 
-def _policy_for(inc: Incident, policy: PolicyChoice | None) -> IncidentsPolicy:
+def _policy_for(inc: Incident, policy: PolicyChoice | IncidentsPolicy | None) -> IncidentsPolicy:
     if policy is not None:
-        return policy.policy
+        return policy_choice(policy).policy
     if inc.policy_id in BUILTIN:
         return builtin_policy(inc.policy_id)
     raise IncidentError(
@@ -308,7 +308,7 @@ def triage(
     critical_infrastructure: bool | None = None,
     death: bool | None = None,
     widespread: bool | None = None,
-    policy: PolicyChoice | None = None,
+    policy: PolicyChoice | IncidentsPolicy | None = None,
     note: str = "",
     actor: str = "triager",
 ) -> Incident:
@@ -350,8 +350,9 @@ def triage(
             inc.critical_infrastructure = True
         judged = _apply_policy(inc, _policy_for(inc, policy))
         if policy is not None:
-            inc.policy_id, inc.policy_version = policy.policy.id, policy.policy.version
-            inc.policy_by_default = policy.by_default
+            chosen = policy_choice(policy)
+            inc.policy_id, inc.policy_version = chosen.policy.id, chosen.policy.version
+            inc.policy_by_default = chosen.by_default
         moved = inc.status == "received"
         if moved:
             inc.status = "triaged"
