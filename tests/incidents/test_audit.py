@@ -151,3 +151,11 @@ def test_an_edited_index_column_is_named(ws, incident) -> None:  # type: ignore[
     _sql(ws, "UPDATE incidents SET status = 'closed' WHERE id = :i", i=incident)
     a = _broken(ws, incident)
     assert a.problem.startswith("the status column says closed, but the signed record says investigating")
+
+
+def test_a_record_edited_into_nonsense_is_named_not_a_crash(ws, incident) -> None:  # type: ignore[no-untyped-def]
+    _sql(ws, "UPDATE incidents SET record = :r WHERE id = :i", r=json.dumps({"id": incident}), i=incident)
+    a = _broken(ws, incident)
+    assert "stored record was edited after event #5" in a.problem
+    with pytest.raises(svc.IncidentError, match=f"the stored record of {incident} is not a valid incident"):
+        svc.list_incidents(ws)

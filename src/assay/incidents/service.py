@@ -69,14 +69,22 @@ def _now() -> dt.datetime:
 
 
 def _to_incident(row: Any) -> Incident:
-    return Incident.model_validate(
-        {
-            **row.record,
-            "event_count": row.event_count,
-            "head_hash": row.head_hash,
-            "updated_at": row.updated_at,
-        }
-    )
+    from pydantic import ValidationError
+
+    try:
+        return Incident.model_validate(
+            {
+                **row.record,
+                "event_count": row.event_count,
+                "head_hash": row.head_hash,
+                "updated_at": row.updated_at,
+            }
+        )
+    except (ValidationError, TypeError) as exc:
+        raise IncidentError(
+            f"the stored record of {row.id} is not a valid incident ({str(exc).splitlines()[0]}); "
+            "it was changed outside Assay: run `assay incidents audit`"
+        ) from None
 
 
 def _check_references(ws: Workspace, rep: IncidentReport, file: str) -> None:
@@ -564,7 +572,7 @@ def audit(ws: Workspace, incident_id: str | None = None) -> list[ChainAudit]:
             if row is not None:
                 try:
                     current = record_sha256(_to_incident(row))
-                except ValueError:  # a record edited into something that no longer validates
+                except IncidentError:  # a record edited into something that no longer validates
                     current = "(invalid record)"
             verdict = check_chain(ident, rows.event_rows(s, ident), key, head, current)
             if verdict.ok and row is not None:
