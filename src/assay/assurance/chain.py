@@ -51,13 +51,26 @@ def _utc_text(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def utc_text(value: dt.datetime) -> str:
+    """A timestamp as every hashed chain writes it (UTC, microseconds, `Z`)."""
+    return _utc_text(value)
+
+
+def canonical_bytes(material: Mapping[str, Any]) -> bytes:
+    """The one JSON form every chain hashes and signs: sorted keys, no spaces, UTF-8."""
+    return json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical_sha256(material: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(material)).hexdigest()
+
+
 def link_hash(fields: Mapping[str, Any]) -> str:
     """The hash the next record carries as `prev_hash`: every field of the record, its signature and
     chain position included, so any change to a record also breaks the link after it."""
     material = {k: fields[k] for k in LINK_FIELDS}
     material["created_at"] = _utc_text(fields["created_at"])
-    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical_sha256(material)
 
 
 class ChainHead(BaseModel):

@@ -12,6 +12,7 @@ from assay.cli import (
     evals,
     evidence,
     gateway,
+    incidents,
     label,
     manifest_cmds,
     notify,
@@ -42,6 +43,9 @@ app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × att
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
 app.add_typer(label.app, name="label", help="The food label: build, verify, diff and its JSON Schema.")
 app.add_typer(policy_cli.app, name="policy", help="Policy packs: an authority's thresholds; check a label.")
+app.add_typer(
+    incidents.app, name="incidents", help="Incident and vulnerability reports: triage, deadlines, audit."
+)
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(gateway.app, name="gateway", help="A guardrail proxy (OpenAI API) in front of a target.")
 app.add_typer(notify.app, name="notify", help="Deliver notifications (webhooks, e-mail) from the outbox.")

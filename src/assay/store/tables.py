@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -259,3 +260,81 @@ class OutboxRow(Base):
     claimed_by: Mapped[str] = mapped_column(String(120), default="")
     delivered_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentRow(Base):
+    """One incident or vulnerability report. `record` is the public record as the domain wrote it; the
+    other columns index it. `event_count`/`head_hash` are the head of its event chain, locked by appenders."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("system_slug", "year", "number", name="uq_incidents_number"),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    system_slug: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    severe: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IncidentEventRow(Base):
+    """One entry of an incident's append-only, hash-linked and signed event log."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (UniqueConstraint("incident_id", "seq", name="uq_incident_events_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(String(100), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+
+
+class IncidentReporterRow(Base):
+    """The reporter's contact, kept apart from the public record and never exported."""
+
+    __tablename__ = "incident_reporters"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    other_contact: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IncidentCounterRow(Base):
+    """The last number given to a system's incidents in a year: numbers are never reused, and a gap
+    below it means an incident was deleted."""
+
+    __tablename__ = "incident_counters"
+
+    system_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class IncidentBandRow(Base):
+    """LSH bands of a vulnerability report's MinHash: near-duplicates share a band."""
+
+    __tablename__ = "incident_bands"
+    __table_args__ = (Index("ix_incident_bands_lookup", "band", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    band: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)

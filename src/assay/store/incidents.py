@@ -1,0 +1,185 @@
+"""Incident rows: records, their event logs, reporters' contacts, numbering and LSH bands.
+The domain (`assay.incidents`) speaks pydantic; this module is the only place with their SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from assay.store.tables import (
+    ComponentRow,
+    IncidentBandRow,
+    IncidentCounterRow,
+    IncidentEventRow,
+    IncidentReporterRow,
+    IncidentRow,
+    SystemRow,
+    utcnow,
+)
+from assay.store.upsert import insert_ignoring_conflict
+
+EVENT_COLUMNS = (
+    "incident_id",
+    "seq",
+    "kind",
+    "actor",
+    "at",
+    "data",
+    "record_sha256",
+    "prev_hash",
+    "hash",
+    "key_id",
+    "signature",
+)
+
+
+def system_components(session: Session, slug: str) -> list[str] | None:
+    """The registered system's component ids (None: no such system), read from the indexed rows rather
+    than by parsing the stored manifest, because every report checks them."""
+    system_id = session.scalar(select(SystemRow.id).where(SystemRow.slug == slug))
+    if system_id is None:
+        return None
+    q = select(ComponentRow.key).where(ComponentRow.system_id == system_id).order_by(ComponentRow.id)
+    return list(session.scalars(q))
+
+
+def next_number(session: Session, system: str, year: int) -> int:
+    """The next number for a system's incident this year, under a row lock: concurrent reporters take
+    turns (PostgreSQL: FOR UPDATE; SQLite: the caller's write lock), so numbers never repeat."""
+    insert_ignoring_conflict(
+        session, IncidentCounterRow, {"system_slug": system, "year": year, "last": 0}, ["system_slug", "year"]
+    )
+    row = session.scalars(
+        select(IncidentCounterRow)
+        .where(IncidentCounterRow.system_slug == system, IncidentCounterRow.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    row.last += 1
+    session.flush()
+    return row.last
+
+
+def counters(session: Session) -> list[tuple[str, int, int]]:
+    q = select(IncidentCounterRow).order_by(IncidentCounterRow.system_slug, IncidentCounterRow.year)
+    return [(r.system_slug, r.year, r.last) for r in session.scalars(q)]
+
+
+def numbers_in_use(session: Session, system: str, year: int) -> set[int]:
+    q = select(IncidentRow.number).where(IncidentRow.system_slug == system, IncidentRow.year == year)
+    return set(session.scalars(q))
+
+
+def insert_incident(session: Session, fields: dict[str, Any]) -> None:
+    session.add(IncidentRow(**fields))
+    session.flush()
+
+
+def lock_incident(session: Session, incident_id: str) -> IncidentRow | None:
+    """The incident row, locked until the transaction ends, so its event chain never forks."""
+    return session.scalars(
+        select(IncidentRow)
+        .where(IncidentRow.id == incident_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def get_incident_row(session: Session, incident_id: str) -> IncidentRow | None:
+    return session.get(IncidentRow, incident_id)
+
+
+def update_incident(
+    session: Session, row: IncidentRow, record: dict[str, Any], head: tuple[int, str]
+) -> None:
+    row.record = record
+    row.status = record["status"]
+    row.severe = bool(record["severe"])
+    row.deadline = dt.date.fromisoformat(record["deadline"]) if record.get("deadline") else None
+    row.event_count, row.head_hash = head
+    row.updated_at = utcnow()
+    session.flush()
+
+
+def list_incident_rows(
+    session: Session,
+    system: str | None = None,
+    statuses: Sequence[str] | None = None,
+    kind: str | None = None,
+    limit: int = 10_000,
+) -> list[IncidentRow]:
+    q = select(IncidentRow).order_by(IncidentRow.received_at, IncidentRow.id)
+    if system:
+        q = q.where(IncidentRow.system_slug == system)
+    if statuses:
+        q = q.where(IncidentRow.status.in_(list(statuses)))
+    if kind:
+        q = q.where(IncidentRow.kind == kind)
+    return list(session.scalars(q.limit(limit)))
+
+
+def incident_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(IncidentRow.id).order_by(IncidentRow.id)))
+
+
+def add_event_row(session: Session, fields: dict[str, Any]) -> None:
+    session.add(IncidentEventRow(**{k: fields[k] for k in EVENT_COLUMNS}))
+    session.flush()
+
+
+def event_rows(session: Session, incident_id: str) -> list[dict[str, Any]]:
+    """One incident's events in stored chain order (seq, then insertion)."""
+    q = (
+        select(IncidentEventRow)
+        .where(IncidentEventRow.incident_id == incident_id)
+        .order_by(IncidentEventRow.seq, IncidentEventRow.id)
+    )
+    return [{k: getattr(r, k) for k in EVENT_COLUMNS} for r in session.scalars(q)]
+
+
+def event_incident_ids(session: Session) -> list[str]:
+    """Incidents that have events (a record deleted while its events remain still shows up here)."""
+    return list(session.scalars(select(IncidentEventRow.incident_id).distinct()))
+
+
+def put_reporter(session: Session, incident_id: str, name: str, email: str | None, other: str) -> None:
+    session.add(IncidentReporterRow(incident_id=incident_id, name=name, email=email, other_contact=other))
+    session.flush()
+
+
+def get_reporter(session: Session, incident_id: str) -> dict[str, Any] | None:
+    row = session.get(IncidentReporterRow, incident_id)
+    if row is None:
+        return None
+    return {"name": row.name, "email": row.email, "other_contact": row.other_contact}
+
+
+def add_bands(session: Session, incident_id: str, bands: Sequence[tuple[int, int]]) -> None:
+    session.add_all(IncidentBandRow(incident_id=incident_id, band=b, value=v) for b, v in bands)
+    session.flush()
+
+
+def band_candidates(
+    session: Session, system: str, bands: Sequence[tuple[int, int]], limit: int = 50
+) -> list[tuple[str, bytes]]:
+    """Earlier reports of the system sharing at least one band, most shared first (an index lookup)."""
+    if not bands:
+        return []
+    shared = (
+        select(IncidentBandRow.incident_id, func.count().label("n"))
+        .where(tuple_(IncidentBandRow.band, IncidentBandRow.value).in_(list(bands)))
+        .group_by(IncidentBandRow.incident_id)
+        .subquery()
+    )
+    q = (
+        select(IncidentRow.id, IncidentRow.fingerprint)
+        .join(shared, shared.c.incident_id == IncidentRow.id)
+        .where(IncidentRow.system_slug == system)
+        .order_by(shared.c.n.desc(), IncidentRow.received_at)
+        .limit(limit)
+    )
+    return [(i, bytes(f)) for i, f in session.execute(q)]
