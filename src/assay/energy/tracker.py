@@ -1,0 +1,225 @@
+"""The footprint of a block of work: CPU and GPU time, energy and CO₂e, with the method stated.
+
+codecarbon's offline tracker (no network, nothing written outside a temporary folder) supplies the
+energy when it is installed and works; otherwise, or when it fails in any way, the energy is estimated
+from the CPU time and the reason is written into `method`. Tracking never makes the tracked work fail.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from assay.energy.grid import carbon_country, codecarbon_version, estimate_data, grid_factor
+from assay.energy.models import Footprint
+
+log = logging.getLogger(__name__)
+
+# codecarbon's CPU modes (`CPU._mode`) that read a hardware energy counter rather than model power
+_MEASURED_CPU = {
+    "intel_rapl": "RAPL energy counters",
+    "intel_power_gadget": "Intel Power Gadget",
+    "windows_emi": "Windows energy meter",
+}
+_ESTIMATED_CPU = {"cpu_load": "TDP × process CPU load", "constant": "constant TDP"}
+
+
+class FootprintBox:
+    """Holds the footprint once the tracked block has ended (None inside the block)."""
+
+    def __init__(self) -> None:
+        self.footprint: Footprint | None = None
+
+
+def cpu_seconds_now() -> float:
+    """User + system CPU time of this process and of its finished children."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def cuda_used() -> bool:
+    """True when this process has initialised CUDA through torch (never imports torch itself)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    try:
+        return bool(torch.cuda.is_available() and torch.cuda.is_initialized())
+    except Exception:
+        return False
+
+
+class _CodeCarbon:
+    """One offline codecarbon tracker, quiet, writing only into a temporary folder it removes."""
+
+    def __init__(self, country: str) -> None:
+        from codecarbon import OfflineEmissionsTracker
+
+        logging.getLogger("codecarbon").setLevel(logging.ERROR)  # after the import, which sets INFO
+
+        self.folder = tempfile.mkdtemp(prefix="assay-codecarbon-")
+        try:
+            self.tracker = OfflineEmissionsTracker(
+                country_iso_code=country,
+                project_name="assay",
+                output_dir=self.folder,
+                output_methods=[],  # no CSV, API, logger, Prometheus or Logfire output
+                emissions_endpoint=None,  # nor HTTP, whatever a codecarbon config file says
+                tracking_mode="process",
+                allow_multiple_runs=True,  # several runs may be tracked at once in one server
+                force_carbon_intensity_g_co2e_kwh=None,  # the country's figure, whatever a config says
+                pue=1.0,
+                log_level="error",
+            )
+            self.tracker.start()  # codecarbon swallows its own errors here: check that it started
+            if getattr(self.tracker, "_start_time", None) is None:
+                raise RuntimeError("its tracker did not start")
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    def stop(self) -> Any:
+        try:
+            self.tracker.stop()
+            data = getattr(self.tracker, "final_emissions_data", None)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        if data is None:
+            raise RuntimeError("its tracker returned no data")
+        return data
+
+    def parts(self) -> tuple[str, bool, bool]:
+        """(CPU method, CPU power measured?, a GPU tracked?) from the hardware codecarbon chose."""
+        cpu_text, cpu_measured, gpu = "CPU not tracked", False, False
+        for hw in getattr(self.tracker, "_hardware", []):
+            kind = type(hw).__name__
+            if kind == "GPU":
+                gpu = True
+            elif kind == "AppleSiliconChip":
+                cpu_text, cpu_measured = "CPU power: powermetrics", True
+            elif kind == "CPU":
+                mode = str(getattr(hw, "_mode", "?"))
+                cpu_measured = mode in _MEASURED_CPU
+                cpu_text = "CPU power: " + (_MEASURED_CPU.get(mode) or _ESTIMATED_CPU.get(mode) or mode)
+                tdp = getattr(hw, "_tdp", None)
+                if not cpu_measured and tdp:
+                    cpu_text += f" ({getattr(hw, '_model', '?')}, {tdp} W)"
+        return cpu_text, cpu_measured, gpu
+
+
+def estimate(
+    cpu_s: float, wall_s: float, country: str, reason: str, gpu_s: float = 0.0, parts: int = 1
+) -> Footprint:
+    """The fallback: a fixed power per busy core times the CPU time, charged to the country's grid."""
+    watts = estimate_data().cpu_watts_per_busy_core
+    factor = grid_factor(country)
+    energy = cpu_s * watts / 3.6e6
+    method = f"estimate: {watts:g} W per busy core × CPU time, no GPU energy ({reason})"
+    return Footprint(
+        cpu_seconds=cpu_s,
+        gpu_seconds=gpu_s,
+        wall_seconds=wall_s,
+        energy_kwh=energy,
+        co2e_kg=energy * (factor.kg_per_kwh if factor else 0.0),
+        country=country,
+        grid_factor_kg_per_kwh=factor.kg_per_kwh if factor else 0.0,
+        grid_factor_source=factor.source if factor else f"no grid factor for {country}",
+        method=method,
+        measured=False,
+        parts=parts,
+    )
+
+
+def _from_codecarbon(meter: _CodeCarbon, country: str, cpu_s: float, wall_s: float, gpu: bool) -> Footprint:
+    data = meter.stop()
+    cpu_text, cpu_measured, gpu_tracked = meter.parts()
+    kinds = ("cpu_energy", "ram_energy", "gpu_energy")
+    cpu_kwh, ram_kwh, gpu_kwh = (float(getattr(data, k) or 0.0) for k in kinds)
+    total = float(data.energy_consumed or 0.0)
+    for value in (cpu_kwh, ram_kwh, gpu_kwh, total):
+        if not 0 <= value < 1e9:
+            raise ValueError(f"it reported an energy of {value} kWh")
+    factor = grid_factor(country)
+    kg_per_kwh = float(data.emissions) / total if total > 0 else (factor.kg_per_kwh if factor else 0.0)
+    energy = cpu_kwh + ram_kwh + (gpu_kwh if gpu else 0.0)
+    gpu_s, gpu_text = 0.0, "no GPU used"
+    if gpu and gpu_tracked:
+        util = float(getattr(data, "gpu_utilization_percent", 0) or 0)
+        gpu_s = wall_s * util / 100 if util > 0 else wall_s
+        gpu_text = "GPU NVML energy counter" + (", GPU time = wall × mean utilisation" if util > 0 else "")
+    elif gpu:
+        gpu_text = "GPU used but not seen by codecarbon: GPU energy not counted, GPU time = wall time"
+        gpu_s = wall_s
+    return Footprint(
+        cpu_seconds=cpu_s,
+        gpu_seconds=gpu_s,
+        wall_seconds=wall_s,
+        energy_kwh=energy,
+        co2e_kg=energy * kg_per_kwh,
+        country=country,
+        grid_factor_kg_per_kwh=kg_per_kwh,
+        grid_factor_source=factor.source if factor else "codecarbon",
+        method=f"codecarbon {codecarbon_version()} offline, process share: {cpu_text}; "
+        f"RAM power model; {gpu_text}",
+        measured=cpu_measured and (not gpu or gpu_tracked),
+    )
+
+
+@contextmanager
+def track(country: str | None = None) -> Iterator[FootprintBox]:
+    """Track the block; on exit `box.footprint` holds its footprint.
+
+    `country` (ISO alpha-3) defaults to `ASSAY_CARBON_COUNTRY`, else SGP; an invalid one raises
+    ValueError here, before the block runs. Whatever goes wrong with codecarbon after that, the block
+    is unaffected and the footprint falls back to the estimate, saying why in `method`."""
+    code = carbon_country(country)
+    box = FootprintBox()
+    meter: _CodeCarbon | None = None
+    reason = ""
+    try:
+        meter = _CodeCarbon(code)
+    except Exception as exc:  # not installed, blocked, or broken: estimate instead
+        reason = f"codecarbon unavailable: {type(exc).__name__}: {exc}"
+    # the clocks start after codecarbon is up, so its start-up is not charged to the work
+    t0, c0 = time.perf_counter(), cpu_seconds_now()
+    try:
+        yield box
+    finally:
+        wall_s, cpu_s = time.perf_counter() - t0, cpu_seconds_now() - c0
+        gpu = cuda_used()
+        footprint = None
+        if meter is not None:
+            try:
+                footprint = _from_codecarbon(meter, code, cpu_s, wall_s, gpu)
+            except Exception as exc:
+                reason = f"codecarbon failed: {type(exc).__name__}: {exc}"
+        if footprint is None:
+            log.debug("energy tracking fell back to the estimate: %s", reason)
+            footprint = estimate(cpu_s, wall_s, code, reason, gpu_s=wall_s if gpu else 0.0)
+        box.footprint = footprint
+
+
+def one_run(segments: list[tuple[float, float, Footprint | None]], country: str) -> Footprint | None:
+    """A run's footprint from its segments' (CPU s, wall s, footprint): their sum, counted as one run.
+
+    A segment without a footprint (its process was killed before its tracker stopped) is estimated
+    from the CPU time it recorded, so a resumed run's figure still covers every segment."""
+    parts = [
+        fp or estimate(cpu_s, wall_s, country, "segment killed before its tracker stopped")
+        for cpu_s, wall_s, fp in segments
+    ]
+    if not parts:
+        return None
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total.model_copy(update={"parts": 1})

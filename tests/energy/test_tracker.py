@@ -1,0 +1,154 @@
+"""The tracker on its own: CPU time of the process and its children, a plausible energy from codecarbon's
+offline tracker, the country setting, no network and no files left, and the estimate when codecarbon is
+missing or fails."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assay.energy.grid import COUNTRY_ENV, carbon_country, grid_factor
+from assay.energy.models import Footprint
+from assay.energy.tracker import one_run, track
+
+codecarbon = pytest.importorskip("codecarbon", reason="codecarbon (the `energy` extra) is not installed")
+
+
+def _busy(seconds: float) -> None:
+    end = time.process_time() + seconds
+    x = 0
+    while time.process_time() < end:
+        x += 1
+
+
+def test_busy_loop_has_cpu_time_and_a_plausible_energy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(COUNTRY_ENV, raising=False)
+    with track() as box:
+        assert box.footprint is None  # filled in when the block ends
+        _busy(0.4)
+    fp = box.footprint
+    assert fp is not None
+    assert 0.35 <= fp.cpu_seconds <= fp.wall_seconds + 0.05
+    assert fp.gpu_seconds == 0  # torch never touched CUDA here
+    watts = fp.energy_kwh * 3.6e6 / fp.wall_seconds
+    assert 0.5 < watts < 1000, fp  # a process on a computer, not a rounding error or a power station
+    assert fp.country == "SGP" and fp.grid_factor_kg_per_kwh == pytest.approx(0.470783)
+    assert fp.co2e_kg == pytest.approx(fp.energy_kwh * 0.470783, rel=1e-6)
+    assert "codecarbon" in fp.method and "offline" in fp.method
+    assert "global_energy_mix.json: Singapore, 2023" in fp.grid_factor_source
+    rapl = Path("/sys/class/powercap/intel-rapl:0/energy_uj")
+    readable = rapl.exists() and os.access(rapl, os.R_OK)
+    assert fp.measured == readable  # power is only 'measured' where a hardware counter was read
+    assert fp.parts == 1
+
+
+def test_cpu_time_of_finished_children_counts() -> None:
+    code = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    with track() as box:
+        subprocess.run([sys.executable, "-c", code], check=True)
+    assert box.footprint is not None and box.footprint.cpu_seconds >= 0.35
+
+
+def test_offline_quiet_and_leaves_no_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Only codecarbon's offline tracker is built, with no outputs; nothing connects anywhere."""
+    made: list[dict[str, Any]] = []
+    folders: list[str] = []
+
+    class Spy(codecarbon.OfflineEmissionsTracker):  # type: ignore[misc, name-defined]
+        def __init__(self, **kwargs: Any) -> None:
+            made.append(kwargs)
+            folders.append(kwargs["output_dir"])
+            super().__init__(**kwargs)
+
+    def online(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the online EmissionsTracker was built")
+
+    connects: list[object] = []
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        connects.append(address)
+        return real_connect(self, address)
+
+    monkeypatch.setattr(codecarbon, "OfflineEmissionsTracker", Spy)
+    monkeypatch.setattr(codecarbon, "EmissionsTracker", online)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: connects.append(a) or [])
+    monkeypatch.chdir(tmp_path)
+    with track("SGP") as box:
+        _busy(0.05)
+    assert box.footprint is not None and "codecarbon" in box.footprint.method
+    assert len(made) == 1 and made[0]["country_iso_code"] == "SGP"
+    assert made[0]["output_methods"] == [] and made[0]["emissions_endpoint"] is None
+    assert connects == []
+    assert not Path(folders[0]).exists()  # its temporary folder is gone
+    assert list(tmp_path.iterdir()) == []  # no emissions.csv, no lock, no config
+    out, err = capfd.readouterr()
+    assert "codecarbon" not in out + err  # quiet
+
+
+def test_country_from_the_environment_and_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(COUNTRY_ENV, "mys")
+    with track() as box:
+        _busy(0.05)
+    assert box.footprint is not None and box.footprint.country == "MYS"
+    factor = grid_factor("MYS")
+    assert factor is not None and box.footprint.grid_factor_kg_per_kwh == pytest.approx(factor.kg_per_kwh)
+    assert factor.kg_per_kwh != pytest.approx(0.470783)  # not Singapore's figure
+    for bad in ("SG", "Singapore", "ZZZ"):
+        monkeypatch.setenv(COUNTRY_ENV, bad)
+        with pytest.raises(ValueError, match=f"{COUNTRY_ENV}='{bad}'") as err:
+            carbon_country()
+        assert "alpha-3" in str(err.value) or "no grid carbon intensity for ZZZ" in str(err.value)
+    monkeypatch.delenv(COUNTRY_ENV)
+    assert carbon_country() == "SGP"
+
+
+def test_missing_codecarbon_falls_back_to_the_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "codecarbon", None)  # as if it were not installed
+    with track() as box:
+        _busy(0.2)
+    fp = box.footprint
+    assert fp is not None and not fp.measured
+    assert fp.method.startswith("estimate: 10 W per busy core × CPU time")
+    assert "codecarbon unavailable: ModuleNotFoundError" in fp.method
+    assert fp.energy_kwh == pytest.approx(fp.cpu_seconds * 10 / 3.6e6)
+    assert fp.co2e_kg == pytest.approx(fp.energy_kwh * 0.470783)  # the bundled table's SGP figure
+    assert fp.grid_factor_source.startswith("codecarbon 3.3.2 global_energy_mix.json: Singapore, 2023")
+
+
+def test_codecarbon_failing_at_stop_falls_back_and_the_block_is_unaffected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Broken(codecarbon.OfflineEmissionsTracker):  # type: ignore[misc, name-defined]
+        def stop(self) -> None:
+            super().stop()
+            raise OSError("sensor went away")
+
+    monkeypatch.setattr(codecarbon, "OfflineEmissionsTracker", Broken)
+    with track() as box:
+        result = sum(range(1000))
+    assert result == 499500
+    assert box.footprint is not None
+    assert "codecarbon failed: OSError: sensor went away" in box.footprint.method
+    assert box.footprint.method.startswith("estimate:")
+
+
+def test_a_run_is_the_sum_of_its_segments_and_a_killed_one_is_estimated() -> None:
+    a = Footprint(cpu_seconds=2, wall_seconds=3, energy_kwh=1e-5, co2e_kg=4.7e-6, method="codecarbon x")
+    b = Footprint(cpu_seconds=1, wall_seconds=1, energy_kwh=2e-5, co2e_kg=9.4e-6, method="codecarbon x")
+    run = one_run([(2, 3, a), (1.5, 2, None), (1, 1, b)], "SGP")
+    assert run is not None and run.parts == 1  # one run, whatever its segments
+    assert run.cpu_seconds == pytest.approx(4.5) and run.wall_seconds == pytest.approx(6)
+    assert run.energy_kwh == pytest.approx(3e-5 + 1.5 * 10 / 3.6e6)
+    assert "codecarbon x" in run.method and "segment killed before its tracker stopped" in run.method
+    assert one_run([], "SGP") is None
