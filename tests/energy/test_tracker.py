@@ -152,3 +152,50 @@ def test_a_run_is_the_sum_of_its_segments_and_a_killed_one_is_estimated() -> Non
     assert run.energy_kwh == pytest.approx(3e-5 + 1.5 * 10 / 3.6e6)
     assert "codecarbon x" in run.method and "segment killed before its tracker stopped" in run.method
     assert one_run([], "SGP") is None
+
+
+COLD = """
+import json, time
+from assay.energy import tracker
+from assay.energy.tracker import track
+with track() as short:
+    time.sleep(0.05)
+deadline = time.monotonic() + 40
+while not tracker._warm and time.monotonic() < deadline:  # the abandoned start finishes in its thread
+    time.sleep(0.05)
+time.sleep(0.2)  # ... and stops its tracker
+with track() as warm:
+    time.sleep(0.05)
+print(json.dumps([short.footprint.method, warm.footprint.method]))
+"""
+
+COLD_LONG = """
+import json, time
+from assay.energy.tracker import track
+with track() as long:
+    end = time.process_time() + 3
+    while time.process_time() < end:
+        pass
+print(long.footprint.model_dump_json())
+"""
+
+
+def _fresh_process(code: str, tmp: Path) -> str:
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    env.pop(COUNTRY_ENV, None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_a_cold_start_does_not_delay_the_run_and_leaves_nothing(tmp_path: Path) -> None:
+    import json
+
+    short, warm = json.loads(_fresh_process(COLD, tmp_path))
+    assert "codecarbon was still starting when the run ended" in short and short.startswith("estimate:")
+    assert warm.startswith("codecarbon") and "scaled" not in warm  # warm: tracked from the start
+    fp = Footprint.model_validate_json(_fresh_process(COLD_LONG, tmp_path))
+    assert fp.method.startswith("codecarbon") and "scaled to the run from codecarbon's window" in fp.method
+    assert fp.cpu_seconds >= 2.8 and not fp.measured
+    assert 0.5 < fp.energy_kwh * 3.6e6 / fp.wall_seconds < 1000
+    assert list(tmp_path.iterdir()) == []  # every temporary folder removed, the abandoned one too

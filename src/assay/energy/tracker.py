@@ -7,11 +7,14 @@ from the CPU time and the reason is written into `method`. Tracking never makes 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +61,21 @@ def cuda_used() -> bool:
         return False
 
 
+_folders: set[str] = set()  # codecarbon's temporary folders not yet removed
+
+
+def _remove(folder: str) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    _folders.discard(folder)
+
+
+@atexit.register
+def _remove_all() -> None:
+    """A process that ends while codecarbon is still starting in its thread leaves no folder behind."""
+    for folder in list(_folders):
+        _remove(folder)
+
+
 class _CodeCarbon:
     """One offline codecarbon tracker, quiet, writing only into a temporary folder it removes."""
 
@@ -67,6 +85,7 @@ class _CodeCarbon:
         logging.getLogger("codecarbon").setLevel(logging.ERROR)  # after the import, which sets INFO
 
         self.folder = tempfile.mkdtemp(prefix="assay-codecarbon-")
+        _folders.add(self.folder)
         try:
             self.tracker = OfflineEmissionsTracker(
                 country_iso_code=country,
@@ -84,7 +103,7 @@ class _CodeCarbon:
             if getattr(self.tracker, "_start_time", None) is None:
                 raise RuntimeError("its tracker did not start")
         except BaseException:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            _remove(self.folder)
             raise
 
     def stop(self) -> Any:
@@ -92,7 +111,7 @@ class _CodeCarbon:
             self.tracker.stop()
             data = getattr(self.tracker, "final_emissions_data", None)
         finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            _remove(self.folder)
         if data is None:
             raise RuntimeError("its tracker returned no data")
         return data
@@ -139,8 +158,21 @@ def estimate(
     )
 
 
-def _from_codecarbon(meter: _CodeCarbon, country: str, cpu_s: float, wall_s: float, gpu: bool) -> Footprint:
+class _Window:
+    """When codecarbon's tracking began, on the wall clock and the process's CPU clock."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds_now()
+
+
+def _from_codecarbon(
+    meter: _CodeCarbon, window: _Window, country: str, cpu_s: float, wall_s: float, gpu: bool
+) -> Footprint:
+    """codecarbon's figures for the run. When it came up after the run began (its first start in a
+    process probes the CPU model for ~1.5 s, which the run does not wait for), the CPU energy is scaled
+    by CPU time and the RAM and GPU energy by wall time from its window to the whole run."""
     data = meter.stop()
+    cover_wall, cover_cpu = time.perf_counter() - window.wall, cpu_seconds_now() - window.cpu
     cpu_text, cpu_measured, gpu_tracked = meter.parts()
     kinds = ("cpu_energy", "ram_energy", "gpu_energy")
     cpu_kwh, ram_kwh, gpu_kwh = (float(getattr(data, k) or 0.0) for k in kinds)
@@ -148,6 +180,15 @@ def _from_codecarbon(meter: _CodeCarbon, country: str, cpu_s: float, wall_s: flo
     for value in (cpu_kwh, ram_kwh, gpu_kwh, total):
         if not 0 <= value < 1e9:
             raise ValueError(f"it reported an energy of {value} kWh")
+    scaled = ""
+    if cover_wall < wall_s * 0.99:
+        if cover_wall < 0.2 or cover_cpu <= 0.01:
+            raise RuntimeError(f"its window ({cover_wall:.2f} s of {wall_s:.2f} s) is too short to scale")
+        cpu_kwh *= cpu_s / cover_cpu
+        ram_kwh *= wall_s / cover_wall
+        gpu_kwh *= wall_s / cover_wall
+        share = f"{100 * cover_wall / wall_s:.0f}%"
+        scaled = f"; scaled to the run from codecarbon's window ({share} of its time)"
     factor = grid_factor(country)
     kg_per_kwh = float(data.emissions) / total if total > 0 else (factor.kg_per_kwh if factor else 0.0)
     energy = cpu_kwh + ram_kwh + (gpu_kwh if gpu else 0.0)
@@ -169,9 +210,56 @@ def _from_codecarbon(meter: _CodeCarbon, country: str, cpu_s: float, wall_s: flo
         grid_factor_kg_per_kwh=kg_per_kwh,
         grid_factor_source=factor.source if factor else "codecarbon",
         method=f"codecarbon {codecarbon_version()} offline, process share: {cpu_text}; "
-        f"RAM power model; {gpu_text}",
-        measured=cpu_measured and (not gpu or gpu_tracked),
+        f"RAM power model; {gpu_text}{scaled}",
+        measured=cpu_measured and (not gpu or gpu_tracked) and not scaled,
     )
+
+
+_warm = False  # codecarbon has started once in this process: its hardware probe is cached, starts are fast
+
+
+class _Starter:
+    """Starts codecarbon: at once when this process has started it before, else in a daemon thread so
+    that its first, slow start-up overlaps the run instead of delaying it. A start that finishes after
+    the run has ended is stopped straight away, so no tracker is left running."""
+
+    def __init__(self, country: str) -> None:
+        self._country = country
+        self._lock = threading.Lock()
+        self._meter: _CodeCarbon | None = None
+        self._window: _Window | None = None
+        self._error = ""
+        self._abandoned = False
+        self._thread: threading.Thread | None = None
+        if _warm:
+            self._start()
+        else:
+            self._thread = threading.Thread(target=self._start, name="assay-codecarbon", daemon=True)
+            self._thread.start()
+
+    def _start(self) -> None:
+        global _warm
+        try:
+            meter = _CodeCarbon(self._country)
+        except Exception as exc:  # not installed, blocked, or broken: the run is estimated instead
+            with self._lock:
+                self._error = f"codecarbon unavailable: {type(exc).__name__}: {exc}"
+            return
+        _warm = True
+        with self._lock:
+            if not self._abandoned:
+                self._meter, self._window = meter, _Window()
+                return
+        with contextlib.suppress(Exception):
+            meter.stop()
+
+    def take(self) -> tuple[_CodeCarbon | None, _Window | None, str]:
+        """The running tracker and its window, or None and why there is none (never waits)."""
+        with self._lock:
+            if self._meter is None and not self._error:
+                self._abandoned = True
+                return None, None, "codecarbon was still starting when the run ended"
+            return self._meter, self._window, self._error
 
 
 @contextmanager
@@ -183,13 +271,7 @@ def track(country: str | None = None) -> Iterator[FootprintBox]:
     is unaffected and the footprint falls back to the estimate, saying why in `method`."""
     code = carbon_country(country)
     box = FootprintBox()
-    meter: _CodeCarbon | None = None
-    reason = ""
-    try:
-        meter = _CodeCarbon(code)
-    except Exception as exc:  # not installed, blocked, or broken: estimate instead
-        reason = f"codecarbon unavailable: {type(exc).__name__}: {exc}"
-    # the clocks start after codecarbon is up, so its start-up is not charged to the work
+    starter = _Starter(code)
     t0, c0 = time.perf_counter(), cpu_seconds_now()
     try:
         yield box
@@ -197,15 +279,27 @@ def track(country: str | None = None) -> Iterator[FootprintBox]:
         wall_s, cpu_s = time.perf_counter() - t0, cpu_seconds_now() - c0
         gpu = cuda_used()
         footprint = None
-        if meter is not None:
+        meter, window, reason = starter.take()
+        if meter is not None and window is not None:
             try:
-                footprint = _from_codecarbon(meter, code, cpu_s, wall_s, gpu)
+                footprint = _from_codecarbon(meter, window, code, cpu_s, wall_s, gpu)
             except Exception as exc:
                 reason = f"codecarbon failed: {type(exc).__name__}: {exc}"
         if footprint is None:
             log.debug("energy tracking fell back to the estimate: %s", reason)
             footprint = estimate(cpu_s, wall_s, code, reason, gpu_s=wall_s if gpu else 0.0)
         box.footprint = footprint
+
+
+def warm_up(country: str | None = None) -> bool:
+    """Start and stop codecarbon once, so that the runs after it are tracked from their first moment
+    (a server may call it at start-up). False when codecarbon is not usable."""
+    global _warm
+    if not _warm:
+        with contextlib.suppress(Exception):
+            _CodeCarbon(carbon_country(country)).stop()
+            _warm = True
+    return _warm
 
 
 def one_run(segments: list[tuple[float, float, Footprint | None]], country: str) -> Footprint | None:
