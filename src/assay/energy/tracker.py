@@ -71,7 +71,11 @@ def _remove(folder: str) -> None:
 
 @atexit.register
 def _remove_all() -> None:
-    """A process that ends while codecarbon is still starting in its thread leaves no folder behind."""
+    """A process that ends while codecarbon is starting lets that start finish (so that no probe
+    subprocess outlives it) and leaves no folder behind."""
+    for timer in list(_starting):
+        timer.cancel()
+        timer.join(timeout=10)
     for folder in list(_folders):
         _remove(folder)
 
@@ -218,10 +222,18 @@ def _from_codecarbon(
 _warm = False  # codecarbon has started once in this process: its hardware probe is cached, starts are fast
 
 
+START_DELAY_S = 1.0  # a cold process starts codecarbon only for work that lasts longer than this
+_starting: set[threading.Thread] = set()  # cold starts not yet finished
+
+
 class _Starter:
-    """Starts codecarbon: at once when this process has started it before, else in a daemon thread so
-    that its first, slow start-up overlaps the run instead of delaying it. A start that finishes after
-    the run has ended is stopped straight away, so no tracker is left running."""
+    """Starts codecarbon for one block of work.
+
+    In a process that has started codecarbon before, at once (it takes milliseconds). The first start
+    in a process takes ~1.5 s (codecarbon probes the CPU model in a subprocess), so there it begins in a
+    daemon thread after START_DELAY_S: work shorter than that (a cached re-run) never pays for it and is
+    estimated, longer work is not delayed and its figures are scaled from codecarbon's window. A start
+    that completes after the work has ended is stopped straight away; no tracker is left running."""
 
     def __init__(self, country: str) -> None:
         self._country = country
@@ -229,22 +241,32 @@ class _Starter:
         self._meter: _CodeCarbon | None = None
         self._window: _Window | None = None
         self._error = ""
+        self._begun = False
         self._abandoned = False
-        self._thread: threading.Thread | None = None
         if _warm:
             self._start()
         else:
-            self._thread = threading.Thread(target=self._start, name="assay-codecarbon", daemon=True)
-            self._thread.start()
+            timer = threading.Timer(START_DELAY_S, self._start)
+            timer.name, timer.daemon = "assay-codecarbon", True
+            self._timer = timer
+            _starting.add(timer)
+            timer.start()
 
     def _start(self) -> None:
         global _warm
+        with self._lock:
+            if self._abandoned:
+                _starting.discard(threading.current_thread())  # type: ignore[arg-type]
+                return
+            self._begun = True
         try:
             meter = _CodeCarbon(self._country)
-        except Exception as exc:  # not installed, blocked, or broken: the run is estimated instead
+        except Exception as exc:  # not installed, blocked, or broken: the work is estimated instead
             with self._lock:
                 self._error = f"codecarbon unavailable: {type(exc).__name__}: {exc}"
             return
+        finally:
+            _starting.discard(threading.current_thread())  # type: ignore[arg-type]
         _warm = True
         with self._lock:
             if not self._abandoned:
@@ -258,7 +280,11 @@ class _Starter:
         with self._lock:
             if self._meter is None and not self._error:
                 self._abandoned = True
-                return None, None, "codecarbon was still starting when the run ended"
+                if not self._begun:
+                    self._timer.cancel()
+                    _starting.discard(self._timer)
+                    return None, None, f"work under {START_DELAY_S:g} s: codecarbon not started"
+                return None, None, "codecarbon was still starting when the work ended"
             return self._meter, self._window, self._error
 
 
