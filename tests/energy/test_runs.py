@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from assay.cli.main import app
 from assay.energy.grid import COUNTRY_ENV
+from assay.energy.models import Footprint
+from assay.energy.text import footprint_line
 from assay.evals.mockserver import run_mock_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -224,3 +226,34 @@ def test_country_setting_reaches_the_run(tmp_path: Path, monkeypatch: pytest.Mon
     assert fp["country"] == "FRA" and fp["grid_factor_kg_per_kwh"] < 0.2  # a nuclear-heavy grid
     assert "France" in fp["grid_factor_source"]
     assert "FRA grid" in _line_in(Path(out["report"]).read_text())
+
+
+def test_the_report_line_reads_right_in_chromium(tmp_path: Path, chromium: Path) -> None:
+    """The report as a browser shows it: the footprint line, its units and the CO₂ subscript intact."""
+    import re
+    import tempfile
+
+    with run_mock_server() as server:
+        manifest, suite = _project(tmp_path, server.base_url, 3)
+        out = _eval(manifest, suite, "--json")
+    fp = out["summary"]["footprint"]
+    report = Path(out["report"])
+    script = tmp_path / "read.html"
+    script.write_text(
+        "<!doctype html><meta charset='utf-8'><iframe id='r' src='" + report.as_uri() + "'></iframe>"
+        "<script>document.getElementById('r').onload = () => { const p = document.getElementById('r')"
+        ".contentDocument.getElementById('footprint'); document.title = 'LINE:' + p.innerText; };</script>",
+        encoding="utf-8",
+    )
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+             f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", script.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    found = re.search(r"<title>LINE:(.*?)</title>", dom.stdout, re.S)
+    assert found, dom.stderr[-2000:]
+    line = found[1]
+    assert line.startswith("Energy: ") and " Wh, " in line and " g CO₂e (SGP grid, 0.471 kg/kWh" in line
+    assert line.startswith(footprint_line(Footprint.model_validate(fp)))  # this run's own figures
+    assert "Grid factor: codecarbon" in line and "Singapore, 2023" in line
