@@ -234,7 +234,7 @@ class Runner:
         write_json(self.folder / OWNER, RunOwner.me())
         status = "interrupted"
         tracking = track(self.country)
-        box = tracking.__enter__()  # before the clock: codecarbon's start-up is not the run's time
+        box = tracking.__enter__()  # this segment's footprint, attached to its segment line at the end
         self._clock = SegmentClock(self.folder)
         self._clock.tick(0, force=True)
         self._segment_records = 0
