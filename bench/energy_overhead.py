@@ -88,7 +88,8 @@ def cli_cached(base_url: str, tmpdir: Path, repeats: int) -> dict[bool, list[tup
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
-            sys.exit(f"assay eval run failed (exit {proc.returncode}):\n{(proc.stderr or proc.stdout)[-1500:]}")
+            tail = (proc.stderr or proc.stdout)[-1500:]
+            sys.exit(f"assay eval run failed (exit {proc.returncode}):\n{tail}")
         if i == 0:
             continue  # fills the cache
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
