@@ -187,6 +187,15 @@ def test_redteam_run_records_its_footprint(tmp_path: Path) -> None:
     assert fp["cpu_seconds"] > 0 and fp["energy_kwh"] > 0 and fp["country"] == "SGP"
     assert json.loads((Path(out["folder"]) / "summary.json").read_text())["footprint"] == fp
     assert "SGP grid" in _line_in(Path(out["report"]).read_text())
+    with run_mock_server(responder=lambda messages, body: "I'm sorry, I can't help with that.") as server:
+        manifest, _ = _project(tmp_path, server.base_url, 1)
+        shown = runner.invoke(
+            app,
+            ["redteam", "run", "--seeds", str(tmp_path / "seeds.yaml"), "-m", str(manifest), "-t", "mock"]
+            + ["--attacks", "baseline,base64"],
+        )
+    assert shown.exit_code == 0, shown.output
+    assert "Energy: " in shown.stdout and "g CO₂e (SGP grid" in shown.stdout  # in the terminal too
 
 
 def test_rescore_records_a_footprint(tmp_path: Path) -> None:

@@ -204,3 +204,35 @@ def test_a_cold_start_does_not_delay_the_run_and_leaves_nothing(tmp_path: Path) 
     assert fp.cpu_seconds >= 3.8 and not fp.measured
     assert 0.5 < fp.energy_kwh * 3.6e6 / fp.wall_seconds < 1000
     assert list(tmp_path.iterdir()) == []  # every temporary folder removed, the abandoned one too
+
+
+def test_overlapping_runs_in_one_process_each_get_a_footprint() -> None:
+    """A server may run two evaluations at once: each is tracked by its own codecarbon tracker."""
+    import threading
+
+    boxes: dict[str, Any] = {}
+
+    def work(name: str, seconds: float) -> None:
+        with track() as box:
+            _busy(seconds)
+        boxes[name] = box.footprint
+
+    threads = [threading.Thread(target=work, args=(n, s)) for n, s in (("a", 0.3), ("b", 0.6))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(boxes) == {"a", "b"}
+    assert all(fp.method.startswith("codecarbon") and fp.energy_kwh > 0 for fp in boxes.values())
+    assert boxes["b"].wall_seconds > boxes["a"].wall_seconds
+
+
+def test_torch_without_cuda_counts_no_gpu() -> None:
+    torch = pytest.importorskip("torch", reason="torch (the `model` extra) is not installed")
+    with track() as box:
+        torch.ones(256, 256) @ torch.ones(256, 256)  # CPU work through torch
+    fp = box.footprint
+    assert fp is not None
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the CPU-only case cannot be shown here")
+    assert fp.gpu_seconds == 0 and "no GPU used" in fp.method
