@@ -71,6 +71,10 @@ def _print_summary(outcome) -> None:  # type: ignore[no-untyped-def]
             rate = f"{100 * row['rate']:.1f}%" if row.get("rate") is not None else "–"
             table.add_row(row["group"], row["key"], str(row["k"]), str(row["n"]), rate, interval)
         console.print(table)
+    if s.footprint is not None:
+        from assay.energy.text import footprint_line
+
+        console.print(footprint_line(s.footprint), markup=False, highlight=False, soft_wrap=True)
     console.print(f"Report: [cyan]{outcome.report}[/cyan]", soft_wrap=True)
     if s.status != "complete":
         console.print(
@@ -259,6 +263,10 @@ def _print_combined(combined) -> None:  # type: ignore[no-untyped-def]
         markup=False,
         highlight=False,
     )
+    if combined.footprint is not None:
+        from assay.energy.text import footprint_line
+
+        console.print(f"All suites: {footprint_line(combined.footprint)}", markup=False, highlight=False)
 
 
 @app.command("rescore")

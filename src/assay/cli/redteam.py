@@ -66,6 +66,10 @@ def print_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
             ci = f"{_pct(r.ci_low)}–{_pct(r.ci_high)}" if r.ci_low is not None else ""
             table.add_row(r.key, str(r.successes), str(r.judged), _pct(r.rate), ci)
         console.print(table)
+    if s.footprint is not None:
+        from assay.energy.text import footprint_line
+
+        console.print(footprint_line(s.footprint), markup=False, highlight=False, soft_wrap=True)
     console.print(f"Report: [cyan]{outcome.report}[/cyan]", soft_wrap=True)
 
 

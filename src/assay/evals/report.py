@@ -108,7 +108,11 @@ def report_templates():  # type: ignore[no-untyped-def]
     `_run_report_base.html`."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    return Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
+    from assay.energy.text import footprint_line
+
+    env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
+    env.globals["footprint_line"] = footprint_line
+    return env
 
 
 def render_run_report(

@@ -30,6 +30,10 @@ async def rescore_run(
     scorer_targets: Mapping[str, Target] | None = None,
 ) -> RunSummary:
     """Score every answer of the run in `folder` again; returns the new run's summary."""
+    from assay.energy.grid import carbon_country
+    from assay.energy.tracker import track
+
+    country = carbon_country()  # a bad ASSAY_CARBON_COUNTRY fails before anything is written
     started = dt.datetime.now(dt.UTC)
     t0, c0 = time.perf_counter(), time.process_time()
     spec, suite, records, _ = load_run(folder)
@@ -45,6 +49,8 @@ async def rescore_run(
     log = RunLog(out)
     log.open()
     new_records = []
+    tracking = track(country)  # a re-scoring (a judge model may run) has a footprint of its own
+    box = tracking.__enter__()
     try:
         for rec in records:
             sample = by_id.get(rec.sample_id)
@@ -57,6 +63,7 @@ async def rescore_run(
             new_records.append(updated)
     finally:
         log.close()
+        tracking.__exit__(None, None, None)
     metrics, score, grade = summarise_records(suite, new_records)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = max(1, len(new_records))
@@ -80,6 +87,7 @@ async def rescore_run(
         metrics=metrics,
         score=score,
         grade=grade,
+        footprint=box.footprint,
     )
     write_json(out / SUMMARY, summary)
     return summary

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from assay.energy.models import Footprint
 from assay.evals.models import SampleRecord
 from assay.store.blobs import atomic_write
 
@@ -24,7 +25,7 @@ SPEC = "spec.json"
 SUITE = "suite.json"
 LOG = "log.jsonl"
 SUMMARY = "summary.json"
-SEGMENTS = "segments.jsonl"  # one process's share of a run: its wall and CPU time
+SEGMENTS = "segments.jsonl"  # one process's share of a run: its wall and CPU time, its footprint
 OWNER = "owner.json"  # which process runs it now: a run whose process is gone was killed
 
 
@@ -120,6 +121,9 @@ class Segment(BaseModel):
     wall_s: float
     cpu_s: float
     records: int = 0
+    footprint: Footprint | None = Field(
+        None, description="energy and CO₂e of the segment; None until it ends (or when it was killed)"
+    )
 
 
 class SegmentClock:
@@ -134,6 +138,7 @@ class SegmentClock:
         self.started_at = dt.datetime.now(dt.UTC)
         self._t0, self._c0 = time.perf_counter(), time.process_time()
         self._last = float("-inf")
+        self._latest: Segment | None = None
 
     def tick(self, records: int, force: bool = False) -> None:
         now = time.perf_counter()
@@ -147,6 +152,15 @@ class SegmentClock:
             cpu_s=round(time.process_time() - self._c0, 6),
             records=records,
         )
+        self._append(seg)
+
+    def attach(self, footprint: Footprint | None) -> None:
+        """Record the segment's footprint beside its last times (a new line; the latest line wins)."""
+        if self._latest is not None and footprint is not None:
+            self._append(self._latest.model_copy(update={"footprint": footprint}))
+
+    def _append(self, seg: Segment) -> None:
+        self._latest = seg
         with self.path.open("ab") as f:
             f.write(seg.model_dump_json().encode() + b"\n")
 

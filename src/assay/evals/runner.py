@@ -20,6 +20,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assay import __version__
+from assay.energy.models import Footprint
+from assay.energy.tracker import one_run, track
 from assay.evals.models import Completion, Message, Sample, SampleRecord, ScorerSpec, Suite
 from assay.evals.runlog import (
     LOG,
@@ -89,6 +91,9 @@ class RunSummary(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     score: float | None = None
     grade: str | None = None
+    footprint: Footprint | None = Field(
+        None, description="energy and CO₂e of the run, added up over every segment (see docs/energy.md)"
+    )
 
 
 def select_samples(suite: Suite, options: RunOptions) -> list[Sample]:
@@ -140,7 +145,11 @@ class Runner:
         cache: ResponseCache | None = None,
         progress: Progress | None = None,
         run_id: str | None = None,
+        country: str | None = None,
     ) -> None:
+        from assay.energy.grid import carbon_country
+
+        self.country = carbon_country(country)  # a bad ASSAY_CARBON_COUNTRY stops the run before it starts
         self.suite = suite
         self.target = target
         self.options = options or RunOptions()
@@ -223,12 +232,14 @@ class Runner:
         self._done = self._total - len(jobs)
         self._report()
         write_json(self.folder / OWNER, RunOwner.me())
+        status = "interrupted"
+        tracking = track(self.country)
+        box = tracking.__enter__()  # this segment's footprint, attached to its segment line at the end
         self._clock = SegmentClock(self.folder)
         self._clock.tick(0, force=True)
         self._segment_records = 0
-        self.log.open()
-        status = "interrupted"
         try:
+            self.log.open()
             pending = await self._answer_from_cache(jobs)
             await self._run_workers(pending)
             status = "complete"
@@ -237,6 +248,8 @@ class Runner:
             if self.cache is not None:
                 self.cache.flush()
             self._clock.tick(self._segment_records, force=True)
+            tracking.__exit__(None, None, None)
+            self._clock.attach(box.footprint)
             summary = self._summarise(status)
             write_json(self.folder / SUMMARY, summary)
         return summary
@@ -338,6 +351,7 @@ class Runner:
             status = "interrupted"
         metrics, score, grade = summarise_records(self.suite, records)
         n = max(1, len(records))
+        footprint = one_run([(s.cpu_s, s.wall_s, s.footprint) for s in segments], self.country)
         return RunSummary(
             run_id=self.run_id,
             suite_id=self.suite.id,
@@ -359,6 +373,7 @@ class Runner:
             metrics=metrics,
             score=score,
             grade=grade,
+            footprint=footprint,
         )
 
 

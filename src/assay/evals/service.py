@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assay.energy.models import Footprint
 from assay.evals.models import Suite
 from assay.evals.runner import Runner, RunOptions, RunSpec, RunSummary, load_run
 from assay.evals.suites.report import LoadReport
@@ -158,6 +159,7 @@ class CombinedOutcome(BaseModel):
     samples_per_s: float
     cpu_ms_per_sample: float
     score: float | None = Field(description="sample-weighted mean of the suites' scores")
+    footprint: Footprint | None = Field(None, description="the runs' footprints added up")
     summaries: list[RunSummary]
     outcomes: list[EvalOutcome]
 
@@ -169,6 +171,7 @@ def combine_outcomes(source: str, outcomes: list[EvalOutcome]) -> CombinedOutcom
     cpu = sum(s.cpu_s for s in summaries)
     scored = [(s.score, s.records) for s in summaries if s.score is not None and s.records]
     weight = sum(n for _, n in scored)
+    footprints = [s.footprint for s in summaries if s.footprint is not None]
     return CombinedOutcome(
         source=source,
         status="complete" if all(s.status == "complete" for s in summaries) else "interrupted",
@@ -180,6 +183,7 @@ def combine_outcomes(source: str, outcomes: list[EvalOutcome]) -> CombinedOutcom
         samples_per_s=round(records / wall, 2) if wall > 0 else 0.0,
         cpu_ms_per_sample=round(1000 * cpu / max(1, records), 3),
         score=round(sum(sc * n for sc, n in scored) / weight, 6) if weight else None,
+        footprint=sum(footprints[1:], footprints[0]) if footprints else None,
         summaries=summaries,
         outcomes=outcomes,
     )
