@@ -457,6 +457,9 @@ def scan_pickles(
     win = Window(buf, max_line=limits.max_line)
     scans: list[PickleScan] = []
     error = ""
+    if win.end == 0:
+        win.release()
+        return [PickleScan(start=0)], f"{member + ': ' if member else ''}empty: no pickle in it"
     try:
         while win.tell() < win.end:
             try:
