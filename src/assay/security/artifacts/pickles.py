@@ -379,7 +379,13 @@ class _Machine:
                 pos,
             )
         if dtype.hasobject:
-            nested = scan_stream(self.win, self.rules, self.limits, member=self.member, file=self.file)
+            try:
+                nested = scan_stream(self.win, self.rules, self.limits, member=self.member, file=self.file)
+            except PickleMalformed as exc:
+                part: PickleScan = exc.partial  # type: ignore[attr-defined]
+                scan.findings.extend(part.findings)
+                scan.imports.extend(part.imports)
+                raise
             scan.findings.extend(nested.findings)
             scan.imports.extend(nested.imports)
             scan.opcodes += nested.opcodes
@@ -425,7 +431,7 @@ def _dtype_of(value: Any) -> Any:
         return None
     try:
         return np.dtype(args[0])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, SyntaxError, KeyError):
         return None
 
 
@@ -445,6 +451,10 @@ def scan_stream(
         exc2 = PickleMalformed("nesting too deep to follow", win.tell())
         exc2.partial = scan  # type: ignore[attr-defined]
         raise exc2 from None
+    except Exception as exc:  # noqa: BLE001 - hostile input must end in a verdict, never a traceback
+        exc3 = PickleMalformed(f"the walk could not follow it ({type(exc).__name__}: {exc})", win.tell())
+        exc3.partial = scan  # type: ignore[attr-defined]
+        raise exc3 from None
     return scan
 
 
