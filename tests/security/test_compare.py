@@ -93,3 +93,16 @@ def test_modelscan_issues_are_all_flagged(corpus: dict[str, Path], marker: Path,
         elif name.startswith(("evil", "protocol0")):
             assert theirs, f"modelscan found nothing in {name}: {report['errors']}"
     assert not marker.exists()
+
+
+def test_modelscan_stops_at_joblib_array_bytes(tmp_path: Path, marker: Path) -> None:
+    exe = _modelscan()
+    joblib = pytest.importorskip("joblib", reason="joblib is not installed")
+    p = tmp_path / "model.joblib"
+    joblib.dump({"coef": np.arange(50.0), "hook": RunsShell(marker_command(marker))}, p)
+    out = tmp_path / "out.json"
+    subprocess.run([exe, "-p", str(p), "-r", "json", "-o", str(out)], capture_output=True, timeout=120)
+    report = json.loads(out.read_text())
+    assert report["issues"] == [] and report["errors"]
+    assert any(i.endswith(".system") for i in _ours(p))
+    assert not marker.exists()
