@@ -28,9 +28,9 @@ class Refused(ValueError):
 
 
 def add_pickle_scans(
-    report: FileReport, buf: Any, rules: Rules, limits: ScanLimits, member: str | None
+    report: FileReport, buf: Any, rules: Rules, limits: ScanLimits, member: str | None, start: int = 0
 ) -> None:
-    scans, error = scan_pickles(buf, rules, limits, member=member, file=report.file)
+    scans, error = scan_pickles(buf, rules, limits, member=member, file=report.file, start=start)
     for s in scans:
         report.findings.extend(s.findings)
         report.imports.extend(s.imports)
@@ -151,7 +151,7 @@ def scan_npy_bytes(
     except Refused as exc:
         raise Refused(f"{where}{exc}") from None
     if dtype.hasobject:
-        add_pickle_scans(report, memoryview(data)[offset:], rules, limits, member)
+        add_pickle_scans(report, data, rules, limits, member, start=offset)
         return
     want = math.prod(shape) * dtype.itemsize
     found = len(data) - offset

@@ -8,7 +8,9 @@ ints, strings, bytes, tuples, lists and dicts of the pickle's own data, plus opa
 
 from __future__ import annotations
 
+import io
 import math
+import mmap
 import pickletools
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +20,6 @@ from assay.security.artifacts.models import Finding, ImportSeen
 from assay.security.artifacts.rules import Rules
 
 JOBLIB_WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
-BIG_READ = 1 << 20
-"""Arguments longer than this are handed on as memoryviews of the mapped file, not copied."""
 
 
 class PickleMalformed(ValueError):
@@ -31,38 +31,30 @@ class PickleMalformed(ValueError):
 
 
 class Window:
-    """A read-only, clamped view of a buffer: a claimed length never reads past the end, and a line is
-    never longer than the limit, so a lying length prefix cannot allocate more than the file holds."""
+    """A read-only cursor over bytes or an mmap whose reads are clamped to the end, so a lying length
+    prefix cannot allocate more than the file holds, and whose lines stop at `max_line`. `read` and
+    `tell` are the buffer's own C methods: genops calls them once or twice per opcode."""
 
-    def __init__(self, buf: Any, start: int = 0, end: int | None = None, max_line: int = 1 << 20) -> None:
-        self.buf = buf
-        self.view = memoryview(buf)
-        self.pos = start
-        self.end = len(self.view) if end is None else end
+    def __init__(self, buf: Any, start: int = 0, max_line: int = 1 << 20) -> None:
+        src = buf if isinstance(buf, mmap.mmap) else io.BytesIO(buf)  # BytesIO shares the bytes
+        src.seek(start)
+        self.src = src
+        self.find = buf.find
+        self.end = len(buf)
         self.max_line = max_line
-
-    def read(self, n: int = -1) -> Any:
-        n = self.end - self.pos if n is None or n < 0 else min(n, self.end - self.pos)
-        chunk = self.view[self.pos : self.pos + n]
-        self.pos += n
-        return chunk if n > BIG_READ else bytes(chunk)
+        self.read = src.read
+        self.tell = src.tell
+        self.seek = src.seek
 
     def readline(self) -> bytes:
-        stop = min(self.end, self.pos + self.max_line)
-        i = self.buf.find(b"\n", self.pos, stop)
-        stop = stop if i < 0 else i + 1
-        line = bytes(self.view[self.pos : stop])
-        self.pos = stop
-        return line
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, pos: int) -> None:
-        self.pos = pos
+        pos = self.tell()
+        stop = min(self.end, pos + self.max_line)
+        i = self.find(b"\n", pos, stop)
+        return self.read((stop if i < 0 else i + 1) - pos)
 
     def release(self) -> None:
-        self.view.release()
+        if isinstance(self.src, io.BytesIO):
+            self.src.close()
 
 
 class _Mark:
@@ -190,36 +182,45 @@ class _Machine:
     # -- the walk ------------------------------------------------------------------------------------
     def run(self, scan: PickleScan) -> None:
         ops = pickletools.genops(self.win)
-        while True:
-            try:
-                item = next(ops)
-            except StopIteration:
-                raise PickleMalformed(
-                    f"pickle ends at byte {self.win.tell()} without a STOP opcode", self.win.tell()
-                ) from None
-            except (ValueError, UnicodeDecodeError, OverflowError, TypeError, AttributeError) as exc:
-                raise PickleMalformed(str(exc), self.win.tell()) from None
-            op, arg, pos = item
-            scan.opcodes += 1
-            if scan.opcodes > self.limits.max_opcodes:
-                raise PickleMalformed(f"more than {self.limits.max_opcodes} opcodes", pos)
-            if op.name == "STOP":
-                self.pop(pos, "STOP")
-                scan.end = self.win.tell()
-                return
-            self.step(scan, op, arg, pos if pos is not None else self.win.tell())
+        step = self.step
+        limit = self.limits.max_opcodes
+        count = 0
+        try:
+            for op, arg, pos in ops:
+                count += 1
+                if op.name == "STOP":
+                    self.pop(pos, "STOP")
+                    scan.end = self.win.tell()
+                    return
+                if count > limit:
+                    raise PickleMalformed(f"more than {limit} opcodes", pos)
+                step(scan, op, arg, pos)
+        except PickleMalformed:
+            raise
+        except (ValueError, UnicodeDecodeError, OverflowError, TypeError, AttributeError) as exc:
+            raise PickleMalformed(str(exc), self.win.tell()) from None
+        finally:
+            scan.opcodes += count
+        raise PickleMalformed(f"pickle ends at byte {self.win.tell()} without a STOP opcode", self.win.tell())
 
     def step(self, scan: PickleScan, op: Any, arg: Any, pos: int) -> None:  # noqa: C901
         name = op.name
         st = self.stack
         if name in _SIMPLE_PUSH:
             st.append(arg)
+        elif name in ("BINPUT", "MEMOIZE", "LONG_BINPUT", "PUT"):
+            key = len(self.memo) if name == "MEMOIZE" else arg
+            self.memo[key] = self.top(pos, name)
+        elif name == "MARK":
+            st.append(MARK)
+        elif name in ("BINGET", "LONG_BINGET", "GET"):
+            if arg not in self.memo:
+                raise PickleMalformed(f"{name} at byte {pos} reads memo key {arg!r}, never set", pos)
+            st.append(self.memo[arg])
         elif name == "PROTO":
             scan.protocol = int(arg)
         elif name in ("FRAME", "READONLY_BUFFER"):
             return
-        elif name == "MARK":
-            st.append(MARK)
         elif name == "NONE":
             st.append(None)
         elif name in ("NEWTRUE", "NEWFALSE"):
@@ -311,16 +312,6 @@ class _Machine:
             target = self.top(pos, name)
             if isinstance(target, dict):
                 target.update(_pairs_to_dict(items))
-        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            self.memo[arg] = self.top(pos, name)
-        elif name == "MEMOIZE":
-            self.memo[len(self.memo)] = self.top(pos, name)
-        elif name in ("GET", "BINGET", "LONG_BINGET"):
-            if arg not in self.memo:
-                raise PickleMalformed(
-                    f"{name} at byte {pos} reads memo key {arg!r}, which was never set", pos
-                )
-            st.append(self.memo[arg])
         elif name == "POP":
             if st and st[-1] is MARK:
                 st.pop()
@@ -459,15 +450,21 @@ def scan_stream(
 
 
 def scan_pickles(
-    buf: Any, rules: Rules, limits: ScanLimits, *, member: str | None = None, file: str = ""
+    buf: Any,
+    rules: Rules,
+    limits: ScanLimits,
+    *,
+    member: str | None = None,
+    file: str = "",
+    start: int = 0,
 ) -> tuple[list[PickleScan], str]:
     """Every pickle in a buffer, one after another (torch's legacy format writes five in a row, then raw
     storage bytes). Returns the scans and an error: the first pickle must be whole; a later stream that
     breaks ends the walk with a note, since what follows is then data, not opcodes."""
-    win = Window(buf, max_line=limits.max_line)
+    win = Window(buf, start, max_line=limits.max_line)
     scans: list[PickleScan] = []
     error = ""
-    if win.end == 0:
+    if win.end <= start:
         win.release()
         return [PickleScan(start=0)], f"{member + ': ' if member else ''}empty: no pickle in it"
     try:
