@@ -5,9 +5,10 @@ least any scan must do: read it once).
 Run: .venv/bin/python bench/model_scan.py [--runs 3]
 modelscan, if wanted, lives in bench/.venvs/modelscan (it pins rich<15; see docs/security.md).
 
-Each measurement runs in a fresh child process; the child reports the wall time of the scan call and
-how much its peak resident memory grew during it. modelscan is timed as a whole process, less the
-time it takes on an empty pickle (its start-up).
+Each measurement runs in a fresh child process; the child reports the CPU time of the scan call (CPU,
+not wall: the development machine is shared, and wall times swing with its load) and how much its
+peak resident memory grew during it. modelscan is timed as a whole process, less its CPU time on an
+empty pickle (its start-up).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import pickle
 import statistics
 import subprocess
 import sys
+import resource
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,11 +33,11 @@ from pathlib import Path
 path = Path({path!r})
 {setup}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
+start = time.process_time()
 {call}
-wall = time.perf_counter() - start
+cpu = time.process_time() - start
 grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-print(json.dumps({{"wall": wall, "mem_mb": grown}}))
+print(json.dumps({{"cpu": cpu, "mem_mb": grown}}))
 """
 
 TOOLS = {
@@ -59,9 +60,11 @@ def _child(tool: str, path: Path) -> dict[str, float]:
 
 
 def _modelscan(path: Path) -> float:
-    start = time.perf_counter()
+    """CPU seconds of the whole modelscan process (user + system), read from the children's rusage."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([str(MODELSCAN), "-p", str(path), "-r", "json", "-o", "/dev/null"], capture_output=True)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def build(folder: Path) -> dict[str, Path]:
@@ -98,7 +101,7 @@ def main() -> None:
             if MODELSCAN.exists()
             else None
         )
-        print("| file | tool | median time | × sha256 | peak RSS growth |")
+        print("| file | tool | median CPU time | × sha256 | peak RSS growth |")
         print("|---|---|---|---|---|")
         for label, path in files.items():
             if label == "empty":
@@ -108,7 +111,7 @@ def main() -> None:
                 if tool == "picklescan" and label.startswith("bundled GGUF"):
                     continue
                 runs = [_child(tool, path) for _ in range(args.runs)]
-                wall = statistics.median(r["wall"] for r in runs)
+                wall = statistics.median(r["cpu"] for r in runs)
                 mem = max(r["mem_mb"] for r in runs)
                 base = base or wall
                 print(f"| {label} | {tool} | {wall * 1000:.0f} ms | {wall / base:.2f} | {mem:.0f} MB |")

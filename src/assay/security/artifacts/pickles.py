@@ -8,6 +8,7 @@ ints, strings, bytes, tuples, lists and dicts of the pickle's own data, plus opa
 
 from __future__ import annotations
 
+import gc
 import io
 import math
 import mmap
@@ -433,6 +434,8 @@ def scan_stream(
     opcode are kept on the raised error's partial scan, because pickle.load would already have run them."""
     scan = PickleScan(start=win.tell())
     machine = _Machine(win, rules, limits, member, file)
+    collecting = gc.isenabled()
+    gc.disable()  # the symbolic stack holds one container per pickled one: full GC passes go quadratic
     try:
         machine.run(scan)
     except PickleMalformed as exc:
@@ -446,6 +449,9 @@ def scan_stream(
         exc3 = PickleMalformed(f"the walk could not follow it ({type(exc).__name__}: {exc})", win.tell())
         exc3.partial = scan  # type: ignore[attr-defined]
         raise exc3 from None
+    finally:
+        if collecting:
+            gc.enable()
     return scan
 
 
