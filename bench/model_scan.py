@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import resource
 import statistics
 import subprocess
 import sys
-import resource
 import tempfile
 from pathlib import Path
 
