@@ -94,3 +94,15 @@ def test_manifest_hash_mismatch_is_a_finding(model_files: dict[str, Path], tmp_p
     manifest.write_text(yaml.safe_dump(data, sort_keys=False))
     ok = runner.invoke(app, ["scan", "model", str(project / "adapter.pt"), "--manifest", str(manifest)])
     assert ok.exit_code == 0, ok.output
+
+
+def test_the_command_module_imports_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, assay.cli.scan\n"
+        "print([m for m in ('numpy', 'pydantic', 'assay.security', 'torch') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

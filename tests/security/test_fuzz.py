@@ -107,3 +107,23 @@ def test_gguf_header_check_never_raises(version: int, tensors: int, kvs: int, bo
         fmt, kvs % (1 << (32 if version == 1 else 64))
     )
     _within_budget(_check, check_gguf, b"GGUF" + struct.pack("<I", version) + counts + body)
+
+
+@FUZZ
+@given(
+    st.binary(max_size=300),
+    st.sampled_from([b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00", b"\x93NUMPY\x03\x00"]),
+)
+def test_npy_and_zip_readers_give_a_verdict(body: bytes, magic: bytes) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from assay.security.artifacts import scan_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in (("a.npy", magic + body), ("a.pt", b"PK\x03\x04" + body), ("a.pkl", body)):
+            p = Path(tmp) / name
+            p.write_bytes(data)
+            report = scan_file(p)
+            assert report.verdict in ("clean", "findings", "unreadable")
+            assert report.verdict != "unreadable" or report.error

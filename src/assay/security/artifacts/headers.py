@@ -171,15 +171,15 @@ class _Reader:
         return self.unpack(self.count_fmt, what)
 
     def string(self, what: str) -> str:
-        at = self.f.tell()
         n = self.count(f"{what} length")
+        at = self.f.tell()
         if n > self.limits.max_gguf_string:
             raise HeaderUnreadable(
-                f"{what} length at byte {at}: expected at most {self.limits.max_gguf_string}, found {n}"
+                f"{what} length at byte {at - 8}: expected at most {self.limits.max_gguf_string}, found {n}"
             )
         if at + n > self.size:
             raise HeaderUnreadable(
-                f"{what} at byte {at}: expected {n} bytes, found {self.size - at - 8}; truncated"
+                f"{what} at byte {at}: expected {n} bytes, found {self.size - at}; truncated"
             )
         return _read_exact(self.f, n, what, self.size).decode("utf-8", "replace")
 
@@ -188,7 +188,7 @@ class _Reader:
             return self.unpack(_SCALARS[vtype], what)
         if vtype == STRING:
             return self.string(what)
-        if vtype == ARRAY and depth == 0:
+        if vtype == ARRAY and depth < 3:  # arrays of arrays are legal; a deep nest is not a model
             at = self.f.tell()
             etype = self.unpack("<I", f"{what} element type")
             n = self.count(f"{what} element count")
