@@ -178,3 +178,12 @@ def test_object_npy_and_npz(tmp_path: Path, marker: Path) -> None:
     (f,) = scan_file(lying).findings
     assert f.kind == "header-inconsistent" and f.expected == "80" and f.found == "72"
     assert not marker.exists()
+
+
+def test_python2_names_are_judged_as_python3_imports_them() -> None:
+    """The unpickler maps protocol 0-2 names (fix_imports): `commands` is `subprocess` on Python 3."""
+    scans, _ = _scan_bytes(b"ccommands\ngetoutput\n(S'id'\ntR.")
+    (f,) = scans[0].findings
+    assert f.import_ == "subprocess.getoutput" and f.severity == "critical"
+    scans, _ = _scan_bytes(b"c__builtin__\nset\n(tR.")
+    assert scans[0].findings == [] and scans[0].imports[0].module == "builtins"

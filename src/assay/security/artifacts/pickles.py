@@ -8,6 +8,7 @@ ints, strings, bytes, tuples, lists and dicts of the pickle's own data, plus opa
 
 from __future__ import annotations
 
+import _compat_pickle
 import gc
 import io
 import math
@@ -158,6 +159,8 @@ class _Machine:
 
     # -- findings ------------------------------------------------------------------------------------
     def record_import(self, scan: PickleScan, module: str, name: str, opcode: str, pos: int) -> Ref:
+        if scan.protocol < 3:
+            module, name = py2_to_py3(module, name)
         verdict = self.rules.judge_import(module, name)
         scan.imports.append(
             ImportSeen(
@@ -396,6 +399,14 @@ class _Machine:
             )
         self.win.seek(self.win.tell() + size)
         scan.notes.append(f"joblib array data: {size} bytes at {self.win.tell() - size} skipped")
+
+
+def py2_to_py3(module: str, name: str) -> tuple[str, str]:
+    """What Python 3's unpickler imports for a protocol 0-2 pickle's name (`fix_imports`, on by
+    default): `commands.getoutput` is `subprocess.getoutput`, `__builtin__.eval` is `builtins.eval`."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
 def _is_count(v: Any) -> bool:
