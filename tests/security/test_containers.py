@@ -63,3 +63,32 @@ def test_a_zip_without_pickles_and_a_broken_zip_are_not_model_files(tmp_path: Pa
     report = scan_file(broken)
     assert report.verdict == "unreadable" and report.error
     assert not marker.exists()
+
+
+def test_real_torch_checkpoints_have_no_false_positives(tmp_path: Path) -> None:
+    """What torch.save writes for state dicts of many dtypes, parameters, optimiser state and sparse
+    tensors is allowed; a whole pickled nn.Module imports its classes, which are code: medium findings."""
+    import numpy as np
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4), torch.nn.Embedding(10, 4))
+    state = {
+        "model": model.state_dict(),
+        "optim": torch.optim.SGD(model.parameters(), lr=0.1).state_dict(),
+        "bf16": torch.ones(3, dtype=torch.bfloat16),
+        "i8": torch.ones(3, dtype=torch.int8),
+        "complex": torch.ones(2, dtype=torch.complex64),
+        "param": torch.nn.Parameter(torch.ones(2)),
+        "size": torch.Size([2, 3]),
+        "dtype": torch.float16,
+        "device": torch.device("cpu"),
+        "numpy": np.ones(3),
+        "sparse": torch.ones(3, 3).to_sparse(),
+    }
+    torch.save(state, tmp_path / "ckpt.pt")
+    report = scan_file(tmp_path / "ckpt.pt")
+    assert report.verdict == "clean", [f.import_ for f in report.findings]
+    torch.save(model, tmp_path / "module.pt")
+    findings = scan_file(tmp_path / "module.pt").findings
+    assert findings and {f.severity for f in findings} == {"medium"}
+    assert "torch.nn.modules.linear.Linear" in {f.import_ for f in findings}
