@@ -77,6 +77,17 @@ def test_lying_safetensors_headers(
     assert not _loads_with_safetensors(path), "the library accepts a header the scanner calls a lie"
 
 
+def test_duplicate_tensor_names_are_a_lie(tmp_path: Path) -> None:
+    """Two entries for one name: JSON readers keep one, so the other's bytes hide in the file."""
+    raw = json.dumps(GOOD).encode()
+    raw = raw[:-1] + b', "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}'
+    path = tmp_path / "dup.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\x00" * 56)
+    fields = {f.field for f in scan_file(path).findings}
+    assert "key 'a'" in fields
+    assert not _loads_with_safetensors(path)
+
+
 def test_truncated_safetensors_is_unreadable(tmp_path: Path) -> None:
     full = _safetensors(tmp_path / "full.safetensors", GOOD, b"\x00" * 56).read_bytes()
     for cut, words in ((4, "header length"), (30, "header length: expected at most")):

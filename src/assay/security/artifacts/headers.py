@@ -66,12 +66,24 @@ def check_safetensors(f: BinaryIO, size: int, limits: ScanLimits) -> HeaderCheck
             f"header length: expected at most {size - 8} (the bytes after the length), found {n}; truncated"
         )
     raw = _read_exact(f, n, "header", size)
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for k, v in items:
+            if k in seen:
+                duplicates.append(k)
+            seen[k] = v
+        return seen
+
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise HeaderUnreadable(f"header: expected UTF-8 JSON, found {type(exc).__name__}: {exc}") from None
     if not isinstance(header, dict):
         raise HeaderUnreadable(f"header: expected a JSON object, found {type(header).__name__}")
+    for name in duplicates:
+        check.bad(f"key {name!r}", "each key once in the header (a loader keeps only one of them)", "twice")
     dtypes = load_formats().safetensors_dtypes
     data_len = size - 8 - n
     spans: list[tuple[int, int, str]] = []
