@@ -167,12 +167,11 @@ def _step_inventory(ctx: AssessmentContext) -> None:
 def _step_scan_artifacts(ctx: AssessmentContext) -> None:
     """Look inside each component artifact the inventory can locate; a critical finding or a hash that
     differs from the declared one is an error, anything else found a warning."""
-    from assay.security.artifacts import declared_artifacts, scan_file
+    from assay.security.artifacts import declared_artifacts, scan_artifacts
 
-    reports = []
-    for artifact in declared_artifacts(ctx.manifest, ctx.manifest_path.parent):
-        report = scan_file(artifact.path, declared=artifact)
-        reports.append(report)
+    declared = declared_artifacts(ctx.manifest, ctx.manifest_path.parent)
+    reports = scan_artifacts(declared, root=str(ctx.manifest_path)).files
+    for artifact, report in zip(declared, reports, strict=True):
         who = f"component {artifact.component}"
         if report.error and not report.findings:
             ctx.warn(f"{who}: artifact {artifact.path.name} could not be scanned: {report.error}")

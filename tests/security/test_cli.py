@@ -89,6 +89,12 @@ def test_manifest_hash_mismatch_is_a_finding(model_files: dict[str, Path], tmp_p
     assert report["component"] == "adapter" and report["declared_sha256"] == "ab" * 32
     (f,) = report["findings"]
     assert f["kind"] == "hash-mismatch" and f["expected"] == "ab" * 32 and f["found"] == report["sha256"]
+    # without a PATH, every component artifact the manifest locates is scanned (the adapter among them)
+    every = runner.invoke(app, ["scan", "model", "--manifest", str(manifest), "--json"])
+    assert every.exit_code == 1, every.output
+    by_component = {r["component"]: r for r in json.loads(every.stdout)["files"]}
+    assert by_component["adapter"]["findings"][0]["kind"] == "hash-mismatch"
+    assert runner.invoke(app, ["scan", "model"]).exit_code == 2
     # the right hash: clean
     data["components"][-1]["artifact"]["sha256"] = report["sha256"]
     manifest.write_text(yaml.safe_dump(data, sort_keys=False))

@@ -20,7 +20,11 @@ app = typer.Typer(no_args_is_help=True, help="Scan model artifacts for unsafe co
 
 @app.command("model")
 def scan_model(
-    path: Path = typer.Argument(..., help="A model file, or a folder: every model file in it is scanned."),
+    path: Path | None = typer.Argument(
+        None,
+        help="A model file, or a folder: every model file in it is scanned. "
+        "Without it, --manifest's component artifacts are scanned.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     manifest: Path | None = typer.Option(
         None, "--manifest", "-m", help="Compare each file's SHA-256 with the one this manifest declares."
@@ -30,7 +34,7 @@ def scan_model(
     GGUF headers against the file. Exit 0 nothing found, 1 findings, 2 unreadable or not a model file."""
     from assay.cli.common import fail_on_invalid_manifest, stderr
     from assay.manifest import ManifestInvalid, load_manifest
-    from assay.security.artifacts import ScanRefused, declared_artifacts, scan_path
+    from assay.security.artifacts import ScanRefused, declared_artifacts, scan_artifacts, scan_path
 
     declared = []
     if manifest is not None:
@@ -40,8 +44,11 @@ def scan_model(
             fail_on_invalid_manifest(exc)
         base = manifest.parent if manifest.is_file() else manifest
         declared = declared_artifacts(loaded, base)
+    if path is None and manifest is None:
+        stderr.print("give a PATH to scan, or --manifest to scan its component artifacts", highlight=False)
+        raise typer.Exit(2)
     try:
-        report = scan_path(path, declared=declared)
+        report = scan_path(path, declared=declared) if path else scan_artifacts(declared, root=str(manifest))
     except ScanRefused as exc:
         stderr.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -52,7 +59,9 @@ def scan_model(
     else:
         _print(report)
     if not report.files:
-        stderr.print(f"{path}: no model file found", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(
+            f"{path or manifest}: no model file found", markup=False, highlight=False, soft_wrap=True
+        )
     for f in report.files:
         if f.error:
             stderr.print(f"{f.file}: {f.error}", markup=False, highlight=False, soft_wrap=True)

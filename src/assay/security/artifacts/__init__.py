@@ -15,6 +15,7 @@ from assay.security.artifacts.scan import (
     declared_artifacts,
     detect_format,
     iter_model_files,
+    scan_artifacts,
     scan_file,
     scan_path,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "detect_format",
     "iter_model_files",
     "load_rules",
+    "scan_artifacts",
     "scan_file",
     "scan_path",
 ]

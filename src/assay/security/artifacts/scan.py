@@ -207,6 +207,15 @@ def scan_path(
     return ScanReport(root=str(path), files=reports)
 
 
+def scan_artifacts(
+    declared: Iterable[DeclaredArtifact], *, root: str = "", limits: ScanLimits | None = None
+) -> ScanReport:
+    """Each declared artifact (a manifest's components), reusing the hash the inventory computed."""
+    rules = load_rules()
+    files = [scan_file(d.path, limits=limits, rules=rules, declared=d) for d in declared]
+    return ScanReport(root=root, files=files)
+
+
 def _key(p: Path) -> str:
     try:
         return str(p.resolve())
