@@ -187,3 +187,14 @@ def test_python2_names_are_judged_as_python3_imports_them() -> None:
     assert f.import_ == "subprocess.getoutput" and f.severity == "critical"
     scans, _ = _scan_bytes(b"c__builtin__\nset\n(tR.")
     assert scans[0].findings == [] and scans[0].imports[0].module == "builtins"
+
+
+def test_a_repeated_import_is_reported_once(tmp_path: Path) -> None:
+    """A million GLOBAL os.system opcodes: one finding at the first, a note counting the rest."""
+    body = b"\x80\x02" + b"cos\nsystem\n0" * 200_000 + b"N."
+    p = tmp_path / "many.pkl"
+    p.write_bytes(body)
+    report = scan_file(p)
+    assert len(report.findings) == 1 and report.findings[0].offset == 2
+    assert len(report.imports) == 1
+    assert any("199999 more import opcodes" in n for n in report.notes)

@@ -21,6 +21,8 @@ from assay.security.artifacts.pickles import scan_pickles
 from assay.security.artifacts.rules import Rules
 
 NPY_MAGIC = b"\x93NUMPY"
+MAX_FINDINGS = 1000
+"""Per file: a hostile pickle can repeat an unresolvable opcode millions of times."""
 
 
 class Refused(ValueError):
@@ -31,10 +33,18 @@ def add_pickle_scans(
     report: FileReport, buf: Any, rules: Rules, limits: ScanLimits, member: str | None, start: int = 0
 ) -> None:
     scans, error = scan_pickles(buf, rules, limits, member=member, file=report.file, start=start)
+    where = f"{member}: " if member else ""
     for s in scans:
         report.findings.extend(s.findings)
         report.imports.extend(s.imports)
         report.notes.extend(s.notes)
+        if s.repeats:
+            report.notes.append(f"{where}{s.repeats} more import opcodes repeat globals listed once")
+    if len(report.findings) > MAX_FINDINGS:
+        report.notes.append(
+            f"{len(report.findings) - MAX_FINDINGS} findings after the first {MAX_FINDINGS} left out"
+        )
+        del report.findings[MAX_FINDINGS:]
     if error and not report.error:
         report.error = error
 

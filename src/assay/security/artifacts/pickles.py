@@ -99,6 +99,8 @@ class PickleScan:
     findings: list[Finding] = field(default_factory=list)
     imports: list[ImportSeen] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    repeats: int = 0
+    """Import opcodes naming a global this stream already imported (reported once, at the first)."""
 
 
 _SIMPLE_PUSH = {
@@ -134,6 +136,7 @@ class _Machine:
         self.file = file
         self.stack: list[Any] = []
         self.memo: dict[Any, Any] = {}
+        self.seen: dict[tuple[str, str], Ref] = {}
 
     # -- stack helpers -------------------------------------------------------------------------------
     def pop(self, pos: int, name: str) -> Any:
@@ -161,7 +164,15 @@ class _Machine:
     def record_import(self, scan: PickleScan, module: str, name: str, opcode: str, pos: int) -> Ref:
         if scan.protocol < 3:
             module, name = py2_to_py3(module, name)
+        key = (module, name)
+        if (
+            key in self.seen
+        ):  # each import once, at its first place: a hostile file may repeat it millions of times
+            ref = self.seen[key]
+            scan.repeats += 1
+            return ref
         verdict = self.rules.judge_import(module, name)
+        self.seen[key] = Ref(module, name)
         scan.imports.append(
             ImportSeen(
                 module=module, name=name, opcode=opcode, offset=pos, member=self.member, allowed=not verdict
@@ -181,7 +192,7 @@ class _Machine:
                     import_=f"{module}.{name}",
                 )
             )
-        return Ref(module, name)
+        return self.seen[key]
 
     # -- the walk ------------------------------------------------------------------------------------
     def run(self, scan: PickleScan) -> None:
