@@ -164,6 +164,9 @@ def _step_inventory(ctx: AssessmentContext) -> None:
     )
 
 
+MODEL_KINDS = ("foundation_model", "fine_tune")
+
+
 def _step_scan_artifacts(ctx: AssessmentContext) -> None:
     """Look inside each component artifact the inventory can locate; a critical finding or a hash that
     differs from the declared one is an error, anything else found a warning."""
@@ -173,7 +176,8 @@ def _step_scan_artifacts(ctx: AssessmentContext) -> None:
     reports = scan_artifacts(declared, root=str(ctx.manifest_path)).files
     for artifact, report in zip(declared, reports, strict=True):
         who = f"component {artifact.component}"
-        if report.error and not report.findings:
+        not_a_model = report.format == "unknown" and artifact.kind not in MODEL_KINDS
+        if report.error and not report.findings and not not_a_model:  # an app's tarball is no model file
             ctx.warn(f"{who}: artifact {artifact.path.name} could not be scanned: {report.error}")
         for f in report.findings:
             where = f" ({f.member + ', ' if f.member else ''}byte {f.offset})" if f.offset is not None else ""

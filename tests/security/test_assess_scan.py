@@ -65,3 +65,21 @@ def test_malicious_artifact_and_hash_mismatch_are_errors(tmp_path: Path) -> None
         f.message for f in result.findings if f.severity == "error" and f.step == "Scan model artifacts"
     ]
     assert any("hash-mismatch" in m for m in errors), errors
+
+
+def test_a_non_model_artifact_of_an_application_is_no_warning(tmp_path: Path) -> None:
+    data = yaml.safe_load(example_text())
+    (tmp_path / "app.tar").write_bytes(b"not a model at all")
+    (tmp_path / "weights.txt").write_bytes(b"neither is this")
+    data["components"] += [
+        {"id": "app-bundle", "name": "App", "kind": "application", "provider": "lion-city-broadband",
+         "artifact": {"path": "app.tar"}},
+        {"id": "odd-model", "name": "Odd", "kind": "fine_tune", "provider": "lion-city-broadband",
+         "artifact": {"path": "weights.txt"}},
+    ]  # fmt: skip
+    manifest = tmp_path / "assay.yaml"
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = assess(manifest)
+    warnings = [f.message for f in result.findings if f.step == "Scan model artifacts"]
+    assert not any("app-bundle" in w for w in warnings)
+    assert any("odd-model" in w and "not a model file" in w for w in warnings), warnings

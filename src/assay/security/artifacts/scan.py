@@ -44,6 +44,8 @@ class DeclaredArtifact:
     path: Path
     sha256: str | None
     declared_sha256: str | None
+    kind: str = ""
+    """The component's kind (foundation_model, fine_tune, application, ...)."""
 
 
 def detect_format(head: bytes, name: str) -> str | None:
@@ -239,6 +241,7 @@ def declared_artifacts(manifest: object, base: Path) -> list[DeclaredArtifact]:
                     path=Path(item.artifact_path),
                     sha256=item.artifact_sha256,
                     declared_sha256=declared.get(item.id),
+                    kind=item.kind,
                 )
             )
     return out
