@@ -38,6 +38,11 @@ def add_pickle_scans(
         report.findings.extend(s.findings)
         report.imports.extend(s.imports)
         report.notes.extend(s.notes)
+        if s.arrays_skipped:
+            report.notes.append(
+                f"{where}{s.arrays_skipped} joblib array(s), "
+                f"{s.array_bytes_skipped} bytes of data, stepped over"
+            )
         if s.repeats:
             report.notes.append(f"{where}{s.repeats} more import opcodes repeat globals listed once")
     if len(report.findings) > MAX_FINDINGS:

@@ -100,6 +100,8 @@ class PickleScan:
     imports: list[ImportSeen] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     repeats: int = 0
+    arrays_skipped: int = 0
+    array_bytes_skipped: int = 0
     """Import opcodes naming a global this stream already imported (reported once, at the first)."""
 
 
@@ -367,9 +369,7 @@ class _Machine:
         """joblib writes an array's bytes straight after the wrapper's BUILD, outside the pickle
         stream: skip them (or scan the nested pickle of an object array) so the walk resumes on opcodes."""
         func = obj.func
-        if not (
-            isinstance(func, Ref) and (func.module, func.name) == ("joblib.numpy_pickle", "NumpyArrayWrapper")
-        ):
+        if not (isinstance(func, Ref) and (func.module, func.name) == JOBLIB_WRAPPER):
             return
         state = obj.state if isinstance(obj.state, dict) else {}
         dtype = _dtype_of(state.get("dtype"))
@@ -395,6 +395,8 @@ class _Machine:
             scan.findings.extend(nested.findings)
             scan.imports.extend(nested.imports)
             scan.opcodes += nested.opcodes
+            scan.arrays_skipped += nested.arrays_skipped
+            scan.array_bytes_skipped += nested.array_bytes_skipped
             return
         if state.get("numpy_array_alignment_bytes") is not None:
             pad = self.win.read(1)
@@ -409,7 +411,8 @@ class _Machine:
                 self.win.tell(),
             )
         self.win.seek(self.win.tell() + size)
-        scan.notes.append(f"joblib array data: {size} bytes at {self.win.tell() - size} skipped")
+        scan.arrays_skipped += 1
+        scan.array_bytes_skipped += size
 
 
 def py2_to_py3(module: str, name: str) -> tuple[str, str]:
