@@ -42,6 +42,9 @@ def _loads_with_safetensors(path: Path) -> bool:
 def test_real_safetensors_file_is_clean(model_files: dict[str, Path]) -> None:
     report = scan_file(model_files["weights.safetensors"])
     assert report.format == "safetensors" and report.verdict == "clean", report
+    renamed = model_files["weights.safetensors"].with_name("model.bin")
+    renamed.write_bytes(model_files["weights.safetensors"].read_bytes())
+    assert scan_file(renamed).format == "safetensors"  # recognised by content, not by name
 
 
 @pytest.mark.parametrize(

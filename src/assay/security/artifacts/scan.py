@@ -58,10 +58,10 @@ def detect_format(head: bytes, name: str) -> str | None:
         return "gguf"
     if head.startswith(NPY_MAGIC):
         return "npy"
-    if len(head) >= 9 and head[8:9] == b"{" and low.endswith(".safetensors"):
-        return "safetensors"
     if low.endswith(".safetensors"):
         return "safetensors"
+    if len(head) >= 9 and head[8:9] == b"{" and 2 <= int.from_bytes(head[:8], "little") < 1 << 32:
+        return "safetensors"  # a header length, then a JSON object: safetensors under another name
     if len(head) >= 2 and head[0] == 0x80 and head[1] <= 5:
         return "pickle"
     if compression_of(head) and low.endswith((".joblib", ".pkl", ".pickle", ".gz", ".z", ".bz2", ".xz")):
