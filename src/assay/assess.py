@@ -176,6 +176,37 @@ def _step_inventory(ctx: AssessmentContext) -> None:
     )
 
 
+MODEL_KINDS = ("foundation_model", "fine_tune")
+
+
+def _step_scan_artifacts(ctx: AssessmentContext) -> None:
+    """Look inside each component artifact the inventory can locate; a critical finding or a hash that
+    differs from the declared one is an error, anything else found a warning."""
+    from assay.security.artifacts import declared_artifacts, scan_artifacts
+
+    declared = declared_artifacts(ctx.manifest, ctx.manifest_path.parent)
+    reports = scan_artifacts(declared, root=str(ctx.manifest_path)).files
+    for artifact, report in zip(declared, reports, strict=True):
+        who = f"component {artifact.component}"
+        not_a_model = report.format == "unknown" and artifact.kind not in MODEL_KINDS
+        if report.error and not report.findings and not not_a_model:  # an app's tarball is no model file
+            ctx.warn(f"{who}: artifact {artifact.path.name} could not be scanned: {report.error}")
+        for f in report.findings:
+            where = f" ({f.member + ', ' if f.member else ''}byte {f.offset})" if f.offset is not None else ""
+            message = f"{who}: {f.severity} {f.kind} in {artifact.path.name}{where}: {f.message}"
+            if f.severity == "critical" or f.kind == "hash-mismatch":
+                ctx.error(message)
+            else:
+                ctx.warn(message)
+    found = sum(len(r.findings) for r in reports)
+    ctx.write_json(
+        "security/artifacts.json",
+        {"files": [r.model_dump(mode="json", by_alias=True) for r in reports], "findings": found},
+        kind="security.scan",
+        title=f"Model artifact scan: {len(reports)} file(s), {found} finding(s)",
+    )
+
+
 def _step_responsibility(ctx: AssessmentContext) -> None:
     from assay.registry import allocate, assess_safety_net, render_raci_html
     from assay.registry.models import Severity
@@ -597,6 +628,7 @@ def _step_controls(ctx: AssessmentContext) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("Register the system", _step_register),
     ("Inventory components", _step_inventory),
+    ("Scan model artifacts", _step_scan_artifacts),
     ("Allocate responsibility", _step_responsibility),
     ("Run evaluation suites", _step_evaluations),
     ("Red-team the targets", _step_redteam),
