@@ -84,6 +84,16 @@ class Contact(_Strict):
     role: Literal["authority", "sector"]
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
     webhook: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2000)
+    webhook_secret_env: str | None = Field(
+        None,
+        pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
+        description="environment variable holding the webhook's HMAC secret "
+        "(default ASSAY_WEBHOOK_SECRET_<ID>, the id upper-cased with - as _)",
+    )
+
+    @property
+    def secret_env(self) -> str:
+        return self.webhook_secret_env or "ASSAY_WEBHOOK_SECRET_" + self.id.upper().replace("-", "_")
 
     @model_validator(mode="after")
     def _reachable(self) -> Contact:

@@ -267,7 +267,54 @@ def report(
             data["near_duplicate_of"] = inc.near_duplicate_of
             data["similarity"] = inc.near_duplicate_similarity
         append_event(s, ws.signing_key, row, inc, "reported", actor, data, now)
+        if inc.severe:
+            notify_severe(s, inc, pol)
     return inc
+
+
+def notify_severe(session: Any, inc: Incident, pol: IncidentsPolicy) -> list[str]:
+    """Queue the notifications a severe incident owes — to each authority and sector contact of the
+    policy, by e-mail and signed webhook — in the caller's transaction (`assay.notify`'s outbox), so
+    the state change and its notifications commit together; `assay notify run` delivers them."""
+    from assay.notify import enqueue
+
+    deadline = f"due {inc.deadline}" if inc.deadline else "no deadline set"
+    subject = f"Severe AI incident {inc.id} ({inc.system}): {deadline}"
+    payload = {
+        "incident": inc.public(),
+        "rule": inc.rule_id,
+        "deadline": str(inc.deadline) if inc.deadline else None,
+        "text": (
+            f"{subject}\n\n{inc.title}\n\nReported under policy {inc.policy_id}@{inc.policy_version}"
+            f"{' (rule ' + inc.rule_id + ')' if inc.rule_id else ''}. An initial report "
+            f"{'may be incomplete' if inc.initial_report_allowed else 'must be complete'}."
+        ),
+    }
+    ids = []
+    for c in pol.contacts:
+        if c.email:
+            ids.append(
+                enqueue(
+                    session,
+                    channel="email",
+                    destination=c.email,
+                    topic="incident.severe",
+                    subject=subject,
+                    payload=payload,
+                )
+            )
+        if c.webhook:
+            ids.append(
+                enqueue(
+                    session,
+                    channel="webhook",
+                    destination=c.webhook,
+                    topic="incident.severe",
+                    payload=payload,
+                    secret_env=c.secret_env,
+                )
+            )
+    return ids
 
 
 def _text(value: str, what: str, max_length: int = 20_000, *, required: bool = True) -> str:
@@ -278,7 +325,12 @@ def _text(value: str, what: str, max_length: int = 20_000, *, required: bool = T
 
 
 def _change(
-    ws: Workspace, ident: str, kind: str, actor: str, mutate: Callable[[Incident], dict[str, Any]]
+    ws: Workspace,
+    ident: str,
+    kind: str,
+    actor: str,
+    mutate: Callable[[Incident], dict[str, Any]],
+    policy_for_notice: Callable[[Incident], IncidentsPolicy] | None = None,
 ) -> Incident:
     """Lock the row, apply `mutate` (which may refuse), append its event: one transaction."""
     ident = normalise_id(ident)
@@ -289,8 +341,11 @@ def _change(
         if row is None:
             raise IncidentNotFound(ident)
         inc = _to_incident(row)
+        was_severe = inc.severe
         data = mutate(inc)
         append_event(s, ws.signing_key, row, inc, kind, actor, data, now)
+        if inc.severe and not was_severe and policy_for_notice is not None:
+            notify_severe(s, inc, policy_for_notice(inc))
         inc.updated_at = now
         return inc
 
@@ -374,7 +429,7 @@ def triage(
             "note": note,
         }
 
-    return _change(ws, ident, "triaged", actor, mutate)
+    return _change(ws, ident, "triaged", actor, mutate, lambda inc: _policy_for(inc, policy))
 
 
 def move(
