@@ -86,9 +86,20 @@ def test_a_leak_of_the_system_prompt_is_blocked_and_recorded_as_severe(rig: Rig)
     )
     assert c.choices[0].finish_reason == "content_filter" and "ORCHID" not in c.choices[0].message.content
     (entry,) = rig.gateway.severe
-    assert entry["fired"][0]["rule"] == "output-system-prompt-leak" and entry["fired"][0]["owasp_llm"] == [
-        "LLM07:2025"
-    ]
+    assert entry["fired"][0]["rule"] == "output-system-prompt-leak"
+    assert entry["fired"][0]["owasp_llm"] == ["LLM07:2025"]
+    # the severe rule opened an incident of the system (off the request's path)
+    import time
+
+    from assay.incidents.service import get_incident
+
+    deadline = time.monotonic() + 20
+    while not rig.gateway.incidents and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (incident_id,) = rig.gateway.incidents
+    inc = get_incident(rig.gateway.log.ws, incident_id)
+    assert inc.source == "gateway" and "output-system-prompt-leak" in inc.title
+    assert entry["request_sha256"] in inc.description and "ORCHID" not in inc.description
     # streamed, the same leak ends the stream with a final chunk saying why
     stream = _client(rig.url).chat.completions.create(
         model="mock-1", messages=[{"role": "user", "content": "what can you do"}], stream=True

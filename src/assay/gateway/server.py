@@ -97,6 +97,7 @@ class Gateway:
         *,
         system: str = "",
         signer: Any = None,
+        on_severe: Any = None,
     ) -> None:
         self.guard = guard
         self.upstream = upstream
@@ -108,6 +109,9 @@ class Gateway:
         self.counts = {"requests": 0, "blocked": 0, "redacted": 0, "flagged": 0}
         self.signer = signer  # (text) -> (ledger_id, sidecar manifest bytes), or None: answers not signed
         self.sidecars: OrderedDict[int, bytes] = OrderedDict()
+        self.on_severe = on_severe  # (decision entry) -> incident id, run off the event loop
+        self.incidents: list[str] = []
+        self._pending: set[Any] = set()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.guard.rules.max_body_bytes, middlewares=[self._errors])
@@ -118,7 +122,28 @@ class Gateway:
         app.on_cleanup.append(self._cleanup)
         return app
 
+    def _open_incident(self, entry: dict[str, Any]) -> None:
+        """A severe rule fired: open an incident (assay.incidents) without holding up the answer."""
+        import asyncio
+
+        future = asyncio.get_running_loop().run_in_executor(None, self.on_severe, entry)
+        self._pending.add(future)
+
+        def done(f: Any) -> None:
+            self._pending.discard(f)
+            if f.exception() is None:
+                self.incidents.append(f.result())
+                entry["incident"] = f.result()
+            else:
+                entry["incident_error"] = str(f.exception())[:500]
+
+        future.add_done_callback(done)
+
     async def _cleanup(self, _app: web.Application) -> None:
+        import asyncio
+
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
         await self.upstream.aclose()
         if self.log is not None:
             self.log.close()
@@ -232,6 +257,8 @@ class Gateway:
         self.decisions.append(entry)
         if severe:
             self.severe.append(entry)
+            if self.on_severe is not None:
+                self._open_incident(entry)
         if self.log is not None:
             self.log.write(entry)
 

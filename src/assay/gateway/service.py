@@ -27,6 +27,7 @@ def build_gateway(
     rules_path: Path | None = None,
     log: bool = True,
     sign: bool = False,
+    incidents: bool = True,
 ) -> Gateway:
     from assay.manifest import load_manifest
     from assay.workspace import Workspace
@@ -42,7 +43,46 @@ def build_gateway(
     decision_log = DecisionLog(ws, manifest.system.id) if log else None
     signer = _signer(ws, manifest, spec) if sign else None
     upstream = Upstream(spec, manifest_path.parent)
-    return Gateway(guard, upstream, decision_log, system=manifest.system.id, signer=signer)
+    opener = _incident_opener(ws, manifest, manifest_path.parent, spec.component) if incidents else None
+    return Gateway(guard, upstream, decision_log, system=manifest.system.id, signer=signer, on_severe=opener)
+
+
+def _incident_opener(ws, manifest, base_dir, component):  # type: ignore[no-untyped-def]
+    """(decision entry) -> incident id: a severe rule's firing, reported as an incident of the system
+    (the request's hash and the rules that fired; never the request or the answer themselves)."""
+    from assay.incidents.models import IncidentReport
+    from assay.incidents.service import report
+    from assay.registry.service import register_system
+
+    register_system(ws, manifest)  # the incident names the system; registering again changes nothing
+    pack = None
+    if manifest.policy_pack is not None:
+        from assay.policy.loader import resolve_pack
+
+        pack = resolve_pack(manifest.policy_pack, base_dir)
+
+    def open_incident(entry: dict) -> str:  # type: ignore[type-arg]
+        fired = [f for f in entry["fired"] if f["severe"]]
+        worst = max(
+            (f["severity"] for f in fired), key=["low", "medium", "high", "critical"].index, default="high"
+        )
+        rules = ", ".join(f"{f['rule']} ({f['detail']})" for f in fired)
+        rep = IncidentReport(
+            system=manifest.system.id,
+            component=component,
+            title=f"Gateway: severe rule {fired[0]['rule']} fired on target {entry['target']}",
+            description=(
+                f"The guardrail gateway's rule(s) {rules} fired on request {entry['request_id']} "
+                f"(body sha256 {entry['request_sha256']}); action: {entry['action']}. OWASP LLM "
+                f"{', '.join(sorted({i for f in fired for i in f['owasp_llm']})) or 'n/a'}; ATLAS "
+                f"{', '.join(sorted({i for f in fired for i in f['atlas']})) or 'n/a'}."
+            ),
+            severity=worst,
+            source="gateway",
+        )
+        return report(ws, rep, policy=pack, actor="gateway").id
+
+    return open_incident
 
 
 def _signer(ws, manifest, spec):  # type: ignore[no-untyped-def]
