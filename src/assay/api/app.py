@@ -12,13 +12,14 @@ from pydantic import BaseModel
 
 from assay import __version__
 from assay.api.errors import install_error_handlers
-from assay.api.limits import KeepLedger, KeepQuota
+from assay.api.limits import KeepLedger, KeepQuota, ReportLimiter
 from assay.api.routers import (
     catalog,
     components,
     control_points,
     evals,
     evidence,
+    incidents,
     label,
     pages,
     parties,
@@ -58,6 +59,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     app.state.workspace = ws
     app.state.open_reads = open_reads
     app.state.keep_ledger = KeepLedger(keep_quota or KeepQuota.from_env())
+    app.state.report_limiter = ReportLimiter.from_env()
     install_error_handlers(app)
     app.add_middleware(verify.BodyLimits)  # 2 MiB bodies; a larger, bounded cap for verify uploads
 
@@ -72,6 +74,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
         evals.router,
         catalog.router,
         verify.router,
+        incidents.router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -188,3 +188,46 @@ class KeepLedger:
                         at + q.window_s - now,
                     )
             raise QuotaExceeded("keep quota reached", q.window_s)  # not reached: size <= q.bytes
+
+
+# --- the rate of public incident reports ----------------------------------------------------------
+
+
+class ReportLimiter:
+    """At most `count` reports per client in `window_s` seconds (`ASSAY_REPORT_RATE`, e.g. `30/60`):
+    the public intake is open to anyone, so one client cannot flood it. Counted per process."""
+
+    def __init__(self, count: int = 30, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.count, self.window_s, self._clock = count, window_s, clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReportLimiter:
+        raw = (os.environ if env is None else env).get("ASSAY_REPORT_RATE", "").strip()
+        if not raw:
+            return cls()
+        count, _, window = raw.partition("/")
+        try:
+            n, w = int(count), float(window or 60)
+        except ValueError:
+            raise ValueError(f"ASSAY_REPORT_RATE={raw!r}: expected COUNT/SECONDS, e.g. 30/60") from None
+        if n <= 0 or w <= 0:
+            raise ValueError(f"ASSAY_REPORT_RATE={raw!r}: expected positive numbers")
+        return cls(n, w)
+
+    def hit(self, client: str) -> None:
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.setdefault(client, deque())
+            while seen and seen[0] <= now - self.window_s:
+                seen.popleft()
+            if len(seen) >= self.count:
+                raise QuotaExceeded(
+                    f"too many reports from {client}: at most {self.count} in {self.window_s:g} s",
+                    seen[0] + self.window_s - now,
+                )
+            seen.append(now)
+            if len(self._seen) > 100_000:  # forget idle clients rather than grow without end
+                for key in [k for k, v in self._seen.items() if not v][:50_000]:
+                    del self._seen[key]

@@ -49,6 +49,15 @@ class IncidentError(ValueError):
     """A request the record or the workflow refuses; the message says why and what would be accepted."""
 
 
+class AlreadyReported(Exception):
+    """The idempotency key was used before: for the same report (`same`) or for a different one."""
+
+    def __init__(self, incident_id: str, same: bool) -> None:
+        super().__init__(incident_id)
+        self.incident_id = incident_id
+        self.same = same
+
+
 class IncidentNotFound(LookupError):
     def __init__(self, ident: str) -> None:
         hint = "" if ID_PATTERN.match(ident) else " (ids look like AS-HELPDESK-2026-0001)"
@@ -166,6 +175,7 @@ def report(
     actor: str = "reporter",
     today: dt.date | None = None,
     file: str = "(report)",
+    idempotency: tuple[str, str] | None = None,
 ) -> Incident:
     """Accept a report: check its references, judge it under the policy, number it, keep the reporter's
     contact apart, flag a near-duplicate vulnerability, and log the `reported` event — one transaction."""
@@ -231,12 +241,18 @@ def report(
     judged = _apply_policy(inc, pol)
     print_ = report_fingerprint(rep.title, rep.description) if rep.kind == "vulnerability" else None
     with ws.db.write_session() as s:
+        if idempotency is not None:
+            seen = rows.get_idempotency(s, idempotency[0])
+            if seen is not None:
+                raise AlreadyReported(seen["incident_id"], seen["request_sha256"] == idempotency[1])
         if print_ is not None:
             near = find_near_duplicate(s, rep.system, print_)
             if near is not None:
                 inc.near_duplicate_of, inc.near_duplicate_similarity = near.incident_id, near.similarity
         number = rows.next_number(s, rep.system, today.year)
         inc.id = incident_id(rep.system, today.year, number)
+        if idempotency is not None:
+            rows.put_idempotency(s, idempotency[0], idempotency[1], inc.id)
         rows.insert_incident(
             s,
             {

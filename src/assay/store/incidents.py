@@ -183,3 +183,16 @@ def band_candidates(
         .limit(limit)
     )
     return [(i, bytes(f)) for i, f in session.execute(q)]
+
+
+def get_idempotency(session: Session, key: str) -> dict[str, Any] | None:
+    from assay.store.tables import IncidentIdempotencyRow
+
+    row = session.get(IncidentIdempotencyRow, key)
+    return None if row is None else {"request_sha256": row.request_sha256, "incident_id": row.incident_id}
+
+
+def put_idempotency(session: Session, key: str, request_sha256: str, incident_id: str) -> None:
+    from assay.store.tables import IncidentIdempotencyRow
+
+    session.add(IncidentIdempotencyRow(key=key, request_sha256=request_sha256, incident_id=incident_id))

@@ -338,3 +338,15 @@ class IncidentBandRow(Base):
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     band: Mapped[int] = mapped_column(Integer)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class IncidentIdempotencyRow(Base):
+    """An `Idempotency-Key` the intake has seen: a retry with the same key and body gets the same
+    incident; a different body under a used key is refused. Written in the report's transaction."""
+
+    __tablename__ = "incident_idempotency"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

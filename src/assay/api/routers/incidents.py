@@ -1,0 +1,155 @@
+"""Incident and vulnerability reports over HTTP.
+
+`POST /api/v1/incidents` is open to anyone (no token, even on a closed server): the public reports here.
+It is rate-limited per client, honours `Idempotency-Key` (a retry gets the same incident), and answers
+with the id and a receipt; `GET /api/v1/incidents/{id}/status` with that receipt shows the reporter
+their report's status and nothing else. Reading the reports themselves needs an editor token (the
+triager's role); the reporter's contact is never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from assay.api.auth import AUTH_FAILURES, editor
+from assay.api.deps import workspace
+from assay.api.errors import BODY_ERRORS, INVALID, ErrorMessage, InvalidRequest, ProblemReport
+from assay.incidents.intake import (
+    IdempotencyConflict,
+    PublicReport,
+    PublicStatus,
+    Receipt,
+    check_receipt,
+    public_status,
+    receipt_for,
+    submit,
+)
+from assay.incidents.models import Incident, Status
+from assay.incidents.service import (
+    IncidentError,
+    IncidentNotFound,
+    ReportInvalid,
+    get_incident,
+    list_incidents,
+)
+from assay.manifest.problems import Problem
+from assay.tokens import ApiToken
+from assay.workspace import Workspace
+
+router = APIRouter(prefix="/incidents", tags=["incidents"], responses=INVALID)
+
+NOT_THERE = "no such report (or the receipt does not match it)"
+
+
+def only_query(*names: str) -> Any:
+    """Refuse query parameters the operation does not have: a misspelt filter must not be ignored."""
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise InvalidRequest(
+                unknown[0][:60], f"unknown query parameter; this operation takes {list(names)}"
+            )
+
+    return Depends(check)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Report an incident or a vulnerability (public)",
+    dependencies=[only_query()],
+    responses={
+        **BODY_ERRORS,
+        409: {"model": ErrorMessage, "description": "the Idempotency-Key was used for another report"},
+        422: {"model": ProblemReport, "description": "what is wrong with the report, field by field"},
+        429: {"model": ErrorMessage, "description": "too many reports from this client; see Retry-After"},
+    },
+)
+async def post_incident(
+    request: Request,
+    response: Response,
+    body: PublicReport,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", min_length=1, max_length=200),
+    ws: Workspace = Depends(workspace),
+) -> Receipt:
+    client = request.client.host if request.client else "unknown"
+    request.app.state.report_limiter.hit(client)
+    digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    try:
+        inc, replayed = await run_in_threadpool(
+            submit, ws, body, source="api", idempotency_key=idempotency_key, body_sha256=digest
+        )
+    except IdempotencyConflict as exc:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})  # type: ignore[return-value]
+    except ReportInvalid as exc:
+        content = {"detail": [p.model_dump(mode="json") for p in exc.problems]}
+        return JSONResponse(status_code=422, content=content)  # type: ignore[return-value]
+    except IncidentError as exc:
+        problem = Problem(file="<request body>", field="(body)", message=str(exc))
+        return JSONResponse(status_code=422, content={"detail": [problem.model_dump(mode="json")]})  # type: ignore[return-value]
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return Receipt(
+        id=inc.id,
+        receipt=receipt_for(ws, inc.id),
+        status_url=f"/api/v1/incidents/{inc.id}/status",
+        replayed=replayed,
+    )
+
+
+@router.get(
+    "/{incident_id}/status",
+    summary="A report's status, for its reporter (needs the receipt)",
+    responses={404: {"model": ErrorMessage, "description": NOT_THERE}},
+    dependencies=[only_query("receipt")],
+)
+def incident_status(
+    incident_id: str,
+    receipt: str | None = Query(None, max_length=100, description="or the X-Assay-Receipt header"),
+    header_receipt: str | None = Header(None, alias="X-Assay-Receipt", max_length=100),
+    ws: Workspace = Depends(workspace),
+) -> PublicStatus:
+    token = header_receipt or receipt or ""
+    try:
+        inc = get_incident(ws, incident_id)
+    except (IncidentNotFound, IncidentError, ValueError):
+        inc = None
+    if inc is None or not check_receipt(ws, inc.id, token):
+        return JSONResponse(status_code=404, content={"detail": NOT_THERE})  # type: ignore[return-value]
+    return public_status(inc)
+
+
+@router.get(
+    "",
+    summary="List reports (triagers: editor token)",
+    responses=AUTH_FAILURES,
+    dependencies=[only_query("status")],
+)
+def incidents_list(
+    status: Status | None = Query(None, description="only reports in this state"),
+    ws: Workspace = Depends(workspace),
+    _token: ApiToken = Depends(editor),
+) -> list[Incident]:
+    return list_incidents(ws, status=[status] if status else None)
+
+
+@router.get(
+    "/{incident_id}",
+    summary="One report's public record (triagers: editor token)",
+    responses={**AUTH_FAILURES, 404: {"model": ErrorMessage, "description": "no such report"}},
+    dependencies=[only_query()],
+)
+def incident_get(
+    incident_id: str, ws: Workspace = Depends(workspace), _token: ApiToken = Depends(editor)
+) -> Incident:
+    try:
+        return get_incident(ws, incident_id)
+    except (IncidentNotFound, IncidentError, ValueError):
+        return JSONResponse(status_code=404, content={"detail": "no such report"})  # type: ignore[return-value]
