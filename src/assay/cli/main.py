@@ -7,6 +7,7 @@ import typer
 from assay import __version__
 from assay.cli import (
     catalog,
+    data,
     evals,
     evidence,
     manifest_cmds,
@@ -32,6 +33,7 @@ app.add_typer(registry.app, name="registry", help="Parties, components, control 
 app.add_typer(catalog.app, name="catalog", help="The framework's controls and their crosswalks.")
 app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")
 app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
+app.add_typer(data.app, name="data", help="Scan datasets: personal data, licences, duplicates; data cards.")
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
