@@ -76,9 +76,11 @@ def scan(
     dataset: Dataset | None = None,
     options: ScanOptions | None = None,
     progress: Progress | None = None,
+    prompts: SuitePrompts | None = None,
 ) -> tuple[DataCard, list[str]]:
     """Scan `path`; with a manifest, compare against its suites and link the card to its dataset.
 
+    `prompts` saves reloading the suites when several datasets of one manifest are scanned.
     Returns the card and the problems met on the way (a suite that would not load). Raises
     `DataInputError` when the data cannot be read."""
     problems: list[str] = []
@@ -86,7 +88,7 @@ def scan(
     commercial = None
     if manifest is not None:
         base = base_dir or Path.cwd()
-        prompts = suite_prompts(manifest, base)
+        prompts = prompts if prompts is not None else suite_prompts(manifest, base)
         texts, problems = prompts.texts, prompts.problems
         commercial = manifest.system.commercial
         if dataset is None:
