@@ -195,7 +195,8 @@ def _step_datasets(ctx: AssessmentContext) -> None:
                 f"({', '.join(sorted(card.contamination.by_suite))}): scores on those suites may be inflated"
             )
         stem = card_stem(card)
-        ctx.write_json(f"{stem}.json", card.model_dump(mode="json"), kind=CARD_KIND, title=f"Data card: {d.name}")
+        title = f"Data card: {d.name}"
+        ctx.write_json(f"{stem}.json", card.model_dump(mode="json"), kind=CARD_KIND, title=title)
         ctx.write(
             f"{stem}.html",
             card_html(card).encode(),
