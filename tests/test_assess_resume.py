@@ -125,7 +125,7 @@ def test_killed_during_the_evaluations_resumes_from_that_step(tmp_path: Path, da
         stdout, err = again.communicate(timeout=120)
         assert again.returncode == 0, err.decode()
     text = stdout.decode()
-    assert "reused 3 finished step(s)" in text
+    assert "reused 4 finished step(s)" in text
     assert "(done earlier, reused)" in err.decode()
 
 

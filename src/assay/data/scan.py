@@ -45,6 +45,8 @@ EXAMPLES_PER_ENTITY = 2
 MAX_EXAMPLES = 5
 MAX_PROBLEMS = 10
 SMALL_BYTES = 8 * 1024 * 1024
+BUCKET_CAP = 32
+MAX_CANDIDATES = 64
 
 
 @dataclass
@@ -195,7 +197,7 @@ class _Acc:
     suites: _SuiteIndex = field(default_factory=_SuiteIndex)
     signatures: dict[int, np.ndarray] = field(default_factory=dict)
     bands: dict[tuple[int, int], list[int]] = field(default_factory=dict)
-    hash_of_seq: dict[int, int] = field(default_factory=dict)
+    indexed_hashes: set[int] = field(default_factory=set)
     lengths: int = 0
     examples_per_entity: dict[str, int] = field(default_factory=dict)
     columns: dict[str, None] = field(default_factory=dict)
@@ -387,18 +389,25 @@ def _fold(acc: _Acc, results: list[RowResult]) -> None:
 
 
 def _near(acc: _Acc, r: RowResult) -> None:
+    """Near-duplicate check against the rows indexed so far.
+
+    Only rows that are not already an (exact or near) copy of an indexed row join the index, each LSH
+    bucket keeps at most `BUCKET_CAP` rows, and at most `MAX_CANDIDATES` are compared: a set made of
+    one template repeated thousands of times stays linear instead of quadratic."""
     assert r.signature is not None
-    sig = fp.signature_from_bytes(r.signature)
     d = acc.card.duplicates
     d.near_rows_examined += 1
-    best: tuple[float, int] | None = None
-    candidates: set[int] = set()
+    if r.hash64 in acc.indexed_hashes:
+        return  # an exact duplicate, counted as such
+    sig = fp.signature_from_bytes(r.signature)
     bands = fp.text_bands(sig)
+    candidates: list[int] = []
     for band in bands:
-        candidates.update(acc.bands.get(band, ()))
-    for other in candidates:
-        if acc.hash_of_seq.get(other) == r.hash64:
-            continue  # an exact duplicate, counted as such
+        for other in acc.bands.get(band, ()):
+            if other not in candidates:
+                candidates.append(other)
+    best: tuple[float, int] | None = None
+    for other in candidates[:MAX_CANDIDATES]:
         sim = fp.minhash_similarity(sig, acc.signatures[other])
         if sim >= d.near_threshold and (best is None or sim > best[0]):
             best = (sim, other)
@@ -410,10 +419,13 @@ def _near(acc: _Acc, r: RowResult) -> None:
                     first=_loc(acc, best[1]), duplicate=_loc(acc, r.seq), similarity=round(best[0], 3)
                 )
             )
+        return
     acc.signatures[r.seq] = sig
-    acc.hash_of_seq[r.seq] = r.hash64
+    acc.indexed_hashes.add(r.hash64)
     for band in bands:
-        acc.bands.setdefault(band, []).append(r.seq)
+        bucket = acc.bands.setdefault(band, [])
+        if len(bucket) < BUCKET_CAP:
+            bucket.append(r.seq)
 
 
 def _finish(acc: _Acc, data: list[tuple[Path, str]], root: Path) -> None:
