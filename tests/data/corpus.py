@@ -59,7 +59,9 @@ def iban(rng: random.Random) -> str:
 
 
 def email(rng: random.Random, i: int) -> str:
-    return f"{rng.choice(['mei', 'raj', 'siti', 'jon'])}.{rng.choice(['tan', 'kumar', 'lee'])}{i}@example{i % 7}.com.sg"
+    first = rng.choice(["mei", "raj", "siti", "jon"])
+    last = rng.choice(["tan", "kumar", "lee"])
+    return f"{first}.{last}{i}@example{i % 7}.com.sg"
 
 
 def ip(rng: random.Random) -> str:
