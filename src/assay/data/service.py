@@ -40,7 +40,8 @@ def suite_prompts(manifest: Manifest, base_dir: Path) -> SuitePrompts:
             continue
         seen.add(ref.suite)
         try:
-            suites, _report = resolve_suites(ref.suite, base_dir)
+            # only the prompts matter here: a bare sample file needs no scorer of its own to be read
+            suites, _report = resolve_suites(ref.suite, base_dir, scorers=["exact"])
         except Exception as exc:  # a suite that cannot load is reported, the scan goes on without it
             out.problems.append(f"suite {ref.suite}: not compared ({type(exc).__name__}: {exc})")
             continue
