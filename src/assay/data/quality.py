@@ -16,6 +16,8 @@ from importlib import resources
 from assay import yamlio
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_ASCII_LETTERS = re.compile(r"[A-Za-z]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SCRIPT_PREFIX = {
     "CJK": "han",
     "TAMIL": "tamil",
@@ -59,14 +61,15 @@ def language(text: str) -> str:
     """A language code (ISO 639-1) for the text's main language, or "und" when there is no hint."""
     sample = text[:SAMPLE_CHARS]
     counts: dict[str, int] = {}
-    for ch in sample:
-        if ch.isalpha():
-            if ch.isascii():
-                counts["latin"] = counts.get("latin", 0) + 1
-                continue
-            script = _script_of(ch)
-            if script:
-                counts[script] = counts.get(script, 0) + 1
+    latin = len(_ASCII_LETTERS.findall(sample))
+    if latin:
+        counts["latin"] = latin
+    if not sample.isascii():  # only the other characters are looked up one by one
+        for ch in _NON_ASCII.findall(sample):
+            if ch.isalpha():
+                script = _script_of(ch)
+                if script:
+                    counts[script] = counts.get(script, 0) + 1
     if not counts:
         return "und"
     top = max(counts, key=lambda k: counts[k])

@@ -87,9 +87,23 @@ class _SuiteIndex:
             i = len(index.items)
             index.items.append((t.suite, t.sample_id, sig))
             index.exact.setdefault(_hash64(norm), []).append(i)
-            for band in fp.text_bands(sig):
+            for band in _bands(sig):
                 index.bands.setdefault(band, []).append(i)
         return index
+
+
+_BAND_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _bands(sig: np.ndarray) -> list[tuple[int, int]]:
+    """LSH band keys of a 128-value signature: 32 bands of 4 values, each folded to 64 bits.
+
+    The same banding as the ledger's (`fingerprints.TEXT_BANDS`), hashed with numpy instead of one
+    blake2b call per band: these keys live only for one scan, so they need not match the ledger's."""
+    pairs = np.ascontiguousarray(sig, dtype="<u4").view("<u8").reshape(fp.TEXT_BANDS, -1)
+    with np.errstate(over="ignore"):
+        folded = pairs[:, 0] * _BAND_MUL ^ pairs[:, 1]
+    return list(enumerate(folded.tolist()))
 
 
 def _hash64(norm: str) -> int:
@@ -173,7 +187,7 @@ def _contamination(
         norm = fp.normalise_text(text)
         for i in suites.exact.get(_hash64(norm), []) if norm else []:
             found[i] = (1.0, True)
-    candidates = {i for band in fp.text_bands(sig) for i in suites.bands.get(band, [])}
+    candidates = {i for band in _bands(sig) for i in suites.bands.get(band, [])}
     for i in candidates - set(found):
         sim = fp.minhash_similarity(sig, suites.items[i][2])
         if sim >= threshold:
@@ -400,17 +414,20 @@ def _near(acc: _Acc, r: RowResult) -> None:
     if r.hash64 in acc.indexed_hashes:
         return  # an exact duplicate, counted as such
     sig = fp.signature_from_bytes(r.signature)
-    bands = fp.text_bands(sig)
-    candidates: list[int] = []
+    bands = _bands(sig)
+    found: dict[int, None] = {}
     for band in bands:
-        for other in acc.bands.get(band, ()):
-            if other not in candidates:
-                candidates.append(other)
+        found.update(dict.fromkeys(acc.bands.get(band, ())))
+        if len(found) >= MAX_CANDIDATES:
+            break
+    candidates = list(found)
     best: tuple[float, int] | None = None
-    for other in candidates[:MAX_CANDIDATES]:
-        sim = fp.minhash_similarity(sig, acc.signatures[other])
-        if sim >= d.near_threshold and (best is None or sim > best[0]):
-            best = (sim, other)
+    if candidates:
+        checked = candidates[:MAX_CANDIDATES]
+        sims = (np.stack([acc.signatures[o] for o in checked]) == sig).mean(axis=1)
+        i = int(np.argmax(sims))
+        if sims[i] >= d.near_threshold:
+            best = (float(sims[i]), checked[i])
     if best is not None:
         d.near_pairs += 1
         if len(d.near_examples) < MAX_EXAMPLES:
