@@ -119,3 +119,31 @@ def test_redaction_masks_the_neighbours_too() -> None:
     found = Detector(use_presidio=False).find(text)
     snippet = redact(text, found, 0)
     assert "a.b@example.com" not in snippet and "77881234" not in snippet and "1234567" not in snippet
+
+
+def test_presidio_runs_offline_without_torch(tmp_path: Path) -> None:
+    """In a fresh interpreter where every socket call fails, a gated row reaches presidio (an
+    international phone number) and neither torch nor a spaCy model is loaded."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        json.dumps({"text": "Our London office answers on +44 20 7946 0958 every weekday."}) + "\n"
+    )
+    code = f"""
+import socket, sys
+def refuse(*a, **k):
+    raise OSError("network blocked in this test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+from assay.data import ScanOptions, scan_path
+card = scan_path({str(data)!r}, options=ScanOptions(workers=1))
+assert card.personal_data == {{"PHONE_NUMBER": 1}}, card.personal_data
+assert card.personal_data_detail.presidio_rows == 1
+assert "torch" not in sys.modules and "transformers" not in sys.modules
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

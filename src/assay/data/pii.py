@@ -46,6 +46,17 @@ def presidio_analyzer() -> Any:
         return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
 
 
+def presidio_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("presidio_analyzer") is not None
+
+
+def _presidio_or_none() -> Any:
+    """presidio is an optional extra (`assay[pii]`); without it the built-in recognizers still run."""
+    return presidio_analyzer() if presidio_available() else None
+
+
 class Detector:
     """Finds personal data in one text; `use_presidio=False` keeps to Assay's own recognizers."""
 
@@ -64,8 +75,11 @@ class Detector:
             wanted.append("CRYPTO")
         if not wanted:
             return found
+        analyzer = _presidio_or_none()
+        if analyzer is None:
+            return found
         self.presidio_calls += 1
-        results = presidio_analyzer().analyze(
+        results = analyzer.analyze(
             text=text, language="en", entities=wanted, score_threshold=PRESIDIO_THRESHOLD
         )
         extra = [

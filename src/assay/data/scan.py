@@ -36,7 +36,7 @@ from assay.data.models import (
     PiiExample,
     RowProblem,
 )
-from assay.data.pii import Detector, redact
+from assay.data.pii import Detector, presidio_available, redact
 from assay.data.readers import DEFAULT_MAX_LINE, DataInputError, discover, iter_records
 from assay.provenance import fingerprints as fp
 
@@ -251,7 +251,11 @@ def scan_path(
     )
     card.personal_data_detail.engine = (
         "assay recognizers (NRIC/FIN checksum, Luhn, IBAN mod-97, IP, e-mail, SG phone and postal code)"
-        + (" + presidio-analyzer no-NLP (PHONE_NUMBER, CRYPTO) on gated rows" if opts.use_presidio else "")
+        + (
+            " + presidio-analyzer no-NLP (PHONE_NUMBER, CRYPTO) on gated rows"
+            if opts.use_presidio and presidio_available()
+            else ""
+        )
     )
     suites = _SuiteIndex.build(suite_texts or [])
     card.contamination.suites = sorted({t.suite for t in suite_texts or []})
