@@ -58,6 +58,8 @@ class Record:
     """Why the row could not be parsed (empty when it parsed)."""
     broken_offset: int | None = None
     """Byte offset of the first byte that is not UTF-8, when the row had one."""
+    end: int = 0
+    """How far into the file reading has got (bytes; 0 where a format cannot tell), for progress."""
 
 
 @dataclass
@@ -219,22 +221,22 @@ def read_jsonl(path: Path, rel: str, max_line: int) -> Iterator[Record]:
     for number, offset, raw in _lines(path, rel, max_line):
         if not raw.strip():
             share.add(None)
-            yield Record(rel, number, {})
+            yield Record(rel, number, {}, end=offset)
             continue
         text, bad = _decode(raw, offset)
         share.add(bad)
         if bad is not None:
-            yield Record(rel, number, {}, broken_offset=bad)
+            yield Record(rel, number, {}, broken_offset=bad, end=offset)
             continue
         try:
             value = jsonio.loads(text, file=rel, limits=limits)
         except json.JSONDecodeError as exc:
-            yield Record(rel, number, {}, malformed=f"not JSON: {exc.msg} at column {exc.colno}")
+            yield Record(rel, number, {}, malformed=f"not JSON: {exc.msg} at column {exc.colno}", end=offset)
             continue
         except jsonio.JsonLimitError as exc:
-            yield Record(rel, number, {}, malformed=exc.message)
+            yield Record(rel, number, {}, malformed=exc.message, end=offset)
             continue
-        yield Record(rel, number, text_fields(value))
+        yield Record(rel, number, text_fields(value), end=offset)
     share.check()
 
 
@@ -298,7 +300,7 @@ def read_csv(path: Path, rel: str, max_line: int) -> Iterator[Record]:
                 (header[i] if i < len(header) else f"column{i + 1}"): v
                 for i, v in enumerate(row[:MAX_FIELDS])
             }
-            yield Record(rel, start, fields, malformed=malformed, broken_offset=bad)
+            yield Record(rel, start, fields, malformed=malformed, broken_offset=bad, end=state["offset"])
             start = end + 1
     finally:
         csv.field_size_limit(old_limit)
@@ -316,7 +318,7 @@ def read_text(path: Path, rel: str, max_line: int) -> Iterator[Record]:
         if not raw.strip():
             if buf:
                 share.add(bad_at)
-                yield Record(rel, first, {"text": "\n".join(buf)}, broken_offset=bad_at)
+                yield Record(rel, first, {"text": "\n".join(buf)}, broken_offset=bad_at, end=offset)
                 buf, size, bad_at = [], 0, None
             continue
         text, bad = _decode(raw, offset)
@@ -332,7 +334,7 @@ def read_text(path: Path, rel: str, max_line: int) -> Iterator[Record]:
         buf.append(text)
     if buf:
         share.add(bad_at)
-        yield Record(rel, first, {"text": "\n".join(buf)}, broken_offset=bad_at)
+        yield Record(rel, first, {"text": "\n".join(buf)}, broken_offset=bad_at, end=offset)
     share.check()
 
 

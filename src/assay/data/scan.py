@@ -143,6 +143,7 @@ def analyze_batch(batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
     near_rows: int = _STATE["near_dup_rows"]
     threshold: float = _STATE["threshold"]
     out = []
+    wanted: list[tuple[int, str]] = []  # (index in out, normalised text) of rows that need a signature
     for seq, fields in batch:
         pii: list[tuple[str, str, str]] = []
         calls = detector.presidio_calls
@@ -157,12 +158,8 @@ def analyze_batch(batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
                 pii.append((column, f.entity, example))
         joined = "\n".join(fields.values())
         norm = fp.normalise_text(joined) if joined else ""
-        sig = None
-        hits: list[tuple[int, float, bool]] = []
         if norm and (seq < near_rows or suites.items):
-            sig = fp.minhash(joined)
-            if suites.items:
-                hits = _contamination(suites, fields, sig, threshold)
+            wanted.append((len(out), norm))
         out.append(
             RowResult(
                 seq=seq,
@@ -171,11 +168,17 @@ def analyze_batch(batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
                 length=len(joined),
                 toxic=bool(norm) and quality.has_toxic_term(joined),
                 hash64=_hash64(norm) if norm else 0,
-                signature=fp.signature_bytes(sig) if sig is not None and seq < near_rows else None,
-                contamination=hits,
+                signature=None,
+                contamination=[],
                 presidio=detector.presidio_calls > calls,
             )
         )
+    for (k, _norm), sig in zip(wanted, (fp.minhash(n) for _, n in wanted), strict=True):
+        r = out[k]
+        if r.seq < near_rows:
+            r.signature = fp.signature_bytes(sig)
+        if suites.items:
+            r.contamination = _contamination(suites, batch[k][1], sig, threshold)
     return out
 
 
@@ -266,11 +269,12 @@ def scan_path(
     file_index: dict[str, int] = {}
     size_of = {str(_rel_to(files.root, p)): p.stat().st_size for p, _ in files.data}
     done_bytes = 0
+    position = 0
     current = ""
     report = progress or (lambda done, total: None)
 
     def batches() -> Iterator[list[tuple[int, dict[str, str]]]]:
-        nonlocal done_bytes, current
+        nonlocal done_bytes, current, position
         batch: list[tuple[int, dict[str, str]]] = []
         for seq, rec in enumerate(iter_records(files, opts.max_line)):
             if rec.file != current:
@@ -281,6 +285,7 @@ def scan_path(
                 if len(acc.files) < len(file_index):
                     acc.files.append(rec.file)
             fidx = file_index[rec.file]
+            position = done_bytes + rec.end
             acc.card.quality.rows += 1
             _row_flags(acc, rec, fidx)
             acc.rows_at.append(min(rec.row, 2**32 - 1))
@@ -302,7 +307,7 @@ def scan_path(
         _init_worker(*init_args)
         for b in batches():
             _fold(acc, analyze_batch(b))
-            report(done_bytes, total_bytes)
+            report(position, total_bytes)
     else:
         pool = _mp_context().Pool(workers, initializer=_init_worker, initargs=init_args)
         try:
@@ -311,7 +316,7 @@ def scan_path(
                 pending.append(pool.apply_async(analyze_batch, (b,)))
                 while len(pending) >= 2 * workers:
                     _fold(acc, pending.popleft().get())
-                    report(done_bytes, total_bytes)
+                    report(position, total_bytes)
             while pending:
                 _fold(acc, pending.popleft().get())
         finally:
