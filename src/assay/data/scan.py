@@ -4,8 +4,8 @@ The main process reads (readers hold one line or one Arrow batch at a time) and 
 processes analyse each batch (personal data, language, toxic terms, hashes, MinHash); the main
 process folds the results into counts. At most `2 × workers` batches are in flight, so a fast reader
 cannot queue a whole file in memory. Per row the main process keeps 14 bytes (hash, row number, file
-index) for the exact-duplicate count, plus one 512-byte MinHash signature for each of the first
-`near_dup_rows` rows.
+index) for the exact-duplicate count, plus a 512-byte MinHash signature (with its 12-byte hash and
+row) for each of the first `near_dup_rows` rows; both are compared in one batch at the end.
 """
 
 from __future__ import annotations
@@ -45,8 +45,6 @@ EXAMPLES_PER_ENTITY = 2
 MAX_EXAMPLES = 5
 MAX_PROBLEMS = 10
 SMALL_BYTES = 8 * 1024 * 1024
-BUCKET_CAP = 32
-MAX_CANDIDATES = 64
 
 
 @dataclass
@@ -212,9 +210,9 @@ class _Acc:
     file_at: array = field(default_factory=lambda: array("H"))
     hash_seq: array = field(default_factory=lambda: array("I"))
     suites: _SuiteIndex = field(default_factory=_SuiteIndex)
-    signatures: dict[int, np.ndarray] = field(default_factory=dict)
-    bands: dict[tuple[int, int], list[int]] = field(default_factory=dict)
-    indexed_hashes: set[int] = field(default_factory=set)
+    near_sigs: bytearray = field(default_factory=bytearray)
+    near_seqs: array = field(default_factory=lambda: array("I"))
+    near_hashes: array = field(default_factory=lambda: array("Q"))
     lengths: int = 0
     examples_per_entity: dict[str, int] = field(default_factory=dict)
     columns: dict[str, None] = field(default_factory=dict)
@@ -391,7 +389,9 @@ def _fold(acc: _Acc, results: list[RowResult]) -> None:
         acc.hashes.append(r.hash64)
         acc.hash_seq.append(r.seq)
         if r.signature is not None:
-            _near(acc, r)
+            acc.near_sigs += r.signature
+            acc.near_seqs.append(r.seq)
+            acc.near_hashes.append(r.hash64)
         for i, sim, exact in r.contamination:
             if not exact and sim < card.contamination.threshold:
                 continue
@@ -411,51 +411,66 @@ def _fold(acc: _Acc, results: list[RowResult]) -> None:
             card.contamination.rows_matching += 1
 
 
-def _near(acc: _Acc, r: RowResult) -> None:
-    """Near-duplicate check against the rows indexed so far.
-
-    Only rows that are not already an (exact or near) copy of an indexed row join the index, each LSH
-    bucket keeps at most `BUCKET_CAP` rows, and at most `MAX_CANDIDATES` are compared: a set made of
-    one template repeated thousands of times stays linear instead of quadratic."""
-    assert r.signature is not None
+def _near_duplicates(acc: _Acc) -> None:
+    """Near-duplicates among the rows that got a signature (the first `near_dup_rows`), found in one
+    batch at the end: for each of the 32 LSH bands, sort the band keys; a row whose key equals an
+    earlier row's becomes a candidate pair with the earliest row of that key. Candidates are then
+    checked by MinHash similarity. Memory is bounded by arrays: 768 bytes a row, 16 bytes a candidate
+    pair (at most 32 a row), whatever the data looks like."""
     d = acc.card.duplicates
-    d.near_rows_examined += 1
-    if r.hash64 in acc.indexed_hashes:
-        return  # an exact duplicate, counted as such
-    sig = fp.signature_from_bytes(r.signature)
-    bands = _bands(sig)
-    found: dict[int, None] = {}
-    for band in bands:
-        found.update(dict.fromkeys(acc.bands.get(band, ())))
-        if len(found) >= MAX_CANDIDATES:
-            break
-    candidates = list(found)
-    best: tuple[float, int] | None = None
-    if candidates:
-        checked = candidates[:MAX_CANDIDATES]
-        sims = (np.stack([acc.signatures[o] for o in checked]) == sig).mean(axis=1)
-        i = int(np.argmax(sims))
-        if sims[i] >= d.near_threshold:
-            best = (float(sims[i]), checked[i])
-    if best is not None:
-        d.near_pairs += 1
-        if len(d.near_examples) < MAX_EXAMPLES:
-            d.near_examples.append(
-                DuplicatePair(
-                    first=_loc(acc, best[1]), duplicate=_loc(acc, r.seq), similarity=round(best[0], 3)
-                )
-            )
+    n = len(acc.near_seqs)
+    d.near_rows_examined = n
+    if n < 2:
         return
-    acc.signatures[r.seq] = sig
-    acc.indexed_hashes.add(r.hash64)
-    for band in bands:
-        bucket = acc.bands.setdefault(band, [])
-        if len(bucket) < BUCKET_CAP:
-            bucket.append(r.seq)
+    sigs = np.frombuffer(bytes(acc.near_sigs), dtype="<u4").reshape(n, fp.NUM_PERM)
+    hashes = np.frombuffer(acc.near_hashes, dtype=np.uint64)
+    pairs = sigs.view("<u8").reshape(n, fp.TEXT_BANDS, -1)
+    with np.errstate(over="ignore"):
+        keys = pairs[:, :, 0] * _BAND_MUL ^ pairs[:, :, 1]
+    index = np.arange(n)
+    later: list[np.ndarray] = []
+    earlier: list[np.ndarray] = []
+    for b in range(fp.TEXT_BANDS):
+        order = np.argsort(keys[:, b], kind="stable")
+        col = keys[order, b]
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = col[1:] != col[:-1]
+        first = order[np.maximum.accumulate(np.where(starts, index, 0))]
+        mask = order != first
+        later.append(order[mask])
+        earlier.append(first[mask])
+    j = np.concatenate(later)
+    i = np.concatenate(earlier)
+    # exact copies are counted as exact duplicates, not again here
+    _, first_of_hash = np.unique(hashes, return_index=True)
+    is_copy = np.ones(n, dtype=bool)
+    is_copy[first_of_hash] = False
+    keep = (hashes[j] != hashes[i]) & ~is_copy[j]
+    pair_key = np.unique(j[keep].astype(np.int64) * n + i[keep])
+    j, i = pair_key // n, pair_key % n
+    sims = np.empty(j.size)
+    for lo in range(0, j.size, 65536):
+        hi = lo + 65536
+        sims[lo:hi] = (sigs[j[lo:hi]] == sigs[i[lo:hi]]).mean(axis=1)
+    hit = sims >= d.near_threshold
+    j, i, sims = j[hit], i[hit], sims[hit]
+    rows = np.unique(j)
+    d.near_pairs = int(rows.size)
+    for row in rows[:MAX_EXAMPLES]:
+        sel = np.flatnonzero(j == row)
+        best = sel[np.argmax(sims[sel])]
+        d.near_examples.append(
+            DuplicatePair(
+                first=_loc(acc, acc.near_seqs[int(i[best])]),
+                duplicate=_loc(acc, acc.near_seqs[int(row)]),
+                similarity=round(float(sims[best]), 3),
+            )
+        )
 
 
 def _finish(acc: _Acc, data: list[tuple[Path, str]], root: Path) -> None:
     card = acc.card
+    _near_duplicates(acc)
     q = card.quality
     q.mean_length_chars = round(acc.lengths / q.rows, 1) if q.rows else 0.0
     q.toxic_term_rate = round(q.toxic_term_rows / q.rows, 6) if q.rows else 0.0
