@@ -48,10 +48,12 @@ def luhn_card(rng: random.Random) -> str:
 
 
 def iban(rng: random.Random) -> str:
+    """A valid IBAN with its country's length (GB 22, DE 22, FR 27, NL 18) and mod-97 check digits."""
     country = rng.choice(["GB", "DE", "FR", "NL"])
-    bban = "".join(rng.choice("0123456789") for _ in range(18))
+    digits = {"GB": 14, "DE": 18, "FR": 23, "NL": 10}[country]
+    bban = "".join(rng.choice("0123456789") for _ in range(digits))
     if country in ("GB", "NL"):
-        bban = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(4)) + bban[:14]
+        bban = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(4)) + bban
     numeric = "".join(str(int(ch, 36)) for ch in bban + country + "00")
     check = 98 - int(numeric) % 97
     raw = f"{country}{check:02d}{bban}"

@@ -31,6 +31,7 @@ def test_checks_of_the_built_in_recognizers() -> None:
         assert iban_ok(iban(rng))
     assert not luhn_ok("4111111111111112")
     assert not iban_ok("GB82 WEST 1234 5698 7654 33")
+    assert not iban_ok("GB82 WEST 1234 5698 7654 3")  # a GB IBAN has 22 characters
     assert iban_ok("GB82 WEST 1234 5698 7654 32")  # the example IBAN of ISO 13616
 
 
