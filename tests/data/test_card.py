@@ -136,3 +136,22 @@ def test_assess_step_scans_the_example_dataset(tmp_path: Path) -> None:
     assert any("match evaluation prompts" in m for m in messages)
     assert all(o.evidence_id for o in ctx.outputs)
     ws.close()
+
+
+def test_used_by_must_name_components() -> None:
+    import pytest
+
+    from assay.manifest import ManifestInvalid
+    from assay.manifest.loader import parse_manifest_text
+
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["datasets"][0].pop("path")
+    data["datasets"][0]["used_by"] = ["help-articles", "no-such-part"]
+    with pytest.raises(ManifestInvalid) as err:
+        parse_manifest_text(yaml.safe_dump(data, sort_keys=False))
+    text = str(err.value)
+    assert "used_by" in text and "no-such-part" in text and "help-articles'" not in text
+    data["datasets"][0]["used_by"] = ["help-articles"]
+    data["system"]["commercial"] = "yes"  # a bool is expected
+    with pytest.raises(ManifestInvalid, match="commercial"):
+        parse_manifest_text(yaml.safe_dump(data, sort_keys=False))
