@@ -144,3 +144,20 @@ def test_missing_path_and_unknown_format(tmp_path: Path) -> None:
     odd = tmp_path / "d.xlsx"
     odd.write_bytes(b"PK")
     _assert_refused(odd, tmp_path, "d.xlsx", "unknown format")
+
+
+def test_error_text_is_printed_as_is(tmp_path: Path) -> None:
+    """A file name with brackets must not be read as Rich markup."""
+    path = tmp_path / "[bold]data.xlsx"
+    path.write_bytes(b"PK")
+    code, output, _ = _scan_cli(path, tmp_path)
+    assert code == 2 and "[bold]data.xlsx" in output
+
+
+def test_invalid_manifest_exits_2(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "hi"}\n')
+    manifest = tmp_path / "assay.yaml"
+    manifest.write_text("assay: 1\nsystem: {id: x}\n")
+    result = runner.invoke(app, ["data", "scan", str(data), "-m", str(manifest), "--no-evidence"])
+    assert result.exit_code == 2 and "invalid manifest" in result.output

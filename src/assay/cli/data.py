@@ -60,7 +60,11 @@ def scan_cmd(
                 progress=lambda done, total: update(done, total),
             )
     except DataInputError as exc:
-        stderr.print(f"[red]cannot read the dataset[/red]: {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        stderr.print(
+            f"[red]cannot read the dataset[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
     for p in problems:
         stderr.print(f"warning: {p}", markup=False, highlight=False, soft_wrap=True)
