@@ -155,3 +155,19 @@ def test_used_by_must_name_components() -> None:
     data["system"]["commercial"] = "yes"  # a bool is expected
     with pytest.raises(ManifestInvalid, match="commercial"):
         parse_manifest_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_lineage_is_inferred_without_used_by() -> None:
+    from assay.data.lineage import lineage
+    from assay.manifest.loader import parse_manifest_text
+
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["datasets"][0].pop("path")
+    data["datasets"][0].pop("used_by")
+    m = parse_manifest_text(yaml.safe_dump(data, sort_keys=False))
+    links = lineage(m, m.datasets[0])
+    assert [(link.component, link.relation) for link in links] == [
+        ("help-articles", "retrieval"),
+        ("helpdesk-app", "downstream"),
+    ]
+    assert links[0].note.startswith("inferred")

@@ -161,3 +161,21 @@ def test_invalid_manifest_exits_2(tmp_path: Path) -> None:
     manifest.write_text("assay: 1\nsystem: {id: x}\n")
     result = runner.invoke(app, ["data", "scan", str(data), "-m", str(manifest), "--no-evidence"])
     assert result.exit_code == 2 and "invalid manifest" in result.output
+
+
+def test_bad_input_with_worker_processes_stops_cleanly(tmp_path: Path) -> None:
+    """The reader fails in the main process while workers hold batches: the error surfaces, the pool
+    is torn down (the test would hang otherwise)."""
+    path = tmp_path / "d.jsonl"
+    good = "".join(json.dumps(r) + "\n" for r in ROWS * 40)
+    path.write_text(good + json.dumps({"text": "z" * 5000}) + "\n")
+    with pytest.raises(DataInputError, match=r"d.jsonl:line 2001 .*longer than 1,024 bytes"):
+        scan_path(path, options=ScanOptions(workers=2, batch_rows=64, max_line=1024))
+
+
+def test_plain_progress_lines_count_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    result = runner.invoke(app, ["data", "scan", str(path), "--no-evidence"])
+    size = path.stat().st_size
+    assert result.exit_code == 0 and f"{size}/{size} bytes (100%)" in result.output
