@@ -63,3 +63,11 @@ def test_one_template_repeated_stays_cheap(tmp_path: Path) -> None:
     d = card.duplicates
     assert d.exact_rows == 1800
     assert d.near_pairs == 199
+
+
+def test_length_distribution_counts_text_only(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"a": "", "b": ""}\n{"a": "x" , "b": "yz"}\n' + json.dumps({"a": "w" * 300}) + "\n")
+    q = scan_path(path).quality
+    assert q.length_chars == {"0": 1, "1-64": 1, "257-1024": 1} and q.max_length_chars == 300
+    assert q.mean_length_chars == round(303 / 3, 1)

@@ -163,7 +163,7 @@ def analyze_batch(batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
                 seq=seq,
                 pii=pii,
                 language=quality.language(joined) if norm else "und",
-                length=len(joined),
+                length=sum(len(v) for v in fields.values()),
                 toxic=bool(norm) and quality.has_toxic_term(joined),
                 hash64=_hash64(norm) if norm else 0,
                 signature=None,
