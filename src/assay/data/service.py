@@ -147,6 +147,7 @@ def write_card(card: DataCard, out_dir: Path) -> list[Path]:
     """The card as JSON and HTML in `out_dir`, each written whole or not at all."""
     stem = card_stem(card)
     paths = [out_dir / f"{stem}.json", out_dir / f"{stem}.html"]
-    atomic_write(paths[0], card_json(card))
-    atomic_write(paths[1], card_html(card).encode())
+    contents = [card_json(card), card_html(card).encode()]  # both rendered before either is written
+    for path, content in zip(paths, contents, strict=True):
+        atomic_write(path, content)
     return paths
