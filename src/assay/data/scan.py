@@ -36,7 +36,7 @@ from assay.data.models import (
     PiiExample,
     RowProblem,
 )
-from assay.data.pii import Detector, presidio_available, redact
+from assay.data.pii import Detector, presidio_analyzer, presidio_available, redact
 from assay.data.readers import DEFAULT_MAX_LINE, DataInputError, discover, iter_records
 from assay.provenance import fingerprints as fp
 
@@ -307,6 +307,8 @@ def scan_path(
             _fold(acc, analyze_batch(b))
             report(position, total_bytes)
     else:
+        if opts.use_presidio and presidio_available():
+            presidio_analyzer()  # built once here, so forked workers share it instead of each importing it
         pool = _mp_context().Pool(workers, initializer=_init_worker, initargs=init_args)
         try:
             pending: deque[Any] = deque()
