@@ -130,8 +130,8 @@ def side_by_side(mb: float, workers: int) -> None:
         )
     presidio_analyzer()  # both sides start warm
     detector = Detector()
-    tmp = Path(tempfile.mkdtemp(prefix="assay-bench-"))
-    path = tmp / "corpus.jsonl"
+    tmp = tempfile.TemporaryDirectory(prefix="assay-bench-")
+    path = Path(tmp.name) / "corpus.jsonl"
     planted = write_corpus(path, mb)
     kb = path.stat().st_size / 1000
     baseline.analyze(text="warm up 10.0.0.1 a@b.co", language="en")
@@ -191,6 +191,7 @@ def side_by_side(mb: float, workers: int) -> None:
         f"rows sent to presidio by the gates: {card1.personal_data_detail.presidio_rows:,} "
         f"of {card1.quality.rows:,}"
     )
+    tmp.cleanup()
 
 
 def _unmap(entity: str) -> str:
