@@ -172,4 +172,6 @@ def test_full_example_runs_its_suite_on_the_bundled_model(tmp_path: Path) -> Non
     ws = Workspace(manifest.parent / ".assay")
     kinds = {e.kind for e in list_evidence(ws)}
     ws.close()
-    assert {"eval.run", "redteam.run", "registry.raci", "manifest"} <= kinds
+    assert {"eval.run", "redteam.run", "registry.raci", "manifest", "data.card"} <= kinds
+    cards = [o.name for o in result.outputs if o.kind == "data.card"]
+    assert cards == ["data-card-help-articles-2026.json", "data-card-help-articles-2026.html"]

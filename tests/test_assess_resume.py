@@ -123,14 +123,14 @@ def test_killed_during_the_evaluations_resumes_from_that_step(tmp_path: Path, da
         assert proc.stderr is not None
         while b"samples" not in seen and time.monotonic() < deadline:
             seen += proc.stderr.readline()
-        assert b"step 5/10: Run evaluation suites" in seen, seen.decode()
+        assert b"step 6/11: Run evaluation suites" in seen, seen.decode()
         proc.kill()
         proc.wait(timeout=30)
         again = _assess(manifest, _env(database_url))
         stdout, err = again.communicate(timeout=120)
         assert again.returncode == 0, err.decode()
     text = stdout.decode()
-    assert "reused 4 finished step(s)" in text
+    assert "reused 5 finished step(s)" in text
     assert "(done earlier, reused)" in err.decode()
 
 
@@ -140,10 +140,10 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
         result = runner.invoke(app, ["assess", str(manifest)], env={"ASSAY_PROGRESS_INTERVAL": "0"})
     assert result.exit_code == 0, result.output
     for i, label in enumerate(["Register the system", "Inventory components", "Run evaluation suites"]):
-        assert f"step {[1, 2, 5][i]}/10: {label}" in result.stderr
+        assert f"step {[1, 2, 6][i]}/11: {label}" in result.stderr
     assert "5/5 samples (100%)" in result.stderr and "ETA done" in result.stderr
     quiet = runner.invoke(app, ["assess", str(manifest), "--quiet", "--fresh"])
-    assert quiet.exit_code == 0 and "step 1/10" not in quiet.stderr
+    assert quiet.exit_code == 0 and "step 1/11" not in quiet.stderr
 
 
 def test_failed_assessment_is_recorded_and_resumed(tmp_path: Path) -> None:
@@ -156,6 +156,7 @@ def test_failed_assessment_is_recorded_and_resumed(tmp_path: Path) -> None:
     assert [s for s in failed.step_names] == [
         "Register the system",
         "Inventory components",
+        "Scan datasets",
         "Scan model artifacts",
         "Allocate responsibility",
     ]

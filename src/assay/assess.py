@@ -207,6 +207,48 @@ def _step_scan_artifacts(ctx: AssessmentContext) -> None:
     )
 
 
+def _step_datasets(ctx: AssessmentContext) -> None:
+    """Scan each manifest dataset that has a `path`: a data card (JSON and HTML) per dataset."""
+    from assay.data import DataInputError
+    from assay.data.service import CARD_KIND, card_html, card_stem, dataset_path, scan, suite_prompts
+
+    base = ctx.manifest_path.parent
+    datasets = [d for d in ctx.manifest.datasets if d.path]
+    if not datasets:
+        return
+    prompts = suite_prompts(ctx.manifest, base)
+    for p in prompts.problems:
+        ctx.warn(p)
+    for d in datasets:
+        path = dataset_path(d, base)
+        assert path is not None
+        try:
+            card, _ = scan(path, manifest=ctx.manifest, base_dir=base, dataset=d, prompts=prompts)
+        except DataInputError as exc:
+            ctx.error(f"dataset {d.id}: cannot be read: {exc}")
+            continue
+        for c in card.licence.conflicts:
+            (ctx.error if c.severity == "error" else ctx.warn)(f"dataset {d.id}: licence: {c.message}")
+        if card.personal_data and not d.contains_personal_data:
+            kinds = ", ".join(f"{k} ×{v}" for k, v in sorted(card.personal_data.items()))
+            ctx.warn(f"dataset {d.id}: declared without personal data, but holds {kinds}")
+        if card.contamination.rows_matching:
+            ctx.warn(
+                f"dataset {d.id}: {card.contamination.rows_matching} row(s) match evaluation prompts "
+                f"({', '.join(sorted(card.contamination.by_suite))}): scores on those suites may be inflated"
+            )
+        stem = card_stem(card)
+        title = f"Data card: {d.name}"
+        ctx.write_json(f"{stem}.json", card.model_dump(mode="json"), kind=CARD_KIND, title=title)
+        ctx.write(
+            f"{stem}.html",
+            card_html(card).encode(),
+            kind=CARD_KIND,
+            title=f"Data card: {d.name} (HTML)",
+            media_type="text/html",
+        )
+
+
 def _step_responsibility(ctx: AssessmentContext) -> None:
     from assay.registry import allocate, assess_safety_net, render_raci_html
     from assay.registry.models import Severity
@@ -628,6 +670,7 @@ def _step_controls(ctx: AssessmentContext) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("Register the system", _step_register),
     ("Inventory components", _step_inventory),
+    ("Scan datasets", _step_datasets),
     ("Scan model artifacts", _step_scan_artifacts),
     ("Allocate responsibility", _step_responsibility),
     ("Run evaluation suites", _step_evaluations),

@@ -84,6 +84,8 @@ def _bodies_since(server: MockServer, start: int) -> list[dict[str, Any]]:
 
 def _manifest(tmp_path: Path, server: MockServer) -> Path:
     data = yaml.safe_load(EXAMPLE.read_text())
+    for d in data["datasets"]:
+        d.pop("path", None)  # the example's data file stays beside the example
     for model in ("mock", "fixed", "judge"):
         data["targets"].append(
             {"id": model, "kind": "openai", "base_url": server.base_url, "model": model, "retries": 0}

@@ -43,6 +43,8 @@ SEEDS = {
 def _project(tmp_path: Path, base_url: str, *models: str) -> Path:
     """The example manifest plus one mock target per model name, and the seed suite beside it."""
     data = yaml.safe_load(EXAMPLE.read_text())
+    for d in data["datasets"]:
+        d.pop("path", None)  # the example's data file stays beside the example
     for model in models or ("mock",):
         data["targets"].append(
             {"id": model, "kind": "openai", "base_url": base_url, "model": model, "max_concurrency": 2}

@@ -9,6 +9,7 @@ from assay.cli import (
     bom,
     catalog,
     conformance,
+    data,
     evals,
     evidence,
     gateway,
@@ -42,6 +43,7 @@ app.add_typer(catalog.app, name="catalog", help="The framework's controls and th
 app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")
 app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
 app.add_typer(scan.app, name="scan", help="Scan model artifacts: pickles, safetensors, GGUF.")
+app.add_typer(data.app, name="data", help="Scan datasets: personal data, licences, duplicates; data cards.")
 app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
 app.add_typer(label.app, name="label", help="The food label: build, verify, diff and its JSON Schema.")
 app.add_typer(policy_cli.app, name="policy", help="Policy packs: an authority's thresholds; check a label.")

@@ -76,7 +76,7 @@ class LineProgress:
 
 @contextmanager
 def run_progress(
-    description: str, out: Console, *, quiet: bool = False
+    description: str, out: Console, *, quiet: bool = False, what: str = "samples"
 ) -> Iterator[Callable[[int, int], None]]:
     """Yield `update(done, total)`: a Rich bar at a terminal, lines elsewhere, nothing if quiet."""
     if quiet:
@@ -85,7 +85,7 @@ def run_progress(
     if not out.is_terminal:
         lines = LineProgress(out)
         lines.step(description, 0, 1)
-        yield lines.samples
+        yield lambda done, total: lines.samples(done, total, what)
         return
     from rich.progress import (
         BarColumn,

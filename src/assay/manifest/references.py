@@ -66,6 +66,13 @@ def _iter_findings(m: Manifest) -> Iterator[Finding]:
             )
     for i, d in enumerate(m.datasets):
         yield from party(("datasets", i, "provider"), d.provider)
+        for j, comp in enumerate(d.used_by):
+            if comp not in components:
+                yield (
+                    ("datasets", i, "used_by", j),
+                    f"no component with id '{comp}'{_hint(comp, components)}",
+                    "one of: " + ", ".join(components),
+                )
     for i, t in enumerate(m.targets):
         if t.component is not None and t.component not in components:
             yield ("targets", i, "component"), f"no component with id '{t.component}'", "a component id"

@@ -194,6 +194,11 @@ class System(Strict):
     model_type: ModelType
     users: LongText = Field("", description="who uses it: staff, customers, the public")
     languages: Items(ShortText) = []  # type: ignore[valid-type]
+    commercial: StrictBool | None = Field(
+        None,
+        description="whether the system is used commercially; a dataset scan flags non-commercial "
+        "licences against true (and asks for it when unset)",
+    )
 
 
 class Party(Strict):
@@ -249,7 +254,12 @@ class Dataset(Strict):
     purpose: str = Field(pattern=r"^(training|fine-tuning|retrieval|evaluation)$")
     licence: ShortText = ""
     contains_personal_data: StrictBool = False
-    path: LongText | None = None
+    path: LongText | None = Field(
+        None, description="a data file or folder that `assay data scan` and `assay assess` read"
+    )
+    used_by: Items(Ref) = Field(  # type: ignore[valid-type]
+        [], description="ids of the components built from or fed by this dataset (its lineage)"
+    )
     description: LongText = ""
     allow_outside: StrictBool = Field(
         False,
