@@ -135,6 +135,12 @@ def test_assess_step_scans_the_example_dataset(tmp_path: Path) -> None:
     assert any("declared without personal data" in m for m in messages)
     assert any("match evaluation prompts" in m for m in messages)
     assert all(o.evidence_id for o in ctx.outputs)
+    # the food label's data area points at the card (area a reads it)
+    from assay.label.build import build_disclosure
+
+    d = build_disclosure(ws, ctx.manifest, pack=None, today=ctx.today)
+    (entry,) = [e for e in d.data.datasets if e.id == "help-articles-2026"]
+    assert entry.data_card_sha256 == ctx.outputs[0].sha256 and "data.card" in d.data.source
     ws.close()
 
 

@@ -116,13 +116,27 @@ def _accountability(m: Manifest, today: dt.date) -> AccountabilitySummary:
     )
 
 
-def _data(m: Manifest) -> DataArea:
+def _data_cards(ws: Workspace, system_id: str) -> dict[str, str]:
+    """dataset id → sha256 of its newest data card (`data.card` evidence named data-card-ID.json)."""
+    from assay.assurance.evidence import list_evidence
+
+    cards: dict[str, str] = {}
+    for ev in list_evidence(ws, system_id, kind="data.card", limit=100_000):
+        name = ev.name.rsplit("/", 1)[-1]
+        if name.startswith("data-card-") and name.endswith(".json"):
+            cards[name.removeprefix("data-card-").removesuffix(".json")] = ev.sha256  # oldest first
+    return cards
+
+
+def _data(m: Manifest, cards: dict[str, str] | None = None) -> DataArea:
+    cards = cards or {}
     summary = m.disclosure.training_data_summary if m.disclosure else ""
     return DataArea(
         status=_status(bool(m.datasets or summary.strip())),
         source=_sources(
             (bool(m.datasets), "manifest: datasets"),
             (bool(summary.strip()), "manifest: disclosure.training_data_summary"),
+            (bool(cards), "evidence: data.card"),
         ),
         datasets=[
             DatasetEntry(
@@ -132,6 +146,7 @@ def _data(m: Manifest) -> DataArea:
                 purpose=d.purpose,
                 licence=d.licence,
                 contains_personal_data=d.contains_personal_data,
+                data_card_sha256=cards.get(d.id, ""),
             )
             for d in m.datasets
         ],
@@ -379,7 +394,7 @@ def build_disclosure(
     areas = {
         "identity": _identity(manifest),
         "accountability": _accountability(manifest, today),
-        "data": _data(manifest),
+        "data": _data(manifest, _data_cards(ws, system_id)),
         "infrastructure": _infrastructure(manifest, runs),
         "evaluation": _evaluation(runs),
         "mitigations": _mitigations(manifest),
