@@ -95,8 +95,8 @@ def test_a_long_label_is_shrunk_onto_one_page_or_runs_on(tmp_path: Path, chromiu
         return Disclosure.model_validate(data)
 
     out = tmp_path / "long.pdf"
-    assert len(PdfReader(_print(long(2), "ta", tmp_path)).pages) == 2  # too long at full size
-    pages = print_pdf({"ta": render_html(long(2), "ta"), "en": render_html(long(5), "en")}, out)
+    assert len(PdfReader(_print(long(4), "ta", tmp_path)).pages) == 2  # too long at full size
+    pages = print_pdf({"ta": render_html(long(4), "ta"), "en": render_html(long(14), "en")}, out)
     assert pages["ta"] == 1  # shrunk to fit
     assert pages["en"] >= 2  # too long even at 70%: it runs on rather than becoming unreadable
     pdf = PdfReader(out)
