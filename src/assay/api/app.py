@@ -23,6 +23,7 @@ from assay.api.routers import (
     label,
     pages,
     parties,
+    report_page,
     responsibility,
     systems,
     verify,
@@ -81,6 +82,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     app.include_router(pages.router)
     app.include_router(verify.pages)  # public: no read token even on a closed server
     app.include_router(label.router)  # public too: a label is for anyone to read
+    app.include_router(report_page.pages)  # public: anyone reports a problem
     static = resources.files("assay.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
