@@ -70,7 +70,7 @@ def _consistent_manifest(body: dict[str, Any]) -> dict[str, Any]:
     else:
         m["control_points"] = []
     for d in m.get("datasets") or []:
-        d["provider"] = party
+        d["provider"], d["used_by"] = party, []
     for t in m.get("targets") or []:
         t["component"] = None
     for s in m.get("suites") or []:
