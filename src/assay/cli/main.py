@@ -16,6 +16,7 @@ from assay.cli import (
     incidents,
     label,
     manifest_cmds,
+    monitor,
     notify,
     provenance,
     redteam,
@@ -38,6 +39,7 @@ app = typer.Typer(
 
 manifest_cmds.register(app)
 conformance.register(app)
+monitor.register(app)
 app.add_typer(registry.app, name="registry", help="Parties, components, control points and the RACI matrix.")
 app.add_typer(catalog.app, name="catalog", help="The framework's controls and their crosswalks.")
 app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")

@@ -395,6 +395,19 @@ class RedTeamRef(Strict):
     )
 
 
+class Monitor(Strict):
+    """What `assay monitor` runs against the deployed targets: a small canary suite, compared each time
+    with the newest assessment's run of the same suite; a drop beyond its interval opens an incident."""
+
+    suite: VisibleText(1, LONG_TEXT) = Field(  # type: ignore[valid-type]
+        description="a built-in suite name or a suite file beside the manifest"
+    )
+    targets: Items(Ref) = []  # type: ignore[valid-type]
+    sample: Count | None = Field(None, description="a random N of its samples each time (seeded by `seed`)")
+    seed: Integer = 0
+    every_s: Integer = Field(3600, ge=10, le=7 * 86400, description="seconds between runs with --every")
+
+
 class PolicyPackRef(Strict):
     id: Name
     path: LongText | None = None
@@ -562,6 +575,7 @@ class Manifest(Strict):
     suites: Items(SuiteRef) = []  # type: ignore[valid-type]
     redteam: Items(RedTeamRef) = []  # type: ignore[valid-type]
     policy_pack: PolicyPackRef | None = None
+    monitor: Monitor | None = None
     provenance: Provenance | None = None
     safety_net: SafetyNet = SafetyNet()
     responsibility: Responsibility = Responsibility()
