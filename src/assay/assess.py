@@ -563,6 +563,7 @@ def _step_label(ctx: AssessmentContext) -> None:
             ctx.warn(f"label: {g.rule_id} is red{f' on {g.target}' if g.target else ''}: {g.reason}")
     for area in disclosure.completeness.missing:
         ctx.warn(f"label: required area '{area}' is not disclosed")
+    _findings(ctx, disclosure)
     ctx.write(
         "label.json",
         label_bytes(disclosure),
@@ -571,6 +572,28 @@ def _step_label(ctx: AssessmentContext) -> None:
         media_type="application/json",
     )
     _label_files(ctx, disclosure)
+
+
+def _findings(ctx: AssessmentContext, disclosure: Any) -> None:
+    """Red grades become incidents to triage (one per rule and target while it stays open)."""
+    from assay.incidents.findings import open_findings
+    from assay.incidents.service import IncidentError
+
+    pack = None
+    if ctx.manifest.policy_pack is not None:
+        from assay.policy.loader import PackInvalid, resolve_pack
+
+        try:
+            pack = resolve_pack(ctx.manifest.policy_pack, ctx.manifest_path.parent)
+        except PackInvalid:
+            pack = None  # reported by the label step already
+    try:
+        opened = open_findings(ctx.ws, ctx.manifest.system.id, disclosure.grades, policy=pack)
+    except (IncidentError, ValueError) as exc:
+        ctx.warn(f"findings: could not open incidents for the red grades: {exc}")
+        return
+    if opened:
+        ctx.warn(f"findings: {len(opened)} incident(s) opened for red grades: {', '.join(opened)}")
 
 
 LABEL_PRINT_ENV = "ASSAY_LABEL_PRINT"

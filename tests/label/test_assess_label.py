@@ -90,6 +90,12 @@ def test_strict_passes_a_clean_label_and_fails_with_the_why(tmp_path: Path, mock
     assert verify.exit_code == 0, verify.output
     lenient = runner.invoke(app, ["assess", str(manifest), "--quiet", "--fresh"])
     assert lenient.exit_code == 0  # without --strict the same findings are only warnings
+    # the red grade became one incident to triage, not one per assessment
+    from assay.incidents.service import list_incidents
+    from assay.workspace import Workspace
+
+    (finding,) = list_incidents(Workspace.for_manifest(manifest))
+    assert finding.source == "assessment" and "on mock" in finding.title
 
 
 def test_an_unreadable_pack_stops_assess_before_anything_is_written(tmp_path: Path, mock_url: str) -> None:
