@@ -9,23 +9,12 @@ from typing import Literal
 from pydantic import BaseModel
 
 from assay.label.models import Disclosure
+from assay.label.verdict import ALL_AREAS
 from assay.label.verify import changed_fields
 from assay.policy.grading import _fmt as percent
 
 Section = Literal["grade", "metric", "disclosure"]
-AREAS = (
-    "identity",
-    "accountability",
-    "data",
-    "infrastructure",
-    "evaluation",
-    "mitigations",
-    "risks",
-    "intended_use",
-    "user_data",
-    "provenance",
-    "reporting",
-)
+AREAS = ALL_AREAS  # the label's areas, in order (the policy models' DisclosureArea)
 
 
 class Change(BaseModel):
