@@ -604,34 +604,19 @@ where it checks them. Without Chromium they are left out with a warning."""
 def _label_files(ctx: AssessmentContext, disclosure: Any) -> None:
     """The label in every language (HTML), its badge, PNG and PDF, and its standard exports
     (CycloneDX ML-BOM, SPDX 3.0, Hugging Face model card), each recorded as evidence."""
-    from assay.label.exports import model_for_target, write_exports
-    from assay.label.render import ChromiumNotFound, RenderError, write_renderings
-    from assay.label.service import LOCALE_FILES
+    from assay.label.service import label_files
 
     printed = os.environ.get(LABEL_PRINT_ENV, "1") != "0"
-    try:
-        files = write_renderings(ctx.out_dir, disclosure, printed=printed)
-    except ChromiumNotFound as exc:
-        ctx.warn(f"label: no PNG or PDF ({exc})")
-        files = write_renderings(ctx.out_dir, disclosure, printed=False)
-    except RenderError as exc:
-        ctx.warn(f"label: printing failed, no PNG or PDF: {exc}")
-        files = write_renderings(ctx.out_dir, disclosure, printed=False)
-    for name, content, media_type in files:
+    files, why = label_files(ctx.out_dir, disclosure, ctx.manifest, printed=printed)
+    if why:
+        ctx.warn(f"label: {why}")
+    for f in files:
         ctx.write(
-            name,
-            content,
-            kind="label.locale" if name in LOCALE_FILES else "label.disclosure",
-            title=_LABEL_TITLES.get(name, f"The food label ({name})"),
-            media_type=media_type,
-        )
-    for name, content, media_type in write_exports(disclosure, model_for_target(ctx.manifest)):
-        ctx.write(
-            name,
-            content,
-            kind="label.disclosure",
-            title=_LABEL_TITLES.get(name, name),
-            media_type=media_type,
+            f.name,
+            f.content,
+            kind=f.kind,
+            title=_LABEL_TITLES.get(f.name, f"The food label ({f.name})"),
+            media_type=f.media_type,
         )
 
 

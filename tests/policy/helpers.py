@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from assay.label.models import (
     AccountabilitySummary,
@@ -19,21 +19,9 @@ from assay.label.models import (
     RisksArea,
     UserDataArea,
 )
-from assay.policy.models import Measurement
+from assay.policy.models import DisclosureArea, Measurement
 
-AREAS = (
-    "identity",
-    "accountability",
-    "data",
-    "infrastructure",
-    "evaluation",
-    "mitigations",
-    "risks",
-    "intended_use",
-    "user_data",
-    "provenance",
-    "reporting",
-)
+AREAS: tuple[str, ...] = get_args(DisclosureArea)  # the label's areas, in order
 
 
 def m(suite: str, value: float, lo: float | None = None, hi: float | None = None, **kw: Any) -> Measurement:

@@ -187,27 +187,19 @@ _register_render()
 def _write_label_files(ws, disclosure, manifest, folder: Path, *, printed: bool) -> list[str]:  # type: ignore[no-untyped-def]
     """Renderings and exports beside label.json, each recorded as evidence; their names."""
     from assay.assurance.evidence import record_evidence
-    from assay.label.exports import model_for_target, write_exports
-    from assay.label.render import RenderError, write_renderings
-    from assay.label.service import LOCALE_FILES
-    from assay.store.blobs import atomic_write
+    from assay.label.service import label_files
 
-    try:
-        files = write_renderings(folder, disclosure, printed=printed)
-    except RenderError as exc:
-        stderr.print(f"label: no PNG or PDF: {exc}", markup=False, highlight=False, soft_wrap=True)
-        files = write_renderings(folder, disclosure, printed=False)
-    exports = write_exports(disclosure, model_for_target(manifest))
-    for name, content, _ in exports:
-        atomic_write(folder / name, content)
-    for name, content, media_type in [*files, *exports]:
+    files, why = label_files(folder, disclosure, manifest, printed=printed)
+    if why:
+        stderr.print(f"label: {why}", markup=False, highlight=False, soft_wrap=True)
+    for f in files:
         record_evidence(
             ws,
-            content,
-            kind="label.locale" if name in LOCALE_FILES else "label.disclosure",
+            f.content,
+            kind=f.kind,
             system=disclosure.identity.system_id,
-            name=name,
-            media_type=media_type,
-            summary=f"food label: {name}",
+            name=f.name,
+            media_type=f.media_type,
+            summary=f"food label: {f.name}",
         )
-    return [name for name, _, _ in [*files, *exports]]
+    return [f.name for f in files]

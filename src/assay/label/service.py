@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from assay.assurance.evidence import Evidence, list_evidence, record_evidence
 from assay.label.models import Disclosure
@@ -76,3 +77,39 @@ def strict_problems(disclosure: Disclosure) -> list[str]:
         f"not disclosed: required area '{area}' has no source" for area in disclosure.completeness.missing
     ]
     return problems
+
+
+class LabelFile(NamedTuple):
+    """One file written beside label.json, with the evidence kind it is recorded under."""
+
+    name: str
+    content: bytes
+    media_type: str
+    kind: str
+
+
+def label_files(
+    folder: Path, disclosure: Disclosure, manifest: Any, *, printed: bool
+) -> tuple[list[LabelFile], str | None]:
+    """Write the label's renderings (HTML in four languages, badge, and when `printed` PNG and PDF)
+    and its exports (CycloneDX, SPDX, model card) into `folder`; return them with their evidence kinds,
+    and why printing was left out if it failed (no Chromium, or Chromium's error). Callers record them."""
+    from assay.label.exports import model_for_target, write_exports
+    from assay.label.render import ChromiumNotFound, RenderError, write_renderings
+
+    why = None
+    try:
+        files = write_renderings(folder, disclosure, printed=printed)
+    except ChromiumNotFound as exc:
+        why, files = f"no PNG or PDF ({exc})", write_renderings(folder, disclosure, printed=False)
+    except RenderError as exc:
+        why = f"printing failed, no PNG or PDF: {exc}"
+        files = write_renderings(folder, disclosure, printed=False)
+    exports = write_exports(disclosure, model_for_target(manifest))
+    for name, content, _ in exports:
+        atomic_write(folder / name, content)
+    out = [
+        LabelFile(name, content, media, "label.locale" if name in LOCALE_FILES else "label.disclosure")
+        for name, content, media in [*files, *exports]
+    ]
+    return out, why
