@@ -135,9 +135,12 @@ def test_the_bundle_holds_the_assessment_and_no_secret(made: tuple[Path, Path]) 
 def test_replays_into_a_fresh_workspace_exactly(
     made: tuple[Path, Path], tmp_path: Path, secrets_env: None
 ) -> None:
-    _, bundle = made
+    manifest, bundle = made
+    vendor_key = manifest.parent / ".assay" / "keys" / "signing-ed25519.pub.pem"
     with run_mock_server() as server:
-        result = _replay(bundle, tmp_path / "third-party", server.base_url, "--json")
+        result = _replay(
+            bundle, tmp_path / "third-party", server.base_url, "--json", "--trust-key", str(vendor_key)
+        )
         assert result.exit_code == 0, result.output
         assert server.requests == 4  # asked again, not read from a cache
     report = json.loads(result.stdout)
@@ -159,9 +162,11 @@ def test_replays_into_a_fresh_workspace_exactly(
 def test_a_target_that_answers_otherwise_differs(
     made: tuple[Path, Path], tmp_path: Path, secrets_env: None
 ) -> None:
-    _, bundle = made
+    """Replayed into a given workspace (here the original one): every sample is asked again."""
+    manifest, bundle = made
     with run_mock_server(responder=lambda messages, body: "I would rather not say.") as server:
-        result = _replay(bundle, tmp_path / "other", server.base_url)
+        result = _replay(bundle, manifest.parent, server.base_url)
+        assert server.requests == 4
     assert result.exit_code == 1, result.output
     assert "differs" in result.stdout and "0/4 answers identical" in result.stdout
     assert "[red]" not in result.output
@@ -291,3 +296,27 @@ def test_the_bundled_model_at_temperature_0_replays_answer_for_answer(
     (run,) = json.loads(result.stdout)["runs"]
     assert run["identical_answers"] == run["samples"] == 2
     assert all(m["status"] == "exact" for m in run["metrics"])
+
+
+def test_a_bundle_signed_by_another_key_than_the_trusted_one_fails(
+    made: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from assay.assurance.keys import SigningKey
+
+    _, bundle = made
+    other = SigningKey.load_or_create(tmp_path / "keys")
+    (tmp_path / "other.pem").write_text(other.public_pem())
+    result = runner.invoke(
+        app,
+        [
+            "replay",
+            str(bundle),
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--trust-key",
+            str(tmp_path / "other.pem"),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert f"not the trusted key {other.key_id}" in result.stderr
+    assert not (tmp_path / "ws").exists()

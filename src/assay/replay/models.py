@@ -95,6 +95,9 @@ class BundleContents(BaseModel):
     targets: list[dict[str, Any]] = Field(description="target settings, secrets left out")
     models: list[ModelHash] = Field(default_factory=list)
     suites: list[SuiteFile] = Field(default_factory=list)
+    target_code: list[str] = Field(
+        default_factory=list, description="bundle paths of python targets' modules found beside the manifest"
+    )
     runs: list[RunEntry]
     evidence: int = Field(0, description="evidence records in evidence/records.jsonl")
     members: list[Member]

@@ -143,6 +143,25 @@ def _suite_files(
     return out
 
 
+def _target_code(manifest: Manifest, base: Path, members: dict[str, Source]) -> list[str]:
+    """The module of each python target when it sits beside the manifest (as `load_callable` finds it),
+    so the replayer calls the same code; installed packages are the replayer's to provide."""
+    names = []
+    for t in manifest.targets:
+        if t.kind.value != "python" or not t.callable:
+            continue
+        top = t.callable.partition(":")[0].split(".")[0]
+        module, package = base / f"{top}.py", base / top
+        files = [module] if module.is_file() else []
+        if package.is_dir():
+            files += sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts)
+        for f in files[:MAX_SUITE_FOLDER_FILES]:
+            name = _arcname(f, base)
+            members[name] = f
+            names.append(name)
+    return names
+
+
 def _model_hashes(manifest: Manifest, base: Path, runs: list[RunEntry]) -> list[ModelHash]:
     from assay.registry.inventory import build_inventory
 
@@ -244,6 +263,7 @@ def write_bundle(
     specs = {e.run_id: RunSpec.model_validate_json(files["spec.json"]) for e, files in runs}
     entries = [e for e, _ in runs]
     suites = _suite_files(manifest, base, specs, members)
+    code = _target_code(manifest, base, members)
     for entry, files in runs:
         for name, content in files.items():
             members[f"{RUNS_PREFIX}{entry.run_id}/{name}"] = content
@@ -275,6 +295,7 @@ def write_bundle(
         targets=[target_settings(t) for t in manifest.targets],
         models=_model_hashes(manifest, base, entries),
         suites=suites,
+        target_code=code,
         runs=entries,
         evidence=len(records),
         members=listed,
