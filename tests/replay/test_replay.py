@@ -320,3 +320,23 @@ def test_a_bundle_signed_by_another_key_than_the_trusted_one_fails(
     assert result.exit_code == 1, result.output
     assert f"not the trusted key {other.key_id}" in result.stderr
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_python_targets_code_travels_but_runs_only_when_allowed(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path / "app", [{"id": "app", "kind": "python", "callable": "replay_app:answer"}])
+    (manifest.parent / "replay_app.py").write_text(
+        "def answer(messages, params):\n    return messages[-1]['content']\n"
+    )
+    ran = runner.invoke(app, ["eval", "run", "suites/capitals.yaml", "-t", "app", "-m", str(manifest)])
+    assert ran.exit_code == 0, ran.output
+    bundle = tmp_path / "app.zip"
+    assert runner.invoke(app, ["bundle", str(manifest), "-o", str(bundle)]).exit_code == 0
+    assert "files/replay_app.py" in zipfile.ZipFile(bundle).namelist()
+    refused = runner.invoke(app, ["replay", str(bundle), "--workspace", str(tmp_path / "ws")])
+    assert refused.exit_code == 2 and "--allow-code" in refused.stderr
+    assert not (tmp_path / "ws").exists()
+    allowed = runner.invoke(app, ["replay", str(bundle), "--workspace", str(tmp_path / "ws"), "--allow-code"])
+    assert allowed.exit_code == 0, allowed.output
+    assert (tmp_path / "ws" / "bundle" / "replay_app.py").read_bytes() == (
+        manifest.parent / "replay_app.py"
+    ).read_bytes()

@@ -122,6 +122,9 @@ def replay(
     trust_key: Path | None = typer.Option(
         None, "--trust-key", help="The PEM public key that must have signed the bundle."
     ),
+    allow_code: bool = typer.Option(
+        False, "--allow-code", help="Replay runs of python targets (runs the bundle's code here)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
     """Verify a bundle (signature, every member) and, only if it is intact, re-run its evaluations with the
@@ -161,7 +164,7 @@ def replay(
         return run_progress(label, stderr, quiet=as_json)
 
     with opened, run_errors_exit():
-        report = run_replay(opened, folder, target_urls=urls, progress=bar)
+        report = run_replay(opened, folder, target_urls=urls, progress=bar, allow_code=allow_code)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:

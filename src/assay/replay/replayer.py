@@ -53,6 +53,20 @@ def _point_targets(manifest: Manifest, urls: Mapping[str, str]) -> Manifest:
     return manifest.model_copy(update={"targets": targets})
 
 
+def _refuse_code(bundle: OpenBundle, allow_code: bool) -> None:
+    """A `python` target runs the bundle's own code on this machine: only when the replayer says so
+    (checked before anything is extracted)."""
+    used = {r.target_id for r in bundle.contents.runs}
+    python = sorted(
+        str(t.get("id")) for t in bundle.contents.targets if t.get("id") in used and t.get("kind") == "python"
+    )
+    if python and not allow_code:
+        raise ValueError(
+            f"the bundle's runs call python target(s) {', '.join(python)}, whose code would run on this "
+            "machine; read it (files/ in the bundle), then pass --allow-code to replay them"
+        )
+
+
 def _original(bundle: OpenBundle, run_id: str) -> tuple[RunSpec, Suite, RunSummary, list[SampleRecord]]:
     folder = f"{RUNS_PREFIX}{run_id}/"
     spec = RunSpec.model_validate_json(bundle.read(folder + "spec.json"))
@@ -73,6 +87,7 @@ def replay(
     target_urls: Mapping[str, str] | None = None,
     progress: ProgressFactory | None = None,
     database_url: str | None = None,
+    allow_code: bool = False,
 ) -> ReplayReport:
     """Re-run every run of the bundle into the workspace at `folder/.assay` (created if new) and compare.
 
@@ -82,6 +97,7 @@ def replay(
     from assay.evals.service import evaluate
     from assay.store.blobs import atomic_write
 
+    _refuse_code(bundle, allow_code)
     root = Path(folder).resolve()
     manifest_path = _extract(bundle, root / EXTRACTED)
     manifest = _point_targets(load_manifest(manifest_path), target_urls or {})

@@ -259,6 +259,15 @@ def write_bundle(
             f"no complete evaluation run of system '{system}' in {ws.home}; run `assay assess {path}` "
             f"or `assay eval run SUITE -m {path}` first"
         )
+    from assay.evals.service import target_specs
+
+    known = target_specs(manifest)
+    for entry, _ in runs:
+        if entry.target_id not in known:
+            raise ValueError(
+                f"run {entry.run_id} used target '{entry.target_id}', which {path} no longer names; "
+                "a replay could not build it"
+            )
     members: dict[str, Source] = {MANIFEST_MEMBER: path.read_bytes()}
     specs = {e.run_id: RunSpec.model_validate_json(files["spec.json"]) for e, files in runs}
     entries = [e for e, _ in runs]
