@@ -269,6 +269,13 @@ def test_a_secret_value_in_any_member_stops_the_bundle(made: tuple[Path, Path], 
     with pytest.raises(SecretInBundle, match=r"manifest/assay\.yaml contains the value of .*DEPLOY_TOKEN"):
         write_bundle(manifest, out, environ={"DEPLOY_TOKEN": "Answers questions about capital cities"})
     assert not out.exists() and not list(tmp_path.iterdir())
+    literal = manifest.read_text().replace("${" + TEAM_ENV + "}", "team-abc")  # a literal header value
+    leaky = manifest.parent / "leaky.yaml"
+    leaky.write_text(literal.replace("X-Team", "X-Team-Token"))
+    with pytest.raises(SecretInBundle, match="target mock: header X-Team-Token holds a literal value"):
+        write_bundle(leaky, out, environ={})
+    assert not out.exists()
+    leaky.unlink()
 
 
 @pytest.mark.slow

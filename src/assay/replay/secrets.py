@@ -46,6 +46,23 @@ def target_settings(spec: Target) -> dict[str, Any]:
     return data
 
 
+def literal_secrets(targets: Iterable[Target]) -> list[str]:
+    """Where the manifest itself holds what looks like a secret: a header or param named like one
+    (Authorization, X-Api-Key, token …) with a literal value rather than a `${VAR}` reference. The
+    manifest is bundled byte for byte, so such a value would travel with it."""
+    found = []
+    for t in targets:
+        for name, value in (t.headers or {}).items():
+            if (SECRET_NAME.search(name) or name.lower() == "authorization") and not ENV_REF.fullmatch(
+                value.strip()
+            ):
+                found.append(f"target {t.id}: header {name}")
+        for name, value in (t.params or {}).items():
+            if SECRET_NAME.search(name) and isinstance(value, str) and value and not ENV_REF.fullmatch(value):
+                found.append(f"target {t.id}: params.{name}")
+    return found
+
+
 def referenced_env(targets: Iterable[Target]) -> set[str]:
     """Environment variables the manifest's targets read: their api_key_env and `${VAR}` references."""
     names: set[str] = set()

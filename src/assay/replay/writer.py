@@ -35,7 +35,7 @@ from assay.replay.models import (
     SuiteFile,
     SystemRef,
 )
-from assay.replay.secrets import find_secret, secret_values, target_settings
+from assay.replay.secrets import find_secret, literal_secrets, secret_values, target_settings
 from assay.store.blobs import sha256_bytes, sha256_file
 from assay.workspace import Workspace
 
@@ -249,6 +249,13 @@ def write_bundle(
     if path.is_dir():
         path = path / "assay.yaml"
     base = path.parent
+    literal = literal_secrets(manifest.targets)
+    if literal:
+        raise SecretInBundle(
+            f"{path}: {'; '.join(literal)} holds a literal value that looks like a secret, and the "
+            "manifest is bundled as it is; nothing was written (name an environment variable instead: "
+            "api_key_env, or a ${VAR} reference)"
+        )
     ws = ws or Workspace.for_manifest(path)
     system = manifest.system.id
     records = sorted(list_evidence(ws, system=system, limit=1_000_000), key=lambda e: e.seq)
