@@ -344,6 +344,18 @@ def test_a_python_targets_code_travels_but_runs_only_when_allowed(tmp_path: Path
     assert not (tmp_path / "ws").exists()
     allowed = runner.invoke(app, ["replay", str(bundle), "--workspace", str(tmp_path / "ws"), "--allow-code"])
     assert allowed.exit_code == 0, allowed.output
-    assert (tmp_path / "ws" / "bundle" / "replay_app.py").read_bytes() == (
-        manifest.parent / "replay_app.py"
-    ).read_bytes()
+    (extracted,) = (tmp_path / "ws").glob("bundle-*")
+    assert (extracted / "replay_app.py").read_bytes() == (manifest.parent / "replay_app.py").read_bytes()
+
+
+def test_a_metric_is_exact_within_the_interval_or_different() -> None:
+    from assay.replay.compare import metric_status
+
+    ci = (0.3, 0.95)
+    assert metric_status(0.75, ci, 4, 0.75, 4) == "exact"
+    assert metric_status(0.75, ci, 4, 0.75, 8) == "within_ci"  # same rate, other denominator
+    assert metric_status(0.75, ci, 4, 0.5, 4) == "within_ci"
+    assert metric_status(0.75, ci, 4, 0.25, 4) == "differs"
+    assert metric_status(0.75, None, 4, 0.5, 4) == "differs"
+    assert metric_status(None, None, 0, None, 0) == "exact"
+    assert metric_status(0.75, ci, 4, None, 0) == "differs"

@@ -267,8 +267,10 @@ def open_bundle(path: str | Path, trusted_key: bytes | None = None) -> OpenBundl
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"])
-            problems.append(f"{CONTENTS}: field '{where}': {first['msg']}")
-            raise BundleInvalid(str(p), problems) from None
+            if problems:  # a bad signature too: someone changed it
+                problems.append(f"{CONTENTS}: field '{where}': {first['msg']}")
+                raise BundleInvalid(str(p), problems) from None
+            raise NotABundle(f"{p}: {CONTENTS}: field '{where}': {first['msg']}") from None
         problems += _check_members(zf, contents)
         evidence_problems, records = (
             _check_evidence(zf, contents) if PUBLIC_KEY in zf.namelist() else ([], [])

@@ -22,15 +22,20 @@ from assay.workspace import Workspace
 
 Progress = Callable[[int, int], None]
 ProgressFactory = Callable[[RunEntry, int, int], AbstractContextManager[Progress | None]]
-EXTRACTED = "bundle"
+EXTRACTED = "bundle-{sha}"
 """The folder inside the replay workspace that holds the bundle's manifest and suite files."""
+MARKER = ".assay-replay"
+"""Marks a folder `_extract` made, so a second replay of the bundle may replace it (and nothing else)."""
 
 
 def _extract(bundle: OpenBundle, base: Path) -> Path:
     """The manifest and suite files, laid out as beside the original manifest (files/X → X)."""
     if base.exists():
+        if not (base / MARKER).is_file():
+            raise FileExistsError(f"{base} exists and was not made by assay replay; replay elsewhere")
         shutil.rmtree(base)
     base.mkdir(parents=True)
+    (base / MARKER).write_text(bundle.sha256 + "\n")
     manifest_path = base / "assay.yaml"
     manifest_path.write_bytes(bundle.read(bundle.contents.manifest))
     for m in bundle.contents.members:
@@ -99,7 +104,7 @@ def replay(
 
     _refuse_code(bundle, allow_code)
     root = Path(folder).resolve()
-    manifest_path = _extract(bundle, root / EXTRACTED)
+    manifest_path = _extract(bundle, root / EXTRACTED.format(sha=bundle.sha256[:12]))
     manifest = _point_targets(load_manifest(manifest_path), target_urls or {})
     ws = Workspace(root / ".assay", database_url)
     comparisons = []
