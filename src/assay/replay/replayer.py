@@ -32,7 +32,7 @@ def _extract(bundle: OpenBundle, base: Path) -> Path:
     """The manifest and suite files, laid out as beside the original manifest (files/X → X)."""
     if base.exists():
         if not (base / MARKER).is_file():
-            raise FileExistsError(f"{base} exists and was not made by assay replay; replay elsewhere")
+            raise ValueError(f"{base} exists and was not made by assay replay; replay elsewhere")
         shutil.rmtree(base)
     base.mkdir(parents=True)
     (base / MARKER).write_text(bundle.sha256 + "\n")
