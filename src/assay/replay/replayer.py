@@ -103,6 +103,13 @@ def replay(
     from assay.store.blobs import atomic_write
 
     _refuse_code(bundle, allow_code)
+    named = {str(t.get("id")) for t in bundle.contents.targets}
+    unknown = sorted(set(target_urls or {}) - named)
+    if unknown:  # said before anything is extracted
+        raise ValueError(
+            f"--target-url names {', '.join(unknown)}, "
+            f"but the bundle's targets are: {', '.join(sorted(named)) or 'none'}"
+        )
     root = Path(folder).resolve()
     manifest_path = _extract(bundle, root / EXTRACTED.format(sha=bundle.sha256[:12]))
     manifest = _point_targets(load_manifest(manifest_path), target_urls or {})
