@@ -86,6 +86,8 @@ def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
+    if path.is_dir():
+        raise NotABundle(f"{path}: a folder, not a bundle file")
     if not path.is_file():
         raise NotABundle(f"{path}: no such file")
     try:
