@@ -334,11 +334,16 @@ def test_a_python_targets_code_travels_but_runs_only_when_allowed(tmp_path: Path
     (manifest.parent / "replay_app.py").write_text(
         "def answer(messages, params):\n    return messages[-1]['content']\n"
     )
-    ran = runner.invoke(app, ["eval", "run", "suites/capitals.yaml", "-t", "app", "-m", str(manifest)])
-    assert ran.exit_code == 0, ran.output
+    for _ in range(2):  # the same run twice: only the newer is bundled
+        ran = runner.invoke(app, ["eval", "run", "suites/capitals.yaml", "-t", "app", "-m", str(manifest)])
+        assert ran.exit_code == 0, ran.output
     bundle = tmp_path / "app.zip"
-    assert runner.invoke(app, ["bundle", str(manifest), "-o", str(bundle)]).exit_code == 0
-    assert "files/replay_app.py" in zipfile.ZipFile(bundle).namelist()
+    made = runner.invoke(app, ["bundle", str(manifest), "-o", str(bundle), "--json"])
+    assert made.exit_code == 0, made.output
+    (skipped,) = json.loads(made.stdout)["skipped_runs"]
+    assert "the same as the newer run" in skipped
+    contents = json.loads(zipfile.ZipFile(bundle).read("bundle.json"))
+    assert len(contents["runs"]) == 1 and contents["target_code"] == ["files/replay_app.py"]
     refused = runner.invoke(app, ["replay", str(bundle), "--workspace", str(tmp_path / "ws")])
     assert refused.exit_code == 2 and "--allow-code" in refused.stderr
     assert not (tmp_path / "ws").exists()

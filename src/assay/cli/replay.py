@@ -62,6 +62,8 @@ def bundle(
         highlight=False,
     )
     console.print(f"sha256 {info.sha256}", highlight=False)
+    for note in info.skipped_runs:
+        console.print("not bundled: " + note, markup=False, highlight=False)
 
 
 def _target_urls(values: list[str]) -> dict[str, str]:

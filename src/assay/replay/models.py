@@ -99,6 +99,9 @@ class BundleContents(BaseModel):
         default_factory=list, description="bundle paths of python targets' modules found beside the manifest"
     )
     runs: list[RunEntry]
+    skipped_runs: list[str] = Field(
+        default_factory=list, description="evaluation runs of the system not bundled, and why"
+    )
     evidence: int = Field(0, description="evidence records in evidence/records.jsonl")
     members: list[Member]
 
@@ -114,6 +117,7 @@ class BundleInfo(BaseModel):
     runs: int
     evidence: int
     members: int
+    skipped_runs: list[str] = Field(default_factory=list)
 
 
 class MetricComparison(BaseModel):

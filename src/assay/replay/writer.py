@@ -53,13 +53,18 @@ def _latest_by_name(records: Iterable[Evidence], kind: str) -> dict[str, Evidenc
     return latest
 
 
-def collect_runs(ws: Workspace, records: list[Evidence]) -> list[tuple[RunEntry, dict[str, bytes]]]:
+def collect_runs(
+    ws: Workspace, records: list[Evidence], skipped: list[str] | None = None
+) -> list[tuple[RunEntry, dict[str, bytes]]]:
     """The system's complete evaluation runs (red-team runs are evidence only), each with its files.
 
     The summary and log are taken from the signed evidence blobs, so the bundle carries what was signed;
     of several runs with the same suite, target and options only the newest is kept, since replaying a
-    duplicate proves nothing more."""
+    duplicate proves nothing more. Runs left out, and why, are appended to `skipped`."""
+    from assay.evals.models import Suite
     from assay.evals.service import runs_dir
+
+    skipped = skipped if skipped is not None else []
 
     signed = _latest_by_name(records, "eval.run")
     chosen: dict[str, tuple[int, RunEntry, dict[str, bytes]]] = {}
@@ -78,12 +83,17 @@ def collect_runs(ws: Workspace, records: list[Evidence]) -> list[tuple[RunEntry,
         summary_bytes = ws.blobs.get(ev.sha256)
         summary = RunSummary.model_validate_json(summary_bytes)
         if summary.status != "complete":
+            skipped.append(f"run {run_id}: {summary.status}, not complete")
             continue
         spec_bytes = (folder / "spec.json").read_bytes()
         spec = RunSpec.model_validate_json(spec_bytes)
+        suite_bytes = (folder / "suite.json").read_bytes()
+        if Suite.model_validate_json(suite_bytes).digest() != spec.suite_digest:
+            skipped.append(f"run {run_id}: its suite is not the one its answers were asked with (re-scored)")
+            continue
         files = {
             "spec.json": spec_bytes,
-            "suite.json": (folder / "suite.json").read_bytes(),
+            "suite.json": suite_bytes,
             "summary.json": summary_bytes,
             "log.jsonl": ws.blobs.get(log.sha256),
         }
@@ -97,11 +107,13 @@ def collect_runs(ws: Workspace, records: list[Evidence]) -> list[tuple[RunEntry,
             score=summary.score,
             target=spec.target,
         )
-        same = json.dumps(
-            [spec.suite_digest, spec.target_id, spec.options.model_dump(mode="json"), spec.target],
-            sort_keys=True,
-        )
-        if same not in chosen or chosen[same][0] < ev.seq:
+        options = spec.options.model_dump(mode="json", exclude={"use_cache"})
+        same = json.dumps([spec.suite_digest, spec.target_id, options, spec.target], sort_keys=True)
+        if same in chosen:
+            older, newer = sorted([chosen[same], (ev.seq, entry, files)], key=lambda c: c[0])
+            skipped.append(f"run {older[1].run_id}: the same as the newer run {newer[1].run_id}")
+            chosen[same] = newer
+        else:
             chosen[same] = (ev.seq, entry, files)
     return [(entry, files) for _, entry, files in sorted(chosen.values(), key=lambda c: c[0])]
 
@@ -260,7 +272,8 @@ def write_bundle(
     system = manifest.system.id
     records = sorted(list_evidence(ws, system=system, limit=1_000_000), key=lambda e: e.seq)
     _check_workspace_evidence(ws, records)
-    runs = collect_runs(ws, records)
+    skipped: list[str] = []
+    runs = collect_runs(ws, records, skipped)
     if not runs:
         raise ValueError(
             f"no complete evaluation run of system '{system}' in {ws.home}; run `assay assess {path}` "
@@ -313,6 +326,7 @@ def write_bundle(
         suites=suites,
         target_code=code,
         runs=entries,
+        skipped_runs=skipped,
         evidence=len(records),
         members=listed,
     )
@@ -331,4 +345,5 @@ def write_bundle(
         runs=len(entries),
         evidence=len(records),
         members=len(archive),
+        skipped_runs=skipped,
     )
