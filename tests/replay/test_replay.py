@@ -172,6 +172,27 @@ def test_a_target_that_answers_otherwise_differs(
     assert "[red]" not in result.output
 
 
+def test_a_small_change_inside_the_interval_still_reproduces(
+    made: tuple[Path, Path], tmp_path: Path, secrets_env: None
+) -> None:
+    _, bundle = made
+    contents = json.loads(zipfile.ZipFile(bundle).read("bundle.json"))
+    spec = json.loads(zipfile.ZipFile(bundle).read(f"runs/{contents['runs'][0]['run_id']}/spec.json"))
+    prompts = {s["id"]: s["input"] for s in SUITE["samples"]}  # type: ignore[index]
+    passing = [i for i in spec["sample_ids"] if i in ("fr", "jp", "sg", "it")]
+    changed = prompts[passing[0]]  # one answer of four now fails: 75% → 50%, inside 30–95%
+
+    def answer(messages: list[dict[str, str]], body: dict[str, object]) -> str:
+        text = messages[-1]["content"]
+        return "No idea." if text == changed else text
+
+    with run_mock_server(responder=answer) as server:
+        result = _replay(bundle, tmp_path / "near", server.base_url)
+    assert result.exit_code == 0, result.output
+    assert "within CI" in result.stdout and "3/4 answers identical" in result.stdout
+    assert "reproduced" in result.stdout
+
+
 def _rewrite(src: Path, dst: Path, change: Callable[[dict[str, bytes]], None]) -> None:
     with zipfile.ZipFile(src) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}
