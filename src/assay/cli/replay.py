@@ -20,7 +20,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_problems(title: str, problems: list[str]) -> None:
-    stderr.print(f"[red]{title}[/red]: {len(problems)} problem(s); nothing was re-run", highlight=False)
+    from rich.markup import escape
+
+    stderr.print(
+        f"[red]{escape(title)}[/red]: {len(problems)} problem(s); nothing was re-run", highlight=False
+    )
     for p in problems:
         stderr.print("  " + p, highlight=False, markup=False, soft_wrap=True)
 
@@ -46,7 +50,9 @@ def bundle(
         _print_problems(f"the workspace's evidence fails its check ({exc.path})", exc.problems)
         raise typer.Exit(1) from None
     except (SecretInBundle, ValueError, FileNotFoundError) as exc:
-        stderr.print(f"[red]cannot bundle[/red]: {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        stderr.print(f"[red]cannot bundle[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     finally:
         if ws is not None:
@@ -150,7 +156,9 @@ def replay(
     try:
         opened = open_bundle(bundle_path, trusted_key=trusted)
     except NotABundle as exc:
-        stderr.print(f"[red]not a bundle[/red]: {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        stderr.print(f"[red]not a bundle[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except BundleInvalid as exc:
         if as_json:
