@@ -234,8 +234,10 @@ def _check_runs(zf: zipfile.ZipFile, contents: BundleContents, records: list[Evi
     signed = {ev.name: ev.sha256 for ev in records if ev.kind == "eval.run"}
     for run in contents.runs:
         folder = f"{RUNS_PREFIX}{run.run_id}/"
-        if not all(folder + f in names for f in RUN_FILES):
-            continue  # the missing member is already named
+        absent = [folder + f for f in RUN_FILES if folder + f not in names]
+        if absent:
+            problems.append(f"run {run.run_id}: {', '.join(absent)} not in the bundle")
+            continue
         try:
             for name in ("summary.json", "log.jsonl"):
                 digest = hashlib.sha256(zf.read(folder + name)).hexdigest()
