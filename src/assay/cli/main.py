@@ -21,6 +21,7 @@ from assay.cli import (
     provenance,
     redteam,
     registry,
+    replay,
     scan,
     server,
     tokens,
@@ -59,6 +60,7 @@ app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml 
 server.register(app)
 provenance.register(app)
 bom.register(app)
+replay.register(app)
 
 
 def _version(value: bool) -> None:
