@@ -32,6 +32,7 @@ from tests.conftest import EXAMPLE
 
 SYSTEM = "helpdesk"
 SAMPLES = 120
+HOSTILE = "<script>alert('x')</script> say 5"
 MARKED_TEXT = "Your fibre plan costs S$39 a month; the router is included at no charge."
 
 
@@ -58,9 +59,11 @@ def _eval_run(ws: Workspace) -> str:
         Sample(id=f"s{i:03d}", input=f"say {i}", target=f"say {i}" if i % 2 == 0 else f"never {i}")
         for i in range(SAMPLES)
     ]
+    samples[5] = Sample(id="s005", input=HOSTILE, target="never")  # shown escaped, never run
     suite = Suite(id="echo", title="Echo check", scorers=[ScorerSpec(name="exact")], samples=samples)
     with run_mock_server() as server:
-        target = build_target(TargetSpec(id="mock", kind=TargetKind.openai, base_url=server.base_url, model="m"))
+        spec = TargetSpec(id="mock", kind=TargetKind.openai, base_url=server.base_url, model="m")
+        target = build_target(spec)
 
         async def go() -> str:
             runner = Runner(suite, target, runs_dir(ws))
@@ -119,17 +122,48 @@ def populate(ws: Workspace) -> dict[str, str]:
     )
     record_text(ws, MARKED_TEXT, system=SYSTEM, system_version="1.0", method="test-mark")
     verify_content(ws, MARKED_TEXT.encode(), keep=True)
-    return {
+    ids = {
         "run_id": run_id,
         "interrupted_id": interrupted.name,
         "redteam_id": redteam.name,
         "incident_id": severe.id,
     }
+    return ids
 
 
-@pytest.fixture
-def dash(workspace: Workspace) -> Iterator[Dash]:
-    ids = populate(workspace)
-    viewer = create_token(workspace, "dash-viewer", Role.viewer).secret
-    with LiveServer(workspace) as server, httpx.Client(base_url=server.url, timeout=30) as client:
-        yield Dash(ws=workspace, server=server, client=client, viewer=viewer, **ids)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def populated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Workspace, dict[str, str]]]:
+    """One populated workspace per backend for the whole module: the pages only read it."""
+    home = tmp_path_factory.mktemp("dash") / ".assay"
+    if request.param == "sqlite":
+        ws = Workspace(home, f"sqlite:///{home.parent / 'assay.db'}")
+        yield ws, populate(ws)
+        ws.close()
+        return
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import _drop_database
+
+    admin = request.getfixturevalue("postgres_admin_url")
+    name = f"assay_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    ws = Workspace(home, make_url(admin).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield ws, populate(ws)
+    finally:
+        ws.close()
+        _drop_database(admin, name)
+
+
+@pytest.fixture(scope="module")
+def dash(populated: tuple[Workspace, dict[str, str]]) -> Iterator[Dash]:
+    ws, ids = populated
+    viewer = create_token(ws, "dash-viewer", Role.viewer).secret
+    with LiveServer(ws) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        yield Dash(ws=ws, server=server, client=client, viewer=viewer, **ids)
