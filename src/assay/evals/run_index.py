@@ -90,6 +90,8 @@ def _recorded_runs(ws: Workspace) -> Iterator[tuple[str, str | None, RunKind]]:
 
 def backfill(ws: Workspace) -> list[str]:
     """Index every recorded run that is not indexed yet and whose folder is still there."""
+    from sqlalchemy.exc import IntegrityError
+
     from assay.evals.service import runs_dir
     from assay.store.runs import indexed_run_ids
 
@@ -102,6 +104,8 @@ def backfill(ws: Workspace) -> list[str]:
             continue
         try:
             index_run(ws, folder, system, kind)
+        except IntegrityError:
+            continue  # another server process starting beside this one indexed it first
         except (OSError, ValueError):
             continue  # an unreadable folder: the runs API reports it; the dashboard lists the rest
         done.add(run_id)
