@@ -33,6 +33,10 @@ def links(html: str) -> list[str]:
     return parser.hrefs
 
 
+def test_the_server_index_links_the_dashboard(dash: Dash) -> None:
+    assert 'href="/dashboard"' in dash.client.get("/").text
+
+
 def test_systems_list_links_each_system_and_its_label(dash: Dash) -> None:
     r = dash.client.get("/dashboard")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -48,6 +52,10 @@ def test_system_page_shows_label_conformance_and_runs(dash: Dash) -> None:
     html = dash.client.get(f"/dashboard/{SYSTEM}").text
     assert f'id="label-link" href="/label/{SYSTEM}?lang=en"' in html
     assert "baseline@" in html  # the label's pack
+    assert "Not measured: " in html  # grades named as the label names them
+    assert (
+        "அளவிடப்படவில்லை" in dash.client.get(f"/dashboard/{SYSTEM}?lang=ta").text.split('id="h-conformance"')[0]
+    )
     controls = load_catalog().controls
     assert html.count("<code>mgf-genai:") == len(controls)  # every control, with a status and a reason
     assert f"Every control ({len(controls)})" in html

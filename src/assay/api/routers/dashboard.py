@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -87,7 +87,16 @@ def system_page(
         overview = service.overview(ws, system)
     except SystemNotFound as exc:
         return _not_found(str(exc))
-    return _public(request, "dashboard_system.html", lang, o=overview)
+    return _public(request, "dashboard_system.html", lang, o=overview, grade_names=grade_names)
+
+
+def grade_names(lang: str) -> dict[str, str]:
+    """A grade's name in `lang`, as the label itself says it (the label's catalogue has them)."""
+    from assay.policy.models import GradeStatus
+    from assay.web.i18n import load_catalogue
+
+    strings = load_catalogue("label").for_language(lang)
+    return {status: strings[f"status_{status}"] for status in get_args(GradeStatus)}
 
 
 @internal.get("/{system}/accountability", response_class=HTMLResponse)
