@@ -130,27 +130,26 @@ def _free_port() -> int:
 
 
 def serve(home: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`assay serve` in its own process; its log goes to a file beside the workspace, never a full pipe."""
+    import httpx
+
     port = _free_port()
     assay = Path(sys.executable).parent / "assay"
     env = {**os.environ, "ASSAY_DATABASE_URL": url}
+    log = (home.parent / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [str(assay), "serve", "--home", str(home), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [str(assay), "serve", "--home", str(home), "--port", str(port)], env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
-    import httpx
-
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                 return proc, base
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit(f"assay serve did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    raise SystemExit(f"assay serve did not start:\n{(home.parent / 'serve.log').read_text()[-2000:]}")
 
 
 def timed(client, paths: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
