@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import httpx
 import pytest
@@ -50,8 +51,9 @@ def test_every_string_is_in_every_language_with_the_same_placeholders() -> None:
         assert len({tuple(_fields(t)) for t in texts.values()}) == 1, sid
 
 
+@pytest.mark.parametrize("populated", ["sqlite"], indirect=True)  # strings do not depend on the backend
 def test_every_string_is_used_and_each_language_is_served(
-    dash: Dash, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+    dash: Dash, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The two public pages, full (label, runs of both kinds, an interrupted one) and empty (no
     system; a system with no label and no run), read every string of the catalogue."""
@@ -65,12 +67,16 @@ def test_every_string_is_used_and_each_language_is_served(
             assert r.status_code == 200
             assert f'<html lang="{lang}">' in r.text
             assert cat.strings["title"][lang] in r.text
-    with LiveServer(workspace) as empty, httpx.Client(base_url=empty.url) as c:
-        assert cat.strings["no_systems"]["ms"] in c.get("/dashboard?lang=ms").text
-        register_system(workspace, load_manifest(EXAMPLE))
-        bare = c.get(f"/dashboard/{SYSTEM}", headers={"Accept-Language": "ta-IN,ta;q=0.9"})
-        assert '<html lang="ta">' in bare.text
-        assert cat.strings["no_label"]["ta"] in bare.text and cat.strings["no_runs"]["ta"] in bare.text
+    workspace = Workspace(tmp_path / ".assay")
+    try:
+        with LiveServer(workspace) as empty, httpx.Client(base_url=empty.url) as c:
+            assert cat.strings["no_systems"]["ms"] in c.get("/dashboard?lang=ms").text
+            register_system(workspace, load_manifest(EXAMPLE))
+            bare = c.get(f"/dashboard/{SYSTEM}", headers={"Accept-Language": "ta-IN,ta;q=0.9"})
+            assert '<html lang="ta">' in bare.text
+            assert cat.strings["no_label"]["ta"] in bare.text and cat.strings["no_runs"]["ta"] in bare.text
+    finally:
+        workspace.close()
     unused = set(cat.strings) - seen
     assert not unused, f"strings in dashboard.json that no page shows: {sorted(unused)}"
 
