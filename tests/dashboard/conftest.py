@@ -87,6 +87,7 @@ def _copy_run(ws: Workspace, run_id: str, new_id: str, *, keep_lines: int | None
         lines = (dst / "log.jsonl").read_text().splitlines(keepends=True)
         (dst / "log.jsonl").write_text("".join(lines[:keep_lines]))
         (dst / "summary.json").unlink()
+        (dst / "report.html").unlink()  # an interrupted run has no report yet
     return dst
 
 

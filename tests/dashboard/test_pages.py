@@ -95,8 +95,16 @@ def test_every_link_from_the_system_page_answers(dash: Dash) -> None:
         frontier = nxt
     for path in frontier:
         seen[path] = dash.client.get(path).status_code
+    for run in (dash.run_id, dash.redteam_id, dash.interrupted_id):
+        page = dash.client.get(f"/dashboard/{SYSTEM}/runs/{run}")  # each run page, and what it links to
+        seen[f"/dashboard/{SYSTEM}/runs/{run}"] = page.status_code
+        for href in links(page.text):
+            if href.startswith("/") and href not in seen:
+                seen[href] = dash.client.get(href).status_code
     bad = {p: s for p, s in seen.items() if s >= 400}
     assert bad == {}
+    assert f"/api/v1/evals/{dash.run_id}/report" in seen
+    assert f"/api/v1/evals/{dash.interrupted_id}/report" not in seen  # no report yet: no link
     visited = set(seen)
     for must in ("/accountability", "/incidents", "/provenance", f"/runs/{dash.run_id}"):
         assert f"/dashboard/{SYSTEM}{must}" in visited
@@ -135,6 +143,11 @@ def test_samples_page_through_every_sample_by_keyset(dash: Dash) -> None:
     assert _href(html, "prev") is not None and _href(html, "next") is not None
     first, html = _page(dash, "?limit=50")
     assert _href(html, "prev") is None
+    # failed only: the first failed sample is 1, so a page starting after 0 has none before it
+    seqs, html = _page(dash, "?failed=true&after=0&limit=10")
+    assert seqs[0] == 1 and _href(html, "prev") is None and _href(html, "next") is not None
+    seqs, html = _page(dash, f"?failed=true&after={SAMPLES - 4}&limit=10")
+    assert seqs == [SAMPLES - 3, SAMPLES - 1] and _href(html, "next") is None
 
 
 def test_failed_only_and_one_sample_with_its_reason(dash: Dash) -> None:

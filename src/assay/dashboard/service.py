@@ -95,6 +95,7 @@ class SamplePage(BaseModel):
     failed_only: bool
     next_after: int | None = Field(None, description="`after=` for the next page; None on the last")
     prev_before: int | None = Field(None, description="`before=` for the page before; None on the first")
+    has_report: bool = Field(False, description="the run's HTML report exists (`/api/v1/evals/{id}/report`)")
 
 
 class IncidentLine(BaseModel):
@@ -176,8 +177,8 @@ def _conformance(ws: Workspace, slug: str) -> tuple[ConformanceReport, str]:
 
         try:
             pack = resolve_pack(manifest.policy_pack)
-        except Exception as exc:  # a pack file beside the manifest the server cannot see: say so
-            note = f"policy pack not loaded ({str(exc).splitlines()[0][:200]}); no freshness limits applied"
+        except Exception:  # a pack file beside the manifest the server cannot see: say so, not where
+            note = "the manifest's policy pack could not be loaded here: no freshness limits applied"
     return assess_controls(ws, slug, pack=pack), note
 
 
@@ -221,6 +222,7 @@ def sample_page(
     failed_only: bool = False,
 ) -> SamplePage | None:
     """A page of a run's samples, or None when the system has no such run. Raises SystemNotFound."""
+    from assay.evals.service import runs_dir
     from assay.store.runs import get_run_row, sample_rows
 
     overview_record(ws, slug)
@@ -229,16 +231,21 @@ def sample_page(
         row = get_run_row(s, run_id)
         if row is None or row["system_slug"] != slug:
             return None
-        # one row more than shown says whether a page follows, without counting
+        # one row more than shown says whether a page follows in that direction, without counting;
+        # one row looked up the other way says whether one comes before (or after) it
         rows = sample_rows(s, run_id, after=after, before=before, limit=limit + 1, failed_only=failed_only)
-    if before is not None:
-        more_before = len(rows) > limit
-        rows = rows[-limit:]
-        more_after = True
-    else:
-        more_after = len(rows) > limit
-        rows = rows[:limit]
-        more_before = after is not None and after >= 0
+        if before is not None:
+            more_before = len(rows) > limit
+            rows = rows[-limit:]
+            more_after = bool(rows) and bool(
+                sample_rows(s, run_id, after=rows[-1]["seq"], limit=1, failed_only=failed_only)
+            )
+        else:
+            more_after = len(rows) > limit
+            rows = rows[:limit]
+            more_before = bool(rows) and bool(
+                sample_rows(s, run_id, before=rows[0]["seq"], limit=1, failed_only=failed_only)
+            )
     samples = [SampleRow.model_validate(r) for r in rows]
     return SamplePage(
         run=RunItem.model_validate(row),
@@ -247,6 +254,7 @@ def sample_page(
         failed_only=failed_only,
         next_after=samples[-1].seq if samples and more_after else None,
         prev_before=samples[0].seq if samples and more_before else None,
+        has_report=(runs_dir(ws) / run_id / "report.html").is_file(),
     )
 
 
