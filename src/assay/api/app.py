@@ -17,6 +17,7 @@ from assay.api.routers import (
     catalog,
     components,
     control_points,
+    dashboard,
     evals,
     evidence,
     incidents,
@@ -54,6 +55,9 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ws.db  # noqa: B018 - open the database and apply migrations before the first request
+        from assay.evals.run_index import backfill
+
+        backfill(ws)  # runs recorded before the dashboard's index existed
         yield
 
     app = FastAPI(title="Assay", version=__version__, description=DESCRIPTION, lifespan=lifespan)
@@ -83,6 +87,8 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     app.include_router(verify.pages)  # public: no read token even on a closed server
     app.include_router(label.router)  # public too: a label is for anyone to read
     app.include_router(report_page.pages)  # public: anyone reports a problem
+    app.include_router(dashboard.public)  # public: the systems, their labels, conformance and runs
+    app.include_router(dashboard.internal)  # read_access: RACI, samples, incidents, provenance
     static = resources.files("assay.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

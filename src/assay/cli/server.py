@@ -67,6 +67,7 @@ def serve(
         )
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"Assay serving {ws.home} at http://{shown}:{port}/", highlight=False, markup=False)
+    stderr.print(f"the dashboard: http://{shown}:{port}/dashboard", highlight=False, markup=False)
     app = create_app(ws, open_reads=open_reads, keep_quota=keep_quota)
     uvicorn.run(app, host=host, port=port, log_level="info")
 

@@ -218,6 +218,9 @@ def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
         )
         ids.append(ev.id)
     checkpoint(ws, system)  # a signed checkpoint at the end of every run
+    from assay.evals.run_index import index_run
+
+    index_run(ws, folder, system, "eval")  # the dashboard pages through its samples from the store
     return EvalOutcome(
         summary=summary, folder=str(folder), report=str(folder / "report.html"), evidence_ids=ids
     )

@@ -173,6 +173,9 @@ def record_redteam_run(
         )
         ids.append(ev.id)
     checkpoint(ws, system)  # a signed checkpoint at the end of every run
+    from assay.evals.run_index import index_run
+
+    index_run(ws, folder, system, "redteam")  # the dashboard pages through its samples from the store
     return RedteamOutcome(
         summary=summary, asr=metrics, folder=str(folder), report=str(folder / "report.html"), evidence_ids=ids
     )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -350,3 +351,50 @@ class IncidentIdempotencyRow(Base):
     request_sha256: Mapped[str] = mapped_column(String(64))
     incident_id: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RunIndexRow(Base):
+    """One evaluation or red-team run, indexed for the dashboard. The run's own folder (spec, summary,
+    JSONL log) stays the record; this row and its samples are a copy the dashboard can page through."""
+
+    __tablename__ = "run_index"
+    __table_args__ = (Index("ix_run_index_system_started", "system_slug", "started_at"),)
+
+    run_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    system_slug: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "eval" or "redteam"
+    suite_id: Mapped[str] = mapped_column(String(200))
+    suite_title: Mapped[str] = mapped_column(String(300), default="")
+    target_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    samples: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grade: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    indexed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RunSampleRow(Base):
+    """One line of a run's log: the prompt, the answer, and the primary scorer's score and reason.
+    `(run_id, seq)` is the key, so a page of samples is one range read of it (keyset pagination)."""
+
+    __tablename__ = "run_samples"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("run_index.run_id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[str] = mapped_column(String(200))
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    category: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    prompt: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    scorer: Mapped[str] = mapped_column(String(100), default="")
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    why: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    scores: Mapped[list[Any]] = mapped_column(JSON, default=list)
