@@ -186,6 +186,34 @@ def print_pdf(
     return pages
 
 
+def print_document_pdf(
+    html: str,
+    out: Path,
+    *,
+    title: str,
+    chromium: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> int:
+    """Any self-contained page (e.g. the conformance report) to a PDF of as many pages as it needs, at
+    full size; the page's own `@page` rule sets paper and margins. Returns the number of pages."""
+    from pypdf import PdfReader, PdfWriter
+
+    exe = chromium_path(chromium)
+    with tempfile.TemporaryDirectory(prefix="assay-doc-pdf-") as tmp:
+        page, printed = Path(tmp) / "page.html", Path(tmp) / "page.pdf"
+        page.write_text(html, encoding="utf-8")
+        _run(exe, [f"--print-to-pdf={printed}", "--no-pdf-header-footer"], page, timeout)
+        if not printed.is_file() or printed.stat().st_size == 0:
+            raise RenderError(f"chromium wrote no PDF for {title}")
+        writer = PdfWriter(clone_from=PdfReader(printed))
+        writer.add_metadata({"/Title": title, "/Creator": "assay"})
+        buf = io.BytesIO()
+        writer.write(buf)
+        pages = len(writer.pages)
+    atomic_write(out, buf.getvalue())
+    return pages
+
+
 def print_png(
     html: str,
     out: Path,
