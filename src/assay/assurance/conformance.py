@@ -18,7 +18,6 @@ Every status names the evidence records, grades or attestation that set it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -90,18 +89,12 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 def grades_from_label(ws: Workspace, system: str) -> list[Grade]:
-    """The grades on the system's newest stored label, if a label was built."""
-    from assay.store.evidence_index import newest_by_kind
+    """The grades on the system's newest stored label (label.json: its exports share the evidence
+    kind, so the newest record of that kind is not necessarily the label), if a label was built."""
+    from assay.label.service import current_label
 
-    with ws.db.session() as s:
-        row = newest_by_kind(s, system).get("label.disclosure")
-    if row is None:
-        return []
-    try:
-        doc: dict[str, Any] = json.loads(ws.blobs.get(row["sha256"]))
-        return [Grade.model_validate(g) for g in doc.get("grades") or []]
-    except (OSError, ValueError):
-        return []
+    found = current_label(ws, system)
+    return list(found[0].grades) if found is not None else []
 
 
 def assess_controls(

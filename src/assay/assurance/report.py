@@ -7,10 +7,15 @@ through the same browser helper the food label uses.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assay.assurance.views import ROW_STATUS_TEXT, VIEWS, ConformanceViews
+from assay.assurance.views import ROW_STATUS_TEXT, VIEWS, ConformanceViews, EvidenceRef, evidence_anchor
+
+if TYPE_CHECKING:
+    from assay.workspace import Workspace
 
 PDF_TIMEOUT_S = 120.0
 
@@ -46,3 +51,43 @@ def print_report_pdf(html: str, out: Path, *, title: str, chromium: Path | None 
     from assay.label.browser import print_document_pdf
 
     return print_document_pdf(html, out, title=title, chromium=chromium, timeout=PDF_TIMEOUT_S)
+
+
+def grades_evidence(ws: Workspace, system: str) -> EvidenceRef | None:
+    """The system's newest label record (label.json), from which the linked grades came; None
+    without a label."""
+    from assay.label.service import current_label
+
+    found = current_label(ws, system)
+    if found is None:
+        return None
+    ev = found[1]
+    return EvidenceRef(
+        evidence_id=ev.id,
+        anchor=evidence_anchor(ev.id),
+        kind=ev.kind,
+        name=ev.name,
+        sha256=ev.sha256,
+        created_at=ev.created_at,
+        note="the label whose policy grades are linked to controls",
+    )
+
+
+def assessment_files(ws: Workspace, system: str, dest: Path) -> dict[str, str]:
+    """sha256 → path, relative to folder `dest`, of each output of the system's newest completed
+    assessment that is still on disk: what the report's evidence links open."""
+    from assay.assurance.assessment import AssessmentRecord
+    from assay.store import assessments as store
+
+    with ws.db.session() as s:
+        done: list[AssessmentRecord] = [
+            a for a in store.list_assessments(s, system) if a.status == "completed"
+        ]
+    if not done:
+        return {}
+    files: dict[str, str] = {}
+    for step in done[-1].steps:
+        for o in step.outputs:
+            if Path(o.path).is_file():
+                files.setdefault(o.sha256, os.path.relpath(o.path, dest.resolve()).replace(os.sep, "/"))
+    return files

@@ -89,7 +89,8 @@ class MappedControl(BaseModel):
     strength: str
     status: str
     status_text: str
-    href: str
+    href: str = Field(description="the control's row in the by-dimension section")
+    status_href: str = Field("", description="the evidence or attestation that set its status")
 
 
 class FrameworkRow(BaseModel):
@@ -209,7 +210,7 @@ def rollup(mapped: list[MappedControl]) -> RowStatus:
 
 
 def _mapped(
-    report: ConformanceReport, catalog: Catalog, framework: Framework
+    report: ConformanceReport, catalog: Catalog, framework: Framework, grades_href: str
 ) -> dict[str, list[MappedControl]]:
     by_target: dict[str, list[MappedControl]] = {e.id: [] for e in framework.entries}
     for control in catalog.controls:
@@ -225,14 +226,17 @@ def _mapped(
                     status=assessed.status,
                     status_text=STATUS_TEXT[assessed.status],
                     href="#" + control_anchor(control.id),
+                    status_href=_status_href(assessed, grades_href),
                 )
             )
     return by_target
 
 
-def _framework_view(view: str, report: ConformanceReport, catalog: Catalog) -> FrameworkView:
+def _framework_view(
+    view: str, report: ConformanceReport, catalog: Catalog, grades_href: str
+) -> FrameworkView:
     framework = catalog.framework(VIEW_FRAMEWORK[view])
-    mapped = _mapped(report, catalog, framework)
+    mapped = _mapped(report, catalog, framework, grades_href)
     groups: dict[str, list[FrameworkRow]] = {}
     for entry in framework.entries:
         controls = mapped[entry.id]
@@ -265,14 +269,14 @@ def _framework_view(view: str, report: ConformanceReport, catalog: Catalog) -> F
     )
 
 
-def nist_view(report: ConformanceReport, catalog: Catalog) -> FrameworkView:
+def nist_view(report: ConformanceReport, catalog: Catalog, grades_href: str = "") -> FrameworkView:
     """NIST AI RMF 1.0 by function (Govern, Map, Measure, Manage) and subcategory."""
-    return _framework_view("nist", report, catalog)
+    return _framework_view("nist", report, catalog, grades_href)
 
 
-def euaia_view(report: ConformanceReport, catalog: Catalog) -> FrameworkView:
+def euaia_view(report: ConformanceReport, catalog: Catalog, grades_href: str = "") -> FrameworkView:
     """The EU AI Act by the articles the catalog links to."""
-    return _framework_view("euaia", report, catalog)
+    return _framework_view("euaia", report, catalog, grades_href)
 
 
 _IMPLEMENTED = {"met": "yes", "partly_met": "partly", "not_met": "no", "stale": "no"}
@@ -282,11 +286,13 @@ def _describe(controls: list[MappedControl]) -> str:
     return "; ".join(f"{m.title} ({m.strength}): {m.status_text}" for m in controls)
 
 
-def iso42001_soa(report: ConformanceReport, catalog: Catalog) -> StatementOfApplicability:
+def iso42001_soa(
+    report: ConformanceReport, catalog: Catalog, grades_href: str = ""
+) -> StatementOfApplicability:
     """ISO/IEC 42001 Annex A as a Statement of Applicability: for each reference control, whether it
     applies, whether it is implemented, and why — from the Assay controls crosswalked to it."""
     framework = catalog.framework("iso-42001")
-    mapped = _mapped(report, catalog, framework)
+    mapped = _mapped(report, catalog, framework, grades_href)
     by_id = {c.id: c for c in report.controls}
     rows = []
     for entry in framework.entries:
@@ -485,27 +491,8 @@ def build_views(
         counts=report.counts,
         coverage=dimension_coverage(report, catalog),
         controls=_control_rows(report, catalog, grades_href),
-        nist=nist_view(report, catalog),
-        iso42001=iso42001_soa(report, catalog),
-        euaia=euaia_view(report, catalog),
+        nist=nist_view(report, catalog, grades_href),
+        iso42001=iso42001_soa(report, catalog, grades_href),
+        euaia=euaia_view(report, catalog, grades_href),
         evidence=_evidence(report, files, grades_ref),
-    )
-
-
-def grades_evidence(ws: object, system: str) -> EvidenceRef | None:
-    """The system's newest label record, from which the linked grades came (None without a label)."""
-    from assay.store.evidence_index import newest_by_kind
-
-    with ws.db.session() as s:  # type: ignore[attr-defined]
-        row = newest_by_kind(s, system).get("label.disclosure")
-    if row is None:
-        return None
-    return EvidenceRef(
-        evidence_id=row["id"],
-        anchor=evidence_anchor(row["id"]),
-        kind="label.disclosure",
-        name=row["name"],
-        sha256=row["sha256"],
-        created_at=row["created_at"],
-        note="the label whose policy grades are linked to controls",
     )

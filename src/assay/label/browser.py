@@ -66,7 +66,7 @@ def chromium_path(explicit: Path | None = None) -> Path:
     path = explicit or Path(os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM)
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise ChromiumNotFound(
-            f"cannot print the label: no Chromium at {path} (install Debian's `chromium` with "
+            f"no Chromium at {path} to print with (install Debian's `chromium` with "
             f"`apt-get install chromium`, or set {CHROMIUM_ENV} to the browser's path); "
             "the HTML and SVG renderings do not need it"
         )
