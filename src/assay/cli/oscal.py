@@ -44,8 +44,9 @@ def results_cmd(
         "catalog.oscal.json", "--catalog-href", help="How the results refer to the OSCAL catalog."
     ),
 ) -> None:
-    """The system's control assessment as OSCAL 1.2 assessment-results: a finding per control, an
-    observation per evidence record (by SHA-256)."""
+    """The system's control assessment as OSCAL 1.2 assessment-results.
+
+    A finding per control, an observation per evidence record (by SHA-256)."""
     import os
 
     from assay.assurance import oscal
