@@ -54,8 +54,12 @@ def test_assess_writes_linked_signed_outputs(example_copy: Path, database_url: s
     ws.close()
 
 
-def test_raci_and_coverage_outputs(example_copy: Path) -> None:
+def test_raci_and_coverage_outputs(example_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # printing on, but no browser: the label and the conformance report are written without PDFs
+    monkeypatch.setenv("ASSAY_LABEL_PRINT", "1")
+    monkeypatch.setenv("ASSAY_CHROMIUM", str(example_copy.parent / "no-chromium"))
     result = assess(example_copy)
+    assert any(f.message.startswith("conformance: no PDF (no Chromium at") for f in result.findings)
     out = Path(result.out_dir)
     raci = json.loads((out / "raci.json").read_text())
     by_area = {a["risk_area"]: a for a in raci["allocations"]}
@@ -86,7 +90,7 @@ def test_raci_and_coverage_outputs(example_copy: Path) -> None:
     assert hrefs & {"raci.json", "raci.html"} and all((out / h).is_file() for h in hrefs if ":" not in h)
     page = (out / "conformance.html").read_text()
     assert "Statement of Applicability" in page and 'href="raci.' in page
-    assert not (out / "conformance.pdf").exists()  # printing is off in tests (ASSAY_LABEL_PRINT=0)
+    assert not (out / "conformance.pdf").exists()
 
 
 def test_inventory_hashes_the_bundled_model(example_copy: Path) -> None:

@@ -110,3 +110,12 @@ def test_cli_writes_both_documents(tmp_path: Path) -> None:
     }
     missing = runner.invoke(app, ["oscal", "results", str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "x")])
     assert missing.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_without_compliance_trestle_the_cli_names_the_package(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trestle.oscal", None)  # as if the `oscal` extra were not installed
+    result = CliRunner().invoke(app, ["oscal", "catalog", "-o", str(tmp_path / "c.json")])
+    assert result.exit_code == 1 and "compliance-trestle" in result.stderr
+    assert not (tmp_path / "c.json").exists()

@@ -179,3 +179,22 @@ def test_grades_come_from_the_label_not_from_a_newer_export_of_the_same_kind(wor
     views = build_views(report, grades=ref)
     row = next(c for c in views.controls if c.id == ALLOCATION)
     assert row.status_href == "#" + evidence_anchor(label.id)  # the red grade's label is what set it
+
+
+def test_cli_html_and_a_pdf_that_cannot_print(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+    from tests.conftest import example_text
+
+    manifest = tmp_path / "assay.yaml"
+    manifest.write_text(example_text())
+    page = tmp_path / "report" / "conformance.html"
+    page.parent.mkdir()
+    result = CliRunner().invoke(app, ["conformance", str(manifest), "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    assert "Statement of Applicability" in page.read_text() and "Wrote" in result.stderr
+    monkeypatch.setenv("ASSAY_CHROMIUM", str(tmp_path / "nowhere"))
+    pdf = tmp_path / "conformance.pdf"
+    failed = CliRunner().invoke(app, ["conformance", str(manifest), "--pdf", str(pdf)])
+    assert failed.exit_code == 1 and "no Chromium at" in failed.stderr and not pdf.exists()
