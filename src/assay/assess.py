@@ -597,8 +597,8 @@ def _findings(ctx: AssessmentContext, disclosure: Any) -> None:
 
 
 LABEL_PRINT_ENV = "ASSAY_LABEL_PRINT"
-"""`0` leaves out the label's PNG and PDF (printed by Chromium, ~20 s); the test suite sets it except
-where it checks them. Without Chromium they are left out with a warning."""
+"""`0` leaves out the label's PNG and PDF and the conformance report's PDF (printed by Chromium, ~20 s);
+the test suite sets it except where it checks them. Without Chromium they are left out with a warning."""
 
 
 def _label_files(ctx: AssessmentContext, disclosure: Any) -> None:
@@ -636,9 +636,12 @@ _LABEL_TITLES = {
 
 def _step_controls(ctx: AssessmentContext) -> None:
     """Which controls this assessment's outputs speak to (controls.json), then each control's status
-    from all the system's current evidence, grades and attestations (conformance.json / .html)."""
-    from assay.assurance.conformance import assess_controls, render_conformance_html
+    from all the system's current evidence, grades and attestations (conformance.json), the same as
+    OSCAL (catalog.oscal.json, assessment-results.oscal.json) and as the report (conformance.html and,
+    printed by Chromium, conformance.pdf)."""
+    from assay.assurance.conformance import assess_controls
     from assay.assurance.coverage import control_coverage
+    from assay.assurance.report import grades_evidence
 
     coverage = control_coverage({o.kind for o in ctx.outputs})
     ctx.coverage = coverage
@@ -666,12 +669,81 @@ def _step_controls(ctx: AssessmentContext) -> None:
         kind="assurance.report",
         title=f"Conformance: each control met, partly met, not met or stale ({counts})",
     )
+    files = {o.sha256: Path(o.path).relative_to(ctx.out_dir).as_posix() for o in ctx.outputs
+             if Path(o.path).is_relative_to(ctx.out_dir)}  # fmt: skip
+    grades = grades_evidence(ctx.ws, system.id)
+    _oscal_files(ctx, report, files, grades)
+    _conformance_report(ctx, report, files, grades)
+
+
+def _oscal_files(ctx: AssessmentContext, report: Any, files: dict[str, str], grades: Any) -> None:
+    """The catalog and this assessment as OSCAL JSON; without compliance-trestle, a warning instead."""
+    from assay.assurance import oscal
+    from assay.catalog import load_catalog
+
+    try:
+        catalog = oscal.catalog_document(load_catalog(), now=report.generated_at)
+    except oscal.OscalUnavailable as exc:
+        ctx.warn(f"conformance: no OSCAL files ({exc})")
+        return
+    ctx.write(
+        "catalog.oscal.json",
+        oscal.to_json(catalog),
+        kind="assurance.report",
+        title="The control catalog as an OSCAL 1.2 catalog",
+        media_type="application/json",
+    )
+    plan = os.path.relpath(ctx.manifest_path.resolve(), ctx.out_dir).replace(os.sep, "/")
+    results = oscal.results_document(
+        report,
+        system_name=ctx.manifest.system.name,
+        plan_href=plan,
+        catalog_href="catalog.oscal.json",
+        files=files,
+        grades=grades,
+    )
+    ctx.write(
+        "assessment-results.oscal.json",
+        oscal.to_json(results),
+        kind="assurance.report",
+        title="The control assessment as OSCAL 1.2 assessment-results (findings per control)",
+        media_type="application/json",
+    )
+
+
+def _conformance_report(ctx: AssessmentContext, report: Any, files: dict[str, str], grades: Any) -> None:
+    """The report page, and its PDF unless printing is off (ASSAY_LABEL_PRINT=0) or Chromium is missing."""
+    from assay.assurance.report import print_report_pdf, render_report_html
+    from assay.assurance.views import build_views
+    from assay.label.browser import ChromiumNotFound, RenderError
+
+    system = ctx.manifest.system
+    views = build_views(report, system_name=system.name, version=system.version, files=files, grades=grades)
+    page = render_report_html(views)
     ctx.write(
         "conformance.html",
-        render_conformance_html(report, system.name, system.version).encode(),
+        page.encode(),
         kind="assurance.report",
-        title="Conformance report by dimension, with each control's evidence (HTML)",
+        title="Conformance report: by dimension, NIST AI RMF, ISO/IEC 42001 SoA, EU AI Act (HTML)",
         media_type="text/html",
+    )
+    if os.environ.get(LABEL_PRINT_ENV, "1") == "0":
+        return
+    pdf = ctx.out_dir / "conformance.pdf"
+    try:
+        print_report_pdf(page, pdf, title=f"Conformance: {system.name} {system.version}")
+    except ChromiumNotFound as exc:
+        ctx.warn(f"conformance: no PDF ({exc})")
+        return
+    except RenderError as exc:
+        ctx.warn(f"conformance: printing failed, no PDF: {exc}")
+        return
+    ctx.write(
+        "conformance.pdf",
+        pdf.read_bytes(),
+        kind="assurance.report",
+        title="Conformance report (PDF)",
+        media_type="application/pdf",
     )
 
 

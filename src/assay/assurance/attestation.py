@@ -42,6 +42,7 @@ class Attestation(BaseModel):
     document_name: str = ""
     document_sha256: str = ""
     evidence_id: str = Field("", description="set when read back from the store")
+    evidence_sha256: str = Field("", description="the record's content hash, set when read back")
 
 
 def record_attestation(
@@ -91,7 +92,9 @@ def record_attestation(
         document_sha256=doc_sha,
     )
     body = json.dumps(
-        att.model_dump(mode="json", exclude={"evidence_id"}), sort_keys=True, ensure_ascii=False
+        att.model_dump(mode="json", exclude={"evidence_id", "evidence_sha256"}),
+        sort_keys=True,
+        ensure_ascii=False,
     )
     ev = record_evidence(
         ws,
@@ -102,7 +105,7 @@ def record_attestation(
         media_type="application/json",
         summary=f"{by} ({role}) answered '{answer}' for {control}",
     )
-    return att.model_copy(update={"evidence_id": ev.id})
+    return att.model_copy(update={"evidence_id": ev.id, "evidence_sha256": ev.sha256})
 
 
 def list_attestations(ws: Workspace, system: str) -> list[Attestation]:
@@ -113,7 +116,9 @@ def list_attestations(ws: Workspace, system: str) -> list[Attestation]:
     for ev in list_evidence(ws, system, kind="attestation", limit=100_000):
         try:
             data = json.loads(ws.blobs.get(ev.sha256))
-            out.append(Attestation.model_validate({**data, "evidence_id": ev.id}))
+            out.append(
+                Attestation.model_validate({**data, "evidence_id": ev.id, "evidence_sha256": ev.sha256})
+            )
         except (OSError, ValueError):
             continue  # an unreadable record is reported by `assay evidence verify`, not silently used
     return out

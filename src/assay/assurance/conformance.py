@@ -18,7 +18,6 @@ Every status names the evidence records, grades or attestation that set it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -90,18 +89,12 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 def grades_from_label(ws: Workspace, system: str) -> list[Grade]:
-    """The grades on the system's newest stored label, if a label was built."""
-    from assay.store.evidence_index import newest_by_kind
+    """The grades on the system's newest stored label (label.json: its exports share the evidence
+    kind, so the newest record of that kind is not necessarily the label), if a label was built."""
+    from assay.label.service import current_label
 
-    with ws.db.session() as s:
-        row = newest_by_kind(s, system).get("label.disclosure")
-    if row is None:
-        return []
-    try:
-        doc: dict[str, Any] = json.loads(ws.blobs.get(row["sha256"]))
-        return [Grade.model_validate(g) for g in doc.get("grades") or []]
-    except (OSError, ValueError):
-        return []
+    found = current_label(ws, system)
+    return list(found[0].grades) if found is not None else []
 
 
 def assess_controls(
@@ -170,7 +163,7 @@ def _assess_one(
             if att is None or att.answer == "no":
                 basis.append(EvidenceBasis(kind=kind, state="missing", max_age_days=limit))
                 continue
-            created, ev_id, sha, name = att.at, att.evidence_id, "", f"{att.by} ({att.role})"
+            created, ev_id, sha, name = att.at, att.evidence_id, att.evidence_sha256, f"{att.by} ({att.role})"
         else:
             row = newest.get(kind)
             if row is None:
@@ -236,29 +229,19 @@ def _assess_one(
     return ControlAssessment(**out, status="met", reason=f"current evidence: {', '.join(fresh)}")
 
 
-def render_conformance_html(report: ConformanceReport, system_name: str, version: str) -> str:
-    """One page per system and version: counts by dimension, then every control with its status, the
-    reason, the evidence it rests on and the control's NIST AI RMF / ISO/IEC 42001 / EU AI Act links."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+def render_conformance_html(
+    report: ConformanceReport,
+    system_name: str,
+    version: str,
+    *,
+    files: dict[str, str] | None = None,
+    grades: Any = None,
+) -> str:
+    """One page per system and version: coverage per dimension, every control with its status and the
+    evidence it rests on, and the NIST AI RMF, ISO/IEC 42001 and EU AI Act views (`views.py`).
+    `files` maps a sha256 to the output file with that content; `grades` is the label's EvidenceRef."""
+    from assay.assurance.report import render_report_html
+    from assay.assurance.views import build_views
 
-    from assay.catalog import load_catalog
-
-    catalog = load_catalog()
-    crosswalk: dict[str, str] = {}
-    for c in catalog.controls:
-        links = [
-            f"{link.framework} {link.target}"
-            for link in c.crosswalk
-            if link.framework in ("nist-ai-rmf", "iso-42001", "eu-ai-act")
-        ]
-        if links:
-            crosswalk[c.id] = "; ".join(links)
-    env = Environment(loader=PackageLoader("assay.web", "templates"), autoescape=select_autoescape())
-    return env.get_template("conformance.html").render(
-        report=report,
-        system_name=system_name,
-        version=version,
-        status_text=STATUS_TEXT,
-        crosswalk=crosswalk,
-        generated=report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-    )
+    views = build_views(report, system_name=system_name, version=version, files=files, grades=grades)
+    return render_report_html(views)

@@ -54,22 +54,40 @@ def _pack(manifest, base_dir: Path, pack: str | None):  # type: ignore[no-untype
         fail_with_problems("invalid policy pack", exc.problems)
 
 
+class ViewName(StrEnum):
+    dimensions = "dimensions"
+    nist = "nist"
+    iso42001 = "iso42001"
+    euaia = "euaia"
+
+
 def conformance(
     manifest_path: Path = typer.Argument(..., help="The system's assay.yaml."),
     pack: str | None = typer.Option(None, "--pack", help="A policy pack id or file (default: manifest's)."),
     status: list[StatusName] = typer.Option([], "--status", help="Only this status (repeatable)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the whole assessment as JSON."),
+    view: ViewName = typer.Option(
+        ViewName.dimensions,
+        "--view",
+        help="dimensions (every control), nist (AI RMF subcategories), iso42001 (Annex A Statement of "
+        "Applicability) or euaia (EU AI Act articles).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the assessment (or the --view) as JSON."),
+    html: Path | None = typer.Option(None, "--html", help="Write the full report page here."),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Print the full report to PDF here (Chromium)."),
 ) -> None:
     """Assess every framework control: met, partly met, not met (or stale), not applicable — and why."""
-    from rich.table import Table
-
-    from assay.assurance.conformance import STATUS_TEXT, assess_controls
+    from assay.assurance.conformance import assess_controls
     from assay.workspace import Workspace
 
     manifest = _manifest(manifest_path)
     policy = _pack(manifest, manifest_path.parent, pack)
     ws = Workspace.for_manifest(manifest_path)
     report = assess_controls(ws, manifest.system.id, pack=policy)
+    if html is not None or pdf is not None:
+        _write_report(ws, report, manifest, html, pdf)
+    if view is not ViewName.dimensions:
+        _print_view(report, view.value, as_json, {s.value for s in status})
+        return
     wanted = {s.value for s in status}
     rows = [c for c in report.controls if not wanted or c.status in wanted]
     if as_json:
@@ -77,12 +95,90 @@ def conformance(
         data["controls"] = [c.model_dump(mode="json") for c in rows]
         typer.echo(__import__("json").dumps(data, indent=2, ensure_ascii=False))
         return
+    from rich.table import Table
+
+    from assay.assurance.conformance import STATUS_TEXT
+
     table = Table("Control", "Status", "Why", show_lines=False)
     for c in rows:
         table.add_row(c.id.split(":")[-1], STATUS_TEXT[c.status], c.reason)
     console.print(table, markup=False)
     counts = ", ".join(f"{n} {STATUS_TEXT[s]}" for s, n in report.counts.items() if n)
     console.print(f"{manifest.system.id}: {len(report.controls)} controls: {counts}", markup=False)
+
+
+def _print_view(report, view: str, as_json: bool, wanted: set[str]) -> None:  # type: ignore[no-untyped-def]
+    """One framework's view in the terminal (or as JSON); --status filters its rows."""
+    import json
+
+    from rich.table import Table
+
+    from assay.assurance.views import build_views
+
+    views = build_views(report)
+    if view == "iso42001":
+        soa = views.iso42001
+        rows = [r for r in soa.rows if not wanted or r.status in wanted]
+        if as_json:
+            data = {**soa.model_dump(mode="json"), "rows": [r.model_dump(mode="json") for r in rows]}
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            return
+        table = Table("Annex A", "Applicable", "Implemented", "Justification", title=soa.title)
+        for r in rows:
+            table.add_row(f"{r.control} {r.title}", r.applicable, r.implemented, r.justification)
+        console.print(table, markup=False)
+        counts = ", ".join(f"{n} {k}" for k, n in soa.counts.items() if n)
+        console.print(f"{len(soa.rows)} Annex A controls; implemented: {counts}", markup=False)
+        return
+    fv = views.nist if view == "nist" else views.euaia
+    if as_json:
+        data = fv.model_dump(mode="json")
+        for g in data["groups"]:
+            g["rows"] = [r for r in g["rows"] if not wanted or r["status"] in wanted]
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    table = Table("Item", "Status", "Assay controls", title=fv.title)
+    for g in fv.groups:
+        for r in g.rows:
+            if wanted and r.status not in wanted:
+                continue
+            mapped = "; ".join(f"{m.id.split(':')[-1]} ({m.strength}): {m.status_text}" for m in r.controls)
+            table.add_row(f"{r.target} {r.title}", r.status_text, mapped or "none")
+    console.print(table, markup=False)
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in fv.counts.items() if n)
+    console.print(f"{sum(len(g.rows) for g in fv.groups)} items: {counts}", markup=False)
+
+
+def _write_report(ws, report, manifest, html: Path | None, pdf: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """The report page and/or its PDF; evidence links point at the newest assessment's output files."""
+    from assay.assurance.report import (
+        assessment_files,
+        grades_evidence,
+        print_report_pdf,
+        render_report_html,
+    )
+    from assay.assurance.views import build_views
+    from assay.label.browser import RenderError
+    from assay.store.blobs import atomic_write
+
+    system = manifest.system
+    for dest in (html, pdf):
+        if dest is None:
+            continue
+        files = assessment_files(ws, system.id, dest.parent)
+        views = build_views(report, system_name=system.name, version=system.version, files=files,
+                            grades=grades_evidence(ws, system.id))  # fmt: skip
+        page = render_report_html(views)
+        if dest is html:
+            atomic_write(dest, page.encode())
+            stderr.print(f"Wrote {dest}", markup=False, highlight=False)
+            continue
+        try:
+            pages = print_report_pdf(page, dest, title=f"Conformance: {system.name} {system.version}")
+        except RenderError as exc:  # ChromiumNotFound too
+            stderr.print(f"error: cannot print the PDF: {exc}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        stderr.print(f"Wrote {dest} ({pages} pages)", markup=False, highlight=False)
 
 
 def attest(

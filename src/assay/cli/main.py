@@ -18,6 +18,7 @@ from assay.cli import (
     manifest_cmds,
     monitor,
     notify,
+    oscal,
     provenance,
     redteam,
     registry,
@@ -56,6 +57,7 @@ app.add_typer(
 app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
 app.add_typer(gateway.app, name="gateway", help="A guardrail proxy (OpenAI API) in front of a target.")
 app.add_typer(notify.app, name="notify", help="Deliver notifications (webhooks, e-mail) from the outbox.")
+app.add_typer(oscal.app, name="oscal", help="The catalog and a system's assessment as OSCAL JSON.")
 app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)
 provenance.register(app)

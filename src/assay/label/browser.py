@@ -66,7 +66,7 @@ def chromium_path(explicit: Path | None = None) -> Path:
     path = explicit or Path(os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM)
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise ChromiumNotFound(
-            f"cannot print the label: no Chromium at {path} (install Debian's `chromium` with "
+            f"no Chromium at {path} to print with (install Debian's `chromium` with "
             f"`apt-get install chromium`, or set {CHROMIUM_ENV} to the browser's path); "
             "the HTML and SVG renderings do not need it"
         )
@@ -182,6 +182,34 @@ def print_pdf(
         writer.add_metadata({"/Title": "AI system label", "/Creator": "assay"})
         buf = io.BytesIO()
         writer.write(buf)
+    atomic_write(out, buf.getvalue())
+    return pages
+
+
+def print_document_pdf(
+    html: str,
+    out: Path,
+    *,
+    title: str,
+    chromium: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> int:
+    """Any self-contained page (e.g. the conformance report) to a PDF of as many pages as it needs, at
+    full size; the page's own `@page` rule sets paper and margins. Returns the number of pages."""
+    from pypdf import PdfReader, PdfWriter
+
+    exe = chromium_path(chromium)
+    with tempfile.TemporaryDirectory(prefix="assay-doc-pdf-") as tmp:
+        page, printed = Path(tmp) / "page.html", Path(tmp) / "page.pdf"
+        page.write_text(html, encoding="utf-8")
+        _run(exe, [f"--print-to-pdf={printed}", "--no-pdf-header-footer"], page, timeout)
+        if not printed.is_file() or printed.stat().st_size == 0:
+            raise RenderError(f"chromium wrote no PDF for {title}")
+        writer = PdfWriter(clone_from=PdfReader(printed))
+        writer.add_metadata({"/Title": title, "/Creator": "assay"})
+        buf = io.BytesIO()
+        writer.write(buf)
+        pages = len(writer.pages)
     atomic_write(out, buf.getvalue())
     return pages
 
