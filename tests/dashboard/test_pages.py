@@ -187,12 +187,29 @@ def test_accountability_shows_raci_and_safety_net(dash: Dash) -> None:
     assert f'href="/systems/{SYSTEM}"' in html
 
 
+def test_the_conformance_report_has_its_views_and_agrees_with_the_system_page(dash: Dash) -> None:
+    system_page = dash.client.get(f"/dashboard/{SYSTEM}").text
+    assert f'href="/dashboard/{SYSTEM}/conformance"' in system_page
+    html = dash.client.get(f"/dashboard/{SYSTEM}/conformance").text
+    for view in ("NIST AI RMF", "ISO/IEC 42001", "EU AI Act"):
+        assert view in html, view
+    assert "<script" not in html
+    from assay.assurance.conformance import assess_controls
+
+    report = assess_controls(dash.ws, SYSTEM)
+    met = [c.id for c in report.controls if c.status == "met"]
+    assert met, "the fixture's system meets some control"
+    for control in met:
+        assert control in html, control
+
+
 def test_unknown_things_are_404_and_bad_paging_is_422(dash: Dash) -> None:
     for path in (
         "/dashboard/nope",
         "/dashboard/nope/incidents",
         "/dashboard/nope/accountability",
         "/dashboard/nope/provenance",
+        "/dashboard/nope/conformance",
         f"/dashboard/nope/runs/{dash.run_id}",
         f"/dashboard/{SYSTEM}/runs/no-such-run",
         f"/dashboard/{SYSTEM}/runs/{dash.run_id}/samples/{SAMPLES}",
@@ -207,6 +224,7 @@ def test_on_a_closed_server_public_pages_stay_open_and_internal_ones_need_a_toke
         f"/dashboard/{SYSTEM}/accountability",
         f"/dashboard/{SYSTEM}/incidents",
         f"/dashboard/{SYSTEM}/provenance",
+        f"/dashboard/{SYSTEM}/conformance",
         f"/dashboard/{SYSTEM}/runs/{dash.run_id}",
         f"/dashboard/{SYSTEM}/runs/{dash.run_id}/samples/0",
     ]

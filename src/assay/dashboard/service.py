@@ -182,6 +182,21 @@ def _conformance(ws: Workspace, slug: str) -> tuple[ConformanceReport, str]:
     return assess_controls(ws, slug, pack=pack), note
 
 
+def conformance_report_html(ws: Workspace, slug: str) -> str:
+    """The whole conformance report (the page `assay conformance --html` writes), assessed now. Evidence is
+    named by kind and hash, not linked: the server does not publish the assessment's output files.
+    Raises SystemNotFound."""
+    from assay.assurance.report import grades_evidence, render_report_html
+    from assay.assurance.views import build_views
+
+    record = overview_record(ws, slug)
+    report, _ = _conformance(ws, slug)
+    views = build_views(
+        report, system_name=record.name, version=record.version, grades=grades_evidence(ws, slug)
+    )
+    return render_report_html(views)
+
+
 def overview(ws: Workspace, slug: str) -> SystemOverview:
     """The public page of one system. Raises SystemNotFound."""
     from assay.store.runs import count_run_rows, list_run_rows

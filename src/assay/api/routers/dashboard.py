@@ -108,6 +108,15 @@ def accountability(system: str, ws: Workspace = Depends(workspace)) -> HTMLRespo
     return _render("dashboard_accountability.html", lang="en", a=view)
 
 
+@internal.get("/{system}/conformance", response_class=HTMLResponse)
+def conformance_report(system: str, ws: Workspace = Depends(workspace)) -> HTMLResponse:
+    """Internal: it names the people who attested and the evidence behind every status."""
+    try:
+        return HTMLResponse(service.conformance_report_html(ws, system))
+    except SystemNotFound as exc:
+        return _not_found(str(exc))
+
+
 @internal.get("/{system}/runs/{run_id}", response_class=HTMLResponse)
 def run_page(
     system: str,
