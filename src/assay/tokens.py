@@ -65,6 +65,10 @@ class TokenError(ValueError):
     pass
 
 
+class TokenScopeError(TokenError):
+    """The systems given do not fit the role (bad input: the CLI exits 2)."""
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -77,13 +81,13 @@ def _check_systems(role: Role, systems: Sequence[str]) -> list[str]:
     chosen = list(dict.fromkeys(s.strip() for s in systems))
     if role is not Role.authority:
         if chosen:
-            raise TokenError(f"--system scopes authority tokens only; a {role.value} token is not scoped")
+            raise TokenScopeError(f"--system scopes authority tokens only; a {role.value} token is not scoped")
         return []
     if not chosen:
-        raise TokenError("an authority token needs the systems it supervises (--system SLUG, repeatable)")
+        raise TokenScopeError("an authority token needs the systems it supervises (--system SLUG, repeatable)")
     bad = [s for s in chosen if not SYSTEM_SLUG.match(s)]
     if bad:
-        raise TokenError(f"'{bad[0]}' is not a system slug (lower-case letters, digits, . _ -)")
+        raise TokenScopeError(f"'{bad[0]}' is not a system slug (lower-case letters, digits, . _ -)")
     return chosen
 
 
