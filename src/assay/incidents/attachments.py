@@ -126,6 +126,8 @@ def sniff(data: bytes) -> str | None:
 
 def _what(data: bytes) -> str:
     """Why sniffing found nothing allowed, in words."""
+    if b"\x00" in data[:4096]:
+        return "binary content of a type not accepted"
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
