@@ -81,10 +81,14 @@ def _check_systems(role: Role, systems: Sequence[str]) -> list[str]:
     chosen = list(dict.fromkeys(s.strip() for s in systems))
     if role is not Role.authority:
         if chosen:
-            raise TokenScopeError(f"--system scopes authority tokens only; a {role.value} token is not scoped")
+            raise TokenScopeError(
+                f"--system scopes authority tokens only; a {role.value} token is not scoped"
+            )
         return []
     if not chosen:
-        raise TokenScopeError("an authority token needs the systems it supervises (--system SLUG, repeatable)")
+        raise TokenScopeError(
+            "an authority token needs the systems it supervises (--system SLUG, repeatable)"
+        )
     bad = [s for s in chosen if not SYSTEM_SLUG.match(s)]
     if bad:
         raise TokenScopeError(f"'{bad[0]}' is not a system slug (lower-case letters, digits, . _ -)")

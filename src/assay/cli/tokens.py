@@ -52,8 +52,8 @@ def create(
     typer.echo(issued.secret)
     scope = f", supervising {', '.join(issued.token.systems)}" if issued.token.systems else ""
     typer.echo(
-        f"Token '{name}' ({role.value}{scope}) created. Keep the secret above somewhere safe: it is not shown "
-        "again, and only its hash is stored. Send it as 'Authorization: Bearer <secret>'.",
+        f"Token '{name}' ({role.value}{scope}) created. Keep the secret above somewhere safe: it is not "
+        "shown again, and only its hash is stored. Send it as 'Authorization: Bearer <secret>'.",
         err=True,
     )
 

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.api.auth import AUTH_FAILURES, check_token, incident_reader, triager
 from assay.api.deps import workspace
-from assay.api.errors import ErrorMessage
+from assay.api.errors import BODY_ERRORS, INVALID, ErrorMessage, ProblemReport
 from assay.api.limits import BodyTooLarge
 from assay.api.routers.incidents import NOT_THERE, only_query
 from assay.incidents.attachments import (
@@ -48,7 +48,7 @@ from assay.incidents.service import (
 from assay.tokens import ApiToken, Role
 from assay.workspace import Workspace
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(prefix="/incidents", tags=["incidents"], responses=INVALID)
 
 ID = Path(max_length=100, description="the report's id, e.g. AS-HELPDESK-2026-0001")
 NO_REPORT = "no such report"
@@ -134,7 +134,7 @@ def _write(fn: Any, ws: Workspace, incident_id: str, *args: Any, **kwargs: Any) 
 @router.post(
     "/{incident_id}/transitions",
     summary="Move a report to its next state (triager token)",
-    responses={**AUTH_FAILURES, **MISSING, **REFUSED},
+    responses={**AUTH_FAILURES, **BODY_ERRORS, **MISSING, **REFUSED},
     dependencies=[only_query()],
 )
 def incident_move(
@@ -177,7 +177,7 @@ def incident_move(
     "/{incident_id}/comments",
     status_code=201,
     summary="Comment on a report, for the team (triager token; never public)",
-    responses={**AUTH_FAILURES, **MISSING, **REFUSED},
+    responses={**AUTH_FAILURES, **BODY_ERRORS, **MISSING, **REFUSED},
     dependencies=[only_query()],
 )
 def incident_comment(
@@ -192,7 +192,7 @@ def incident_comment(
 @router.put(
     "/{incident_id}/assignee",
     summary="Assign a report to someone (triager token)",
-    responses={**AUTH_FAILURES, **MISSING, **REFUSED},
+    responses={**AUTH_FAILURES, **BODY_ERRORS, **MISSING, **REFUSED},
     dependencies=[only_query()],
 )
 def incident_assign(
@@ -231,6 +231,8 @@ UPLOAD_BODY: dict[str, Any] = {
                     "properties": {
                         "file": {
                             "type": "array",
+                            "minItems": 1,
+                            "maxItems": 3,
                             "items": {"type": "string", "contentMediaType": "application/octet-stream"},
                             "description": "One to three files: PNG, JPEG, WebP, PDF, JSON or UTF-8 text",
                         }
@@ -244,7 +246,8 @@ UPLOAD_BODY: dict[str, Any] = {
 
 
 def _uploader(request: Request, ws: Workspace, inc_id: str, receipt: str | None) -> str | JSONResponse:
-    """Who adds the files: the reporter (the receipt matches) or a triager; else the refusal."""
+    """Who adds the files: the reporter (the receipt matches) or a triager; else the refusal. Checked
+    before the body is read: a request for a report that is not there is 404 whatever it carries."""
     from assay.incidents.intake import check_receipt
 
     if receipt:
@@ -257,13 +260,18 @@ def _uploader(request: Request, ws: Workspace, inc_id: str, receipt: str | None)
         return "reporter"
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     token = check_token(ws, secret.strip() if scheme.lower() == "bearer" else None, Role.triager)
+    try:
+        get_incident(ws, inc_id)
+    except (IncidentNotFound, IncidentError, ValueError):
+        return JSONResponse(status_code=404, content={"detail": NOT_THERE})
     return _actor(token)
 
 
 async def read_uploads(
     request: Request, limits: AttachmentLimits, field: str
 ) -> list[tuple[str | None, bytes]]:
-    """The files of a multipart form's `field`, each read to at most one byte past the size limit."""
+    """The files of a multipart form's `field`, each read to at most one byte past the size limit. A
+    plain text part counts as a file without a name (the schema allows either)."""
     form = await request.form(max_files=limits.per_report + 1, max_fields=50)
     files: list[tuple[str | None, bytes]] = []
     for item in form.getlist(field):
@@ -271,8 +279,8 @@ async def read_uploads(
             if not (item.filename or item.size):
                 continue  # a file input left empty
             files.append((item.filename, await item.read(limits.max_bytes + 1)))
-        elif item:
-            raise AttachmentRefused(f"'{field}' must be a file, not a text field", 422)
+        else:
+            files.append((None, item.encode("utf-8")))
     return files
 
 
@@ -292,7 +300,11 @@ async def read_uploads(
             "description": "a file is not PNG, JPEG, WebP, PDF, JSON or text, "
             "or its name says another type than its content",
         },
-        422: {"model": ErrorMessage, "description": "no file, an empty one, or too many in one request"},
+        422: {
+            "model": ErrorMessage | ProblemReport,
+            "description": "no file, an empty one, or too many in one request (one sentence); a bad "
+            "parameter (a problem report)",
+        },
     },
     dependencies=[only_query("receipt")],
 )
