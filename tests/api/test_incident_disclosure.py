@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
 
 from assay.incidents.intake import PublicReport, submit
 from assay.incidents.service import assign, audit, comment, get_incident, move
@@ -108,3 +111,27 @@ def test_the_feed_is_atom(registered: Api) -> None:
     assert dt.datetime.fromisoformat(feed.findtext(f"{A}updated") or "") == max(stamps)
     # the authority's token changes nothing here: the page is the same for everyone
     assert client.get("/incidents/helpdesk", headers=registered.auth(Role.authority)).status_code == 200
+
+
+@pytest.mark.slow
+def test_the_page_reads_in_chromium_without_javascript(registered: Api, chromium: Path) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    inc = _report(registered.ws, "Refund amount wrong")
+    move(registered.ws, inc, "triaged")
+    adv = move(registered.ws, inc, "resolved", corrective_action="Refund table removed.").advisory_id
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.goto(f"{registered.server.url}/incidents/helpdesk?lang=ta")
+            assert page.locator(f"article[id='{adv}'] h2").inner_text().startswith(adv or "?")
+            assert "Refund table removed." in page.locator(f"article[id='{adv}']").inner_text()
+            checked = browser.new_page()  # axe itself needs JavaScript; the page does not
+            checked.goto(f"{registered.server.url}/incidents/helpdesk?lang=ta")
+            violations = Axe().run(checked).response["violations"]
+            bad = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+            assert bad == [], bad
+        finally:
+            browser.close()
