@@ -120,6 +120,7 @@ def test_the_report_form_takes_attachments_all_or_nothing(small_limits: None, re
 
     page = c.get("/report/helpdesk")
     assert 'enctype="multipart/form-data"' in page.text and 'name="attachments"' in page.text
+    assert "Up to 3 files of at most 0.004 MB each" in page.text  # the configured limits, as set
     refused = send([("attachments", ("shot.png", PNG)), ("attachments", ("cat.png", HTML))])
     assert (
         refused.status_code == 415
