@@ -67,6 +67,8 @@ TABLE: list[tuple[str, str, str, dict[str, int], dict[str, Any]]] = [
     ("POST", "/report/{system_id}", "-", dict.fromkeys(CALLERS, 201), {"form": True}),
     ("GET", "/incidents/{system_id}", "-", PUBLIC, {}),
     ("GET", "/incidents/{system_id}/feed.atom", "-", PUBLIC, {}),
+    # the dashboard's internal list (no contacts, no descriptions) is a read: open on a loopback server
+    ("GET", "/dashboard/{system}/incidents", "-", PUBLIC, {}),
 ]  # fmt: skip
 
 
@@ -79,16 +81,17 @@ def test_every_incident_route_is_in_the_table() -> None:
     """The API's operations from its OpenAPI document; the pages (not in it) from their routers."""
     from pathlib import Path
 
-    from assay.api.routers import disclosure, report_page
+    from assay.api.routers import dashboard, disclosure, report_page
     from assay.workspace import Workspace
 
     doc = create_app(Workspace(Path("/nonexistent/.assay"))).openapi()
     declared = {(m.upper(), p) for p, ops in doc["paths"].items() if "/incidents" in p for m in ops}
     declared |= {
         (m, r.path)  # type: ignore[attr-defined]
-        for router in (disclosure.pages, report_page.pages)
+        for router in (disclosure.pages, report_page.pages, dashboard.internal)
         for r in router.routes
         for m in r.methods - {"HEAD"}  # type: ignore[attr-defined]
+        if router is not dashboard.internal or "incidents" in r.path  # type: ignore[attr-defined]
     }
     tabled = {(m, p.split("?")[0]) for m, p, *_ in TABLE}
     assert declared == tabled, (declared - tabled, tabled - declared)
@@ -111,7 +114,7 @@ def test_every_route_with_every_role(registered: Api, example_body: dict[str, An
     for method, route, which, expected, extras in TABLE:
         for caller in CALLERS:
             ident = _report(api) if which == "fresh" else main
-            path = route.format(incident_id=ident, sha256=sha, system_id="helpdesk")
+            path = route.format(incident_id=ident, sha256=sha, system_id="helpdesk", system="helpdesk")
             headers: dict[str, str] = {}
             if caller == "receipt":
                 headers["X-Assay-Receipt"] = receipt_for(api.ws, ident)
