@@ -1,10 +1,19 @@
-"""API tokens with roles. A token is shown once when created; the store keeps only its hash."""
+"""API tokens with roles. A token is shown once when created; the store keeps only its hash.
+
+The roles: viewer reads; triager also works incidents (reads reports, moves, comments, attaches);
+editor also writes the registry (and triages, as before triager existed); admin also manages systems.
+authority stands apart from that ladder: read-only, and only over the incidents of the systems it
+supervises (`systems`), for the regulator or sector body that receives severe-incident reports.
+The public reporter has no token: the receipt of their report is their only key.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+from collections.abc import Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -16,14 +25,20 @@ TOKEN_PREFIX = "assay_"
 
 
 class Role(StrEnum):
-    """viewer reads; editor also writes the registry; admin also manages systems and tokens."""
+    """viewer < triager < editor < admin, each allowed what the one below is; authority apart."""
 
     viewer = "viewer"
+    triager = "triager"
     editor = "editor"
     admin = "admin"
+    authority = "authority"
 
     def allows(self, needed: Role) -> bool:
-        order = [Role.viewer, Role.editor, Role.admin]
+        """Whether this role may do what `needed` may. An authority token is allowed nothing of the
+        ladder (not even the viewer's reads), so each route that admits it says so and scopes it."""
+        if Role.authority in (self, needed):
+            return self is needed
+        order = [Role.viewer, Role.triager, Role.editor, Role.admin]
         return order.index(self) >= order.index(needed)
 
 
@@ -34,6 +49,11 @@ class ApiToken(BaseModel):
     created_at: dt.datetime
     last_used_at: dt.datetime | None = None
     revoked: bool = False
+    systems: list[str] = Field(default_factory=list, description="the systems an authority supervises")
+
+    def supervises(self, system: str) -> bool:
+        """Whether an authority token may read this system's incidents (other roles: not scoped)."""
+        return self.role is not Role.authority or system in self.systems
 
 
 class IssuedToken(BaseModel):
@@ -45,18 +65,47 @@ class TokenError(ValueError):
     pass
 
 
+class TokenScopeError(TokenError):
+    """The systems given do not fit the role (bad input: the CLI exits 2)."""
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(ws: Workspace, name: str, role: Role) -> IssuedToken:
+SYSTEM_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def _check_systems(role: Role, systems: Sequence[str]) -> list[str]:
+    """An authority supervises one or more systems (slugs); no other role is scoped to systems."""
+    chosen = list(dict.fromkeys(s.strip() for s in systems))
+    if role is not Role.authority:
+        if chosen:
+            raise TokenScopeError(
+                f"--system scopes authority tokens only; a {role.value} token is not scoped"
+            )
+        return []
+    if not chosen:
+        raise TokenScopeError(
+            "an authority token needs the systems it supervises (--system SLUG, repeatable)"
+        )
+    bad = [s for s in chosen if not SYSTEM_SLUG.match(s)]
+    if bad:
+        raise TokenScopeError(f"'{bad[0]}' is not a system slug (lower-case letters, digits, . _ -)")
+    return chosen
+
+
+def create_token(ws: Workspace, name: str, role: Role, systems: Sequence[str] = ()) -> IssuedToken:
+    """A new token; `systems` names what an authority token supervises (required for it, refused for
+    the others). The systems need not be registered yet: an authority may be set up first."""
     if not name or len(name) > 100:
         raise TokenError("a token name needs 1 to 100 characters")
+    scope = _check_systems(role, systems)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with ws.db.session() as s:
         if store.token_name_taken(s, name):
             raise TokenError(f"a token named '{name}' exists already")
-        row = store.add_token_row(s, name, role.value, secret[:12], hash_token(secret))
+        row = store.add_token_row(s, name, role.value, secret[:12], hash_token(secret), scope)
     return IssuedToken(token=ApiToken.model_validate(row), secret=secret)
 
 

@@ -41,7 +41,12 @@ def example_body() -> dict[str, Any]:
 
 @pytest.fixture
 def api(workspace: Workspace) -> Iterator[Api]:
-    tokens = {role: create_token(workspace, f"{role.value}-token", role).secret for role in Role}
+    tokens = {
+        role: create_token(
+            workspace, f"{role.value}-token", role, ["helpdesk"] if role is Role.authority else []
+        ).secret
+        for role in Role
+    }
     with LiveServer(workspace) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         yield Api(server=server, client=client, tokens=tokens)
 

@@ -94,8 +94,17 @@ def test_the_form_works_in_chromium_without_javascript(registered: Api, chromium
             page.fill("#title", FORM["title"])
             page.fill("#description", FORM["description"])
             page.check("input[value=financial]")
+            page.set_input_files(
+                "#attachments",
+                {"name": "chat.txt", "mimeType": "text/plain", "buffer": b"user: bill?\nbot: 1 Nov\n"},
+            )
             page.click("button[type=submit]")
-            assert page.locator("#report-id").inner_text().startswith("AS-HELPDESK-")
+            rid = page.locator("#report-id").inner_text()
+            assert rid.startswith("AS-HELPDESK-")
+            sent = registered.client.get(
+                f"/api/v1/incidents/{rid}/attachments", headers=registered.auth(Role.triager)
+            )
+            assert [a["filename"] for a in sent.json()] == ["chat.txt"]
         finally:
             browser.close()
         browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])

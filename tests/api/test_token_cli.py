@@ -52,3 +52,34 @@ def test_mistakes_exit_nonzero(registered: Api, cli: list[str]) -> None:
     assert again.exit_code == 1 and "exists already" in again.stderr
     assert runner.invoke(app, ["revoke", "nobody", *cli]).exit_code == 1
     assert runner.invoke(app, ["create", "x", "--role", "root", *cli]).exit_code == 2
+
+
+def test_an_authority_token_is_scoped_to_the_systems_it_supervises(registered: Api, cli: list[str]) -> None:
+    runner = CliRunner()
+    made = runner.invoke(
+        app, ["create", "imda", "--role", "authority", "--system", "helpdesk", "--system", "payroll", *cli]
+    )
+    assert made.exit_code == 0, made.output
+    assert "supervising helpdesk, payroll" in made.stderr
+    listed = {t["name"]: t for t in json.loads(runner.invoke(app, ["list", "--json", *cli]).stdout)}
+    assert listed["imda"]["role"] == "authority" and listed["imda"]["systems"] == ["helpdesk", "payroll"]
+    headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
+    assert registered.client.get("/api/v1/incidents", headers=headers).status_code == 200
+    assert (
+        registered.client.post("/api/v1/systems/helpdesk/parties", json=PARTY, headers=headers).status_code
+        == 403
+    )
+    for wrong in (
+        ["create", "no-scope", "--role", "authority"],  # an authority needs its systems
+        [
+            "create",
+            "scoped-editor",
+            "--role",
+            "editor",
+            "--system",
+            "helpdesk",
+        ],  # only authorities are scoped
+        ["create", "bad-slug", "--role", "authority", "--system", "Not A Slug"],
+    ):
+        r = runner.invoke(app, [*wrong, *cli])
+        assert r.exit_code == 2 and ("--system" in r.stderr or "not a system slug" in r.stderr), r.output

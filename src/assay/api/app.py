@@ -18,8 +18,10 @@ from assay.api.routers import (
     components,
     control_points,
     dashboard,
+    disclosure,
     evals,
     evidence,
+    incident_work,
     incidents,
     label,
     pages,
@@ -80,6 +82,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
         catalog.router,
         verify.router,
         incidents.router,
+        incident_work.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -89,6 +92,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     app.include_router(report_page.pages)  # public: anyone reports a problem
     app.include_router(dashboard.public)  # public: the systems, their labels, conformance and runs
     app.include_router(dashboard.internal)  # read_access: RACI, samples, incidents, provenance
+    app.include_router(disclosure.pages)  # public: the remediated incidents, redacted, and their feed
     static = resources.files("assay.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -4,6 +4,9 @@ Reads are open on the loopback server: whoever can reach 127.0.0.1 is already on
 the `.assay/` folder. Every write needs an `Authorization: Bearer <token>` header naming a token whose
 role is high enough: editor for registry changes, admin for creating, replacing or deleting a system.
 A server bound to another address is built with `open_reads=False`, and then reads need a viewer token.
+
+Incidents are not open reads: a triager (or editor, or admin) token works them, and an authority token
+reads those of the systems it supervises and writes nothing (`incident_reader`, `triager`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from assay.workspace import Workspace
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="AssayToken",
-    description="A token made with `assay token create NAME --role viewer|editor|admin`.",
+    description="A token made with `assay token create NAME --role viewer|triager|editor|admin|authority`.",
 )
 
 AUTH_FAILURES: dict[int | str, dict[str, Any]] = {
@@ -47,6 +50,11 @@ def check_token(ws: Workspace, secret: str | None, needed: Role) -> ApiToken:
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     if not token.role.allows(needed):
+        if token.role is Role.authority:
+            raise HTTPException(
+                status_code=403,
+                detail=f"token '{token.name}' is an authority's: it reads incidents and changes nothing",
+            )
         raise HTTPException(
             status_code=403,
             detail=f"this needs the {needed.value} role; token '{token.name}' has {token.role.value}",
@@ -78,6 +86,20 @@ def read_access(request: Request, ws: Workspace = Depends(workspace)) -> None:
     check_token(ws, secret.strip() if scheme.lower() == "bearer" else None, Role.viewer)
 
 
+def incident_reader(
+    ws: Workspace = Depends(workspace),
+    credentials: HTTPAuthorizationCredentials | None = Security(bearer),
+) -> ApiToken:
+    """Reading incidents: a triager's token or better, or an authority's (the route then keeps to the
+    systems `token.supervises`)."""
+    secret = credentials.credentials if credentials else None
+    token = authenticate(ws, secret) if secret else None
+    if token is not None and token.role is Role.authority:
+        return token
+    return check_token(ws, secret, Role.triager)
+
+
 editor = require(Role.editor)
+triager = require(Role.triager)
 admin = require(Role.admin)
 viewer = require(Role.viewer)

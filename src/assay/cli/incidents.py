@@ -332,6 +332,7 @@ def show(
         ),
         ("reward tier", inc.reward_tier or ""),
         ("reported to authority", str(inc.authority_reported_at or "")),
+        ("advisory", f"{inc.advisory_id} (public: /incidents/{inc.system})" if inc.advisory_id else ""),
     ):
         if value:
             line = Text(f"{label}: ", style="bold")

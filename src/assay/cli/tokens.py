@@ -19,31 +19,41 @@ class RoleName(StrEnum):
     """The roles of `assay.tokens.Role`, repeated so that --help needs no database code."""
 
     viewer = "viewer"
+    triager = "triager"
     editor = "editor"
     admin = "admin"
+    authority = "authority"
 
 
 @app.command("create")
 def create(
     name: str = typer.Argument(..., help="A name to know the token by, e.g. the person or the CI job."),
     role: RoleName = typer.Option(
-        RoleName.viewer, "--role", help="viewer reads; editor also changes the registry; admin also systems."
+        RoleName.viewer,
+        "--role",
+        help="viewer reads; triager also works incidents; editor also changes the registry; admin also "
+        "systems. authority: reads the incidents of the --system(s) it supervises, writes nothing.",
+    ),
+    systems: list[str] = typer.Option(
+        [], "--system", help="A system an authority token supervises (repeat for more); authority only."
     ),
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Make a token and print its secret, which is not shown again."""
-    from assay.tokens import Role, TokenError, create_token
+    """Make a token and print its secret, which is not shown again. Exits 2 for a bad role or scope."""
+    from assay.tokens import Role, TokenError, TokenScopeError, create_token
 
+    ws = open_workspace(home)
     try:
-        issued = create_token(open_workspace(home), name, Role(role.value))
+        issued = create_token(ws, name, Role(role.value), systems)
     except TokenError as exc:
         stderr.print(f"[red]error[/red]: {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2 if isinstance(exc, TokenScopeError) else 1) from None
     # The secret goes alone to stdout so a script can capture it; the advice goes to stderr.
     typer.echo(issued.secret)
+    scope = f", supervising {', '.join(issued.token.systems)}" if issued.token.systems else ""
     typer.echo(
-        f"Token '{name}' ({role.value}) created. Keep the secret above somewhere safe: it is not shown "
-        "again, and only its hash is stored. Send it as 'Authorization: Bearer <secret>'.",
+        f"Token '{name}' ({role.value}{scope}) created. Keep the secret above somewhere safe: it is not "
+        "shown again, and only its hash is stored. Send it as 'Authorization: Bearer <secret>'.",
         err=True,
     )
 
@@ -64,11 +74,12 @@ def list_(
     if as_json:
         typer.echo(json.dumps([t.model_dump(mode="json") for t in tokens], indent=2))
         return
-    table = Table("name", "role", "prefix", "created", "last used", "status")
+    table = Table("name", "role", "systems", "prefix", "created", "last used", "status")
     for t in tokens:
         table.add_row(
             t.name,
             t.role.value,
+            ", ".join(t.systems),
             t.prefix + "…",
             f"{t.created_at:%Y-%m-%d %H:%M}",
             f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "",

@@ -40,6 +40,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 """Allowed next states. A resolved incident can be reopened; closed, duplicate and rejected are final."""
 OPEN_STATUSES = ("received", "triaged", "investigating", "mitigated")
+PUBLIC_STATUSES = ("mitigated", "resolved", "closed")
+"""Remediated: the states in which an incident is disclosed on the system's public page and feed."""
 ID_PATTERN = re.compile(r"^AS-[A-Z0-9][A-Z0-9._-]*-[0-9]{4}-[0-9]{4,}$")
 MAX_TEXT = 20_000
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -74,6 +76,12 @@ def _no_controls(value: Any, where: str) -> None:
 def incident_id(system: str, year: int, number: int) -> str:
     """`AS-{SYSTEM}-{YYYY}-{NNNN}`: numbered per system and year, stable for the incident's life."""
     return f"AS-{system.upper()}-{year:04d}-{number:04d}"
+
+
+def advisory_id(system: str, year: int, number: int) -> str:
+    """`ASSAY-{SYSTEM}-{YYYY}-{NNNN}`: the public name of a remediated incident, numbered per system and
+    year in the order incidents became public (so it reveals nothing of how many were reported)."""
+    return f"ASSAY-{system.upper()}-{year:04d}-{number:04d}"
 
 
 def normalise_id(text: str) -> str:
@@ -218,6 +226,9 @@ class Incident(_Strict):
     near_duplicate_similarity: float | None = None
     source: str = "cli"
     external_ids: dict[str, str] = Field(default_factory=dict)
+    advisory_id: str | None = Field(
+        None, description="given once, when the incident first became public (mitigated or later)"
+    )
     event_count: int = 0
     head_hash: str = ""
 
@@ -228,10 +239,13 @@ class Incident(_Strict):
 
     def public(self) -> dict[str, Any]:
         """The record's content as hashed into its events (chain bookkeeping excluded)."""
-        return self.model_dump(mode="json", exclude={"event_count", "head_hash", "updated_at"})
+        exclude = {"event_count", "head_hash", "updated_at"}
+        if self.advisory_id is None:  # records made before advisories existed hash as they did
+            exclude.add("advisory_id")
+        return self.model_dump(mode="json", exclude=exclude)
 
 
-EventKind = Literal["reported", "triaged", "moved", "assigned", "commented", "filed"]
+EventKind = Literal["reported", "triaged", "moved", "assigned", "commented", "filed", "attached"]
 
 
 class IncidentEvent(_Strict):

@@ -16,6 +16,7 @@ from assay.incidents.events import append_event, check_chain, record_sha256, to_
 from assay.incidents.models import (
     ID_PATTERN,
     OPEN_STATUSES,
+    PUBLIC_STATUSES,
     STATUSES,
     TRANSITIONS,
     ChainAudit,
@@ -24,6 +25,7 @@ from assay.incidents.models import (
     IncidentEvent,
     IncidentReport,
     Reporter,
+    advisory_id,
     check_text,
     incident_id,
     normalise_id,
@@ -359,11 +361,23 @@ def _change(
         inc = _to_incident(row)
         was_severe = inc.severe
         data = mutate(inc)
+        _publish_if_remediated(s, inc, data)
         append_event(s, ws.signing_key, row, inc, kind, actor, data, now)
         if inc.severe and not was_severe and policy_for_notice is not None:
             notify_severe(s, inc, policy_for_notice(inc))
         inc.updated_at = now
         return inc
+
+
+def _publish_if_remediated(session: Any, inc: Incident, data: dict[str, Any]) -> None:
+    """An incident that reaches a remediated state gets its advisory id, once: in the change's own
+    transaction and signed record, so the id is never lost, never reissued, and kept through a reopening."""
+    from assay.store.advisories import issue_advisory
+
+    if inc.status not in PUBLIC_STATUSES or inc.advisory_id is not None:
+        return
+    inc.advisory_id = issue_advisory(session, inc.id, inc.system, _now().year, advisory_id)
+    data["advisory_id"] = inc.advisory_id
 
 
 def _policy_for(inc: Incident, policy: PolicyChoice | IncidentsPolicy | None) -> IncidentsPolicy:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 ENV_URL = "ASSAY_DATABASE_URL"
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 """The newest migration; a test checks it against Alembic's own view, so it cannot drift."""
 _migrate_lock = threading.Lock()
 BUSY_TIMEOUT_MS = 30_000

@@ -173,6 +173,8 @@ class ApiTokenRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    systems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """The systems an authority token supervises (empty for the other roles)."""
 
 
 class LedgerEntryRow(Base):
@@ -398,3 +400,45 @@ class RunSampleRow(Base):
     why: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
     scores: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class IncidentAdvisoryRow(Base):
+    """The advisory id an incident got when it first became public; never deleted, never reused, so an
+    incident that is reopened and remediated again keeps its id."""
+
+    __tablename__ = "incident_advisories"
+    __table_args__ = (UniqueConstraint("system_slug", "year", "number"),)
+
+    advisory_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(100), unique=True)
+    system_slug: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IncidentAdvisoryCounterRow(Base):
+    """The last advisory number issued per system and year (locked while the next is taken)."""
+
+    __tablename__ = "incident_advisory_counters"
+
+    system_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class IncidentAttachmentRow(Base):
+    """A file attached to a report: the bytes live in the blob store under `sha256`; this row links them
+    to the incident with the media type found by sniffing the content (never the client's claim)."""
+
+    __tablename__ = "incident_attachments"
+    __table_args__ = (UniqueConstraint("incident_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    added_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -19,11 +19,16 @@ def _as_dict(row: ApiTokenRow) -> dict[str, Any]:
         "created_at": row.created_at,
         "last_used_at": row.last_used_at,
         "revoked": row.revoked,
+        "systems": list(row.systems or []),
     }
 
 
-def add_token_row(session: Session, name: str, role: str, prefix: str, token_hash: str) -> dict[str, Any]:
-    row = ApiTokenRow(name=name, role=role, prefix=prefix, token_hash=token_hash, revoked=False)
+def add_token_row(
+    session: Session, name: str, role: str, prefix: str, token_hash: str, systems: list[str] | None = None
+) -> dict[str, Any]:
+    row = ApiTokenRow(
+        name=name, role=role, prefix=prefix, token_hash=token_hash, revoked=False, systems=systems or []
+    )
     session.add(row)
     session.flush()
     return _as_dict(row)

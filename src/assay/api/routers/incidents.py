@@ -3,8 +3,8 @@
 `POST /api/v1/incidents` is open to anyone (no token, even on a closed server): the public reports here.
 It is rate-limited per client, honours `Idempotency-Key` (a retry gets the same incident), and answers
 with the id and a receipt; `GET /api/v1/incidents/{id}/status` with that receipt shows the reporter
-their report's status and nothing else. Reading the reports themselves needs an editor token (the
-triager's role); the reporter's contact is never served.
+their report's status and nothing else. Reading the reports themselves needs a triager token (or editor,
+or admin), or an authority's token for the systems it supervises; the reporter's contact is never served.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from assay.api.auth import AUTH_FAILURES, editor
+from assay.api.auth import AUTH_FAILURES, incident_reader
 from assay.api.deps import workspace
 from assay.api.errors import BODY_ERRORS, INVALID, ErrorMessage, InvalidRequest, ProblemReport
 from assay.incidents.intake import (
@@ -128,28 +128,37 @@ def incident_status(
 
 @router.get(
     "",
-    summary="List reports (triagers: editor token)",
+    summary="List reports (triager token; an authority's: the systems it supervises)",
     responses=AUTH_FAILURES,
-    dependencies=[only_query("status")],
+    dependencies=[only_query("status", "system")],
 )
 def incidents_list(
     status: Status | None = Query(None, description="only reports in this state"),
+    system: str | None = Query(None, max_length=64, description="only reports about this system"),
     ws: Workspace = Depends(workspace),
-    _token: ApiToken = Depends(editor),
+    token: ApiToken = Depends(incident_reader),
 ) -> list[Incident]:
-    return list_incidents(ws, status=[status] if status else None)
+    if system is not None and not token.supervises(system):
+        return JSONResponse(  # type: ignore[return-value]
+            status_code=403, content={"detail": f"token '{token.name}' does not supervise system '{system}'"}
+        )
+    found = list_incidents(ws, system=system, status=[status] if status else None)
+    return [i for i in found if token.supervises(i.system)]
 
 
 @router.get(
     "/{incident_id}",
-    summary="One report's public record (triagers: editor token)",
+    summary="One report's record (triager token; an authority's: the systems it supervises)",
     responses={**AUTH_FAILURES, 404: {"model": ErrorMessage, "description": "no such report"}},
     dependencies=[only_query()],
 )
 def incident_get(
-    incident_id: str, ws: Workspace = Depends(workspace), _token: ApiToken = Depends(editor)
+    incident_id: str, ws: Workspace = Depends(workspace), token: ApiToken = Depends(incident_reader)
 ) -> Incident:
     try:
-        return get_incident(ws, incident_id)
+        inc = get_incident(ws, incident_id)
     except (IncidentNotFound, IncidentError, ValueError):
+        inc = None
+    if inc is None or not token.supervises(inc.system):  # another system's report: as if absent
         return JSONResponse(status_code=404, content={"detail": "no such report"})  # type: ignore[return-value]
+    return inc

@@ -5,6 +5,8 @@ cross-site submission (a random nonce in a SameSite cookie, and an HMAC of it, t
 in the form — so a page elsewhere cannot post it), against bots (a hidden honeypot field: a filled one
 is thanked and dropped) and against floods (the intake's per-client rate limit). What it accepts goes
 through the same intake as `POST /api/v1/incidents`, and the reporter gets the same id and receipt.
+Screenshots and transcripts may come with it (`assay.incidents.attachments`): every file is checked
+before the report is taken, so a refused file means nothing was stored.
 """
 
 from __future__ import annotations
@@ -69,12 +71,45 @@ def _render(
             harms=harm_vocabulary(),
             csrf=f"{ts}.{_mac(ws, nonce, system_id, ts)}",
             form=ctx.pop("form", None) or {"harm_types": []},
+            limits=_limits(),
             **ctx,
         )
     )
     resp = HTMLResponse(html, status_code=status_code)
     resp.set_cookie(COOKIE, nonce, max_age=MAX_AGE_S, httponly=True, samesite="strict", path="/report")
     return resp
+
+
+def _limits():  # type: ignore[no-untyped-def]
+    from assay.incidents.attachments import AttachmentLimits
+
+    return AttachmentLimits.from_env()
+
+
+async def _read_form(request: Request):  # type: ignore[no-untyped-def]
+    """The submitted form, or None when it cannot be read (a malformed body, too many files)."""
+    from python_multipart.exceptions import MultipartParseError
+    from starlette.exceptions import HTTPException
+
+    from assay.api.limits import BodyTooLarge
+
+    try:
+        return await request.form(max_files=_limits().per_report + 1, max_fields=50)
+    except BodyTooLarge:
+        raise
+    except (HTTPException, MultipartParseError):
+        return None
+
+
+async def _uploads(raw: Any) -> list[tuple[str | None, bytes]]:
+    from starlette.datastructures import UploadFile
+
+    cap = _limits().max_bytes + 1
+    return [
+        (f.filename, await f.read(cap))
+        for f in raw.getlist("attachments")
+        if isinstance(f, UploadFile) and (f.filename or f.size)
+    ]
 
 
 def _system_name(ws: Workspace, system_id: str) -> str | None:
@@ -106,7 +141,9 @@ async def report_submit(system_id: str, request: Request, ws: Workspace = Depend
         return HTMLResponse("<!doctype html><title>Not found</title><p>No such system.</p>", status_code=404)
     lang = pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
     t = load_catalogue("report").for_language(lang)
-    raw = await request.form()
+    raw = await _read_form(request)
+    if raw is None:
+        return _render(request, ws, system_id, name, 400, error=t["bad_form"])
     form: dict[str, Any] = {
         k: str(raw.get(k) or "")
         for k in ("kind", "title", "description", "occurred", "severity", "name", "email")
@@ -130,6 +167,14 @@ async def report_submit(system_id: str, request: Request, ws: Workspace = Depend
         "harm_types": form["harm_types"],
         "reporter": {"name": form["name"], "email": form["email"] or None},
     }
+    from assay.incidents.attachments import AttachmentRefused, attach, check_files
+
+    try:
+        files = check_files(await _uploads(raw), _limits())
+    except AttachmentRefused as exc:
+        return _render(
+            request, ws, system_id, name, exc.status, error=f"{t['attachment_refused']}: {exc}", form=form
+        )
     try:
         rep = PublicReport.model_validate(body)
         inc, _ = await run_in_threadpool(submit, ws, rep, source="form")
@@ -141,6 +186,8 @@ async def report_submit(system_id: str, request: Request, ws: Workspace = Depend
         return _render(request, ws, system_id, name, 422, problems=problems, form=form)
     except (IncidentError, IdempotencyConflict) as exc:
         return _render(request, ws, system_id, name, 422, problems=[str(exc)], form=form)
+    if files:  # checked above; only a storage failure could stop them now
+        await run_in_threadpool(attach, ws, inc.id, files, actor="reporter", limits=_limits())
     from assay.incidents.intake import Receipt
 
     receipt = Receipt(

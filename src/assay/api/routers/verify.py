@@ -42,15 +42,24 @@ class UploadTooLarge(BodyTooLarge):
 
 
 class BodyLimits:
-    """The app's body caps: uploads to the verify paths get the upload cap, everything else the 2 MiB one."""
+    """The app's body caps: uploads to the verify paths get the upload cap, requests that may carry
+    incident attachments the attachments' cap, everything else the 2 MiB one."""
 
     def __init__(self, app: ASGIApp) -> None:
+        from assay.api.routers.incident_work import AttachmentsTooLarge
+        from assay.incidents.attachments import AttachmentLimits
+
         self.general = BodySizeLimit(app)
         self.upload = BodySizeLimit(app, MAX_UPLOAD_BYTES, UploadTooLarge)
+        self.attachments = BodySizeLimit(app, AttachmentLimits.from_env().body_cap(), AttachmentsTooLarge)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from assay.api.routers.incident_work import is_upload_path
+
         if scope["type"] == "http" and scope.get("path") in UPLOAD_PATHS:
             await self.upload(scope, receive, send)
+        elif scope["type"] == "http" and is_upload_path(scope.get("path", "")):
+            await self.attachments(scope, receive, send)
         else:
             await self.general(scope, receive, send)
 
