@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
 import typer
+import typer.main
 
 from assay import __version__
 from assay.cli import (
@@ -26,7 +30,53 @@ from assay.cli import (
     tokens,
 )
 from assay.cli import policy as policy_cli
-from assay.cli.common import AssayGroup
+from assay.cli.common import AssayGroup, LazyCommands
+
+if TYPE_CHECKING:
+    import click
+
+GROUPS: tuple[tuple[str, typer.Typer, str], ...] = (
+    ("registry", registry.app, "Parties, components, control points and the RACI matrix."),
+    ("catalog", catalog.app, "The framework's controls and their crosswalks."),
+    ("eval", evals.app, "Run suites against targets; resume, re-score, list runs."),
+    ("redteam", redteam.app, "Red-team a target: seeds × attacks, ASR heatmap, evidence."),
+    ("scan", scan.app, "Scan model artifacts: pickles, safetensors, GGUF."),
+    ("data", data.app, "Scan datasets: personal data, licences, duplicates; data cards."),
+    ("evidence", evidence.app, "Signed, content-addressed evidence."),
+    ("label", label.app, "The food label: build, verify, diff and its JSON Schema."),
+    ("policy", policy_cli.app, "Policy packs: an authority's thresholds; check a label."),
+    ("incidents", incidents.app, "Incident and vulnerability reports: triage, deadlines, audit."),
+    ("token", tokens.app, "API tokens for `assay serve`."),
+    ("gateway", gateway.app, "A guardrail proxy (OpenAI API) in front of a target."),
+    ("notify", notify.app, "Deliver notifications (webhooks, e-mail) from the outbox."),
+    ("manifest", manifest_cmds.manifest_app, "The assay.yaml schema."),
+)
+"""The command groups, in the order `assay --help` lists them (after the top-level commands)."""
+
+
+class RootGroup(AssayGroup):
+    """The root: its command groups are turned into click commands only when named (or all of them for
+    `--help`), since Typer's conversion inspects every command's signature and a command needs only its
+    own group's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pending = {name: partial(_group_command, sub, name, text) for name, sub, text in GROUPS}
+        # Typer lists a group's own commands first, then its sub-groups in the order they were added;
+        # these come before the ones `register()` adds (e.g. `keys`), as when they were added eagerly.
+        self.commands = LazyCommands(self.commands, pending, position=len(app.registered_commands))
+
+
+def _group_command(sub: typer.Typer, name: str, help_text: str) -> click.Command:
+    """The click group for one sub-app, made exactly as `app.add_typer(sub, name=…, help=…)` makes it."""
+    holder = typer.Typer(
+        rich_markup_mode=app.rich_markup_mode,
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        suggest_commands=app.suggest_commands,
+    )
+    holder.add_typer(sub, name=name, help=help_text)
+    return typer.main.get_group(holder).commands[name]
+
 
 app = typer.Typer(
     name="assay",
@@ -34,28 +84,12 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
-    cls=AssayGroup,
+    cls=RootGroup,
 )
 
 manifest_cmds.register(app)
 conformance.register(app)
 monitor.register(app)
-app.add_typer(registry.app, name="registry", help="Parties, components, control points and the RACI matrix.")
-app.add_typer(catalog.app, name="catalog", help="The framework's controls and their crosswalks.")
-app.add_typer(evals.app, name="eval", help="Run suites against targets; resume, re-score, list runs.")
-app.add_typer(redteam.app, name="redteam", help="Red-team a target: seeds × attacks, ASR heatmap, evidence.")
-app.add_typer(scan.app, name="scan", help="Scan model artifacts: pickles, safetensors, GGUF.")
-app.add_typer(data.app, name="data", help="Scan datasets: personal data, licences, duplicates; data cards.")
-app.add_typer(evidence.app, name="evidence", help="Signed, content-addressed evidence.")
-app.add_typer(label.app, name="label", help="The food label: build, verify, diff and its JSON Schema.")
-app.add_typer(policy_cli.app, name="policy", help="Policy packs: an authority's thresholds; check a label.")
-app.add_typer(
-    incidents.app, name="incidents", help="Incident and vulnerability reports: triage, deadlines, audit."
-)
-app.add_typer(tokens.app, name="token", help="API tokens for `assay serve`.")
-app.add_typer(gateway.app, name="gateway", help="A guardrail proxy (OpenAI API) in front of a target.")
-app.add_typer(notify.app, name="notify", help="Deliver notifications (webhooks, e-mail) from the outbox.")
-app.add_typer(manifest_cmds.manifest_app, name="manifest", help="The assay.yaml schema.")
 server.register(app)
 provenance.register(app)
 bom.register(app)
