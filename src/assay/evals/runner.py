@@ -167,6 +167,7 @@ class Runner:
         self._hits = 0
         self._tokens_in = 0
         self._tokens_out = 0
+        self._planned: tuple[list[Sample], list[_Job]] | None = None
 
     # -- preparation -------------------------------------------------------------------------------
     def _spec(self, samples: list[Sample]) -> RunSpec:
@@ -205,8 +206,16 @@ class Runner:
         (and skips the preflight's connection)."""
         if self.cache is None:
             return False
-        keys = {job.key for job in self._jobs(select_samples(self.suite, self.options), set())}
+        keys = {job.key for job in self._plan()[1]}
         return bool(keys) and len(self.cache.get_many(keys)) == len(keys)
+
+    def _plan(self) -> tuple[list[Sample], list[_Job]]:
+        """A new run's samples and jobs (every prompt rendered and keyed), worked out once: the cache
+        check before the run and the run itself need the same ones."""
+        if self._planned is None:
+            samples = select_samples(self.suite, self.options)
+            self._planned = samples, self._jobs(samples, set())
+        return self._planned
 
     # -- the run -----------------------------------------------------------------------------------
     async def run(self, resume: bool = False) -> RunSummary:
@@ -218,16 +227,14 @@ class Runner:
                 raise ValueError(f"the suite no longer has samples {missing[:5]} that run {self.run_id} used")
             samples = [by_id[i] for i in spec.sample_ids]
             self.log.repair()
-            done = self.log.finished_ids()
+            jobs = self._jobs(samples, self.log.finished_ids())
         else:
             if self.folder.exists():
                 raise FileExistsError(f"run folder {self.folder} exists already")
-            samples = select_samples(self.suite, self.options)
+            samples, jobs = self._plan()
             self.folder.mkdir(parents=True)
             write_json(self.folder / SPEC, self._spec(samples))
             write_json(self.folder / SUITE, self.suite)
-            done = set()
-        jobs = self._jobs(samples, done)
         self._total = len(samples) * self.options.epochs
         self._done = self._total - len(jobs)
         self._report()
