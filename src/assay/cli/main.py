@@ -9,49 +9,30 @@ import typer
 import typer.main
 
 from assay import __version__
-from assay.cli import (
-    bom,
-    catalog,
-    conformance,
-    data,
-    evals,
-    evidence,
-    gateway,
-    incidents,
-    label,
-    manifest_cmds,
-    monitor,
-    notify,
-    provenance,
-    redteam,
-    registry,
-    scan,
-    server,
-    tokens,
-)
-from assay.cli import policy as policy_cli
+from assay.cli import bom, conformance, manifest_cmds, monitor, provenance, server
 from assay.cli.common import AssayGroup, LazyCommands
 
 if TYPE_CHECKING:
     import click
 
-GROUPS: tuple[tuple[str, typer.Typer, str], ...] = (
-    ("registry", registry.app, "Parties, components, control points and the RACI matrix."),
-    ("catalog", catalog.app, "The framework's controls and their crosswalks."),
-    ("eval", evals.app, "Run suites against targets; resume, re-score, list runs."),
-    ("redteam", redteam.app, "Red-team a target: seeds × attacks, ASR heatmap, evidence."),
-    ("scan", scan.app, "Scan model artifacts: pickles, safetensors, GGUF."),
-    ("data", data.app, "Scan datasets: personal data, licences, duplicates; data cards."),
-    ("evidence", evidence.app, "Signed, content-addressed evidence."),
-    ("label", label.app, "The food label: build, verify, diff and its JSON Schema."),
-    ("policy", policy_cli.app, "Policy packs: an authority's thresholds; check a label."),
-    ("incidents", incidents.app, "Incident and vulnerability reports: triage, deadlines, audit."),
-    ("token", tokens.app, "API tokens for `assay serve`."),
-    ("gateway", gateway.app, "A guardrail proxy (OpenAI API) in front of a target."),
-    ("notify", notify.app, "Deliver notifications (webhooks, e-mail) from the outbox."),
-    ("manifest", manifest_cmds.manifest_app, "The assay.yaml schema."),
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("registry", "registry:app", "Parties, components, control points and the RACI matrix."),
+    ("catalog", "catalog:app", "The framework's controls and their crosswalks."),
+    ("eval", "evals:app", "Run suites against targets; resume, re-score, list runs."),
+    ("redteam", "redteam:app", "Red-team a target: seeds × attacks, ASR heatmap, evidence."),
+    ("scan", "scan:app", "Scan model artifacts: pickles, safetensors, GGUF."),
+    ("data", "data:app", "Scan datasets: personal data, licences, duplicates; data cards."),
+    ("evidence", "evidence:app", "Signed, content-addressed evidence."),
+    ("label", "label:app", "The food label: build, verify, diff and its JSON Schema."),
+    ("policy", "policy:app", "Policy packs: an authority's thresholds; check a label."),
+    ("incidents", "incidents:app", "Incident and vulnerability reports: triage, deadlines, audit."),
+    ("token", "tokens:app", "API tokens for `assay serve`."),
+    ("gateway", "gateway:app", "A guardrail proxy (OpenAI API) in front of a target."),
+    ("notify", "notify:app", "Deliver notifications (webhooks, e-mail) from the outbox."),
+    ("manifest", "manifest_cmds:manifest_app", "The assay.yaml schema."),
 )
-"""The command groups, in the order `assay --help` lists them (after the top-level commands)."""
+"""The command groups (name, `module:attribute` of its Typer app in `assay.cli`, help), in the order
+`assay --help` lists them (after the top-level commands). A group's module is imported when it is named."""
 
 
 class RootGroup(AssayGroup):
@@ -67,8 +48,12 @@ class RootGroup(AssayGroup):
         self.commands = LazyCommands(self.commands, pending, position=len(app.registered_commands))
 
 
-def _group_command(sub: typer.Typer, name: str, help_text: str) -> click.Command:
+def _group_command(where: str, name: str, help_text: str) -> click.Command:
     """The click group for one sub-app, made exactly as `app.add_typer(sub, name=…, help=…)` makes it."""
+    import importlib
+
+    module, attribute = where.split(":")
+    sub = getattr(importlib.import_module(f"assay.cli.{module}"), attribute)
     holder = typer.Typer(
         rich_markup_mode=app.rich_markup_mode,
         pretty_exceptions_short=app.pretty_exceptions_short,
