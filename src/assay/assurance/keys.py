@@ -27,7 +27,8 @@ def _ed25519_from_pem(pem: bytes) -> Ed25519PrivateKey | None:
     package (its import costs a short command ~20 ms); None for any other form, which the full loader
     then reads or rejects."""
     lines = pem.strip().splitlines()
-    if len(lines) < 3 or (lines[0], lines[-1]) != (b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----"):
+    armour = (b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----")
+    if len(lines) < 3 or (lines[0], lines[-1]) != armour:
         return None
     try:
         der = base64.b64decode(b"".join(lines[1:-1]), validate=True)
