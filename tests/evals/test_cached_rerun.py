@@ -1,0 +1,73 @@
+"""A cached re-run takes short cuts: the cache check's rendered prompts and answers are reused by the run,
+and the run hands what it wrote to the report and the evidence instead of reading it back. Each must give
+exactly what the long way gives."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from assay.evals.mockserver import run_mock_server
+from assay.evals.models import Sample, ScorerSpec, Suite
+from assay.evals.report import render_run_report
+from assay.evals.runner import Runner, RunOptions, load_run
+from assay.evals.targets import build_target
+from assay.manifest.schema import Target as TargetSpec
+from assay.manifest.schema import TargetKind
+from assay.store.response_cache import ResponseCache
+
+
+def _suite() -> Suite:
+    samples = [
+        Sample(id=f"s{i}", input=f"say {i}", target=f"Q: say {i}", category="even" if i % 2 == 0 else "odd")
+        for i in range(12)
+    ]
+    return Suite(
+        id="echo",
+        title="Echo",
+        template="Q: {{ prompt }}",
+        scorers=[ScorerSpec(name="exact"), ScorerSpec(name="contains")],
+        samples=samples,
+    )
+
+
+def _runner(suite: Suite, base_url: str, runs: Path, cache: ResponseCache) -> Runner:
+    spec = TargetSpec(id="mock", kind=TargetKind.openai, base_url=base_url, model="mock-1")
+    return Runner(suite, build_target(spec), runs, cache=cache, options=RunOptions(epochs=2))
+
+
+def _go(runner: Runner, check_cache: bool) -> None:
+    async def go() -> None:
+        try:
+            if check_cache:
+                assert runner.served_by_cache()
+            await runner.run()
+        finally:
+            await runner.target.aclose()
+
+    asyncio.run(go())
+
+
+def test_a_cached_rerun_hands_on_exactly_what_it_wrote(tmp_path: Path) -> None:
+    suite = _suite()
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    with run_mock_server() as server:
+        first = _runner(suite, server.base_url, tmp_path / "runs", cache)
+        assert not first.served_by_cache()  # nothing cached yet
+        _go(first, check_cache=False)
+        asked = server.requests
+        again = _runner(suite, server.base_url, tmp_path / "runs", cache)
+        _go(again, check_cache=True)
+        assert server.requests == asked == 24  # two epochs, each its own cache entry
+    cache.close()
+    for runner in (first, again):
+        assert runner.written is not None
+        read = load_run(runner.folder)
+        assert runner.written == read  # spec, suite, records and summary, field for field
+        assert render_run_report(*runner.written) == render_run_report(*read)
+    assert again.written is not None and first.written is not None
+    assert again.written.summary.cache_hits == 24 and again.written.summary.score == 1.0
+    strip = {"run_id", "finished_at", "cached", "latency_s"}
+    firsts = [r.model_dump(exclude=strip) for r in first.written.records]
+    agains = [r.model_dump(exclude=strip) for r in again.written.records]
+    assert sorted(agains, key=repr) == sorted(firsts, key=repr)  # same prompts, answers and scores
