@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from assay.evals.mockserver import run_mock_server
 from assay.evals.models import Sample, ScorerSpec, Suite
 from assay.evals.report import render_run_report
@@ -71,3 +73,39 @@ def test_a_cached_rerun_hands_on_exactly_what_it_wrote(tmp_path: Path) -> None:
     firsts = [r.model_dump(exclude=strip) for r in first.written.records]
     agains = [r.model_dump(exclude=strip) for r in again.written.records]
     assert sorted(agains, key=repr) == sorted(firsts, key=repr)  # same prompts, answers and scores
+
+
+TEMPLATES = [
+    ('"{{ prompt }}" Answer using only the choices given above.', True),  # Moonshot's MCQ template
+    ("Q: {{prompt}}\n", True),
+    ("{{ prompt }} and again {{  prompt  }}\n\n", True),
+    ("{{{ prompt }}", False),  # Jinja reads `{{` first: not a plain placeholder
+    ("{{ prompt|upper }}", False),
+    ("{{- prompt }}", False),
+    ("a\r\n{{ prompt }}", False),  # Jinja normalises the line end
+    ('{{ prompt }} as JSON: {"a": 1}', False),
+    ("{% raw %}{{ prompt }}{% endraw %}", False),
+    ("{{\tprompt }}", False),
+    ("no placeholder", False),
+]
+
+
+def test_plain_prompt_templates_render_as_jinja_renders_them() -> None:
+    """A template whose only tag is `{{ prompt }}` is filled in without Jinja; anything else Jinja reads
+    goes through Jinja. Both give the same text for every prompt, tags in the prompt included."""
+    from assay.evals.suites.render import TemplateRenderError, _prompt_only, compile_template, render_prompt
+
+    prompts = ["What?\nA. x\nB. y\n", "{{ not a tag }} {% if %}", "", "ünïcode\r\n"]
+    for template, plain in TEMPLATES:
+        assert (_prompt_only(template) is not None) == plain, template
+        for text in prompts:
+            sample = Sample(id="a", input=text, choices=["x", "y"])
+            try:
+                jinja = compile_template(template).render(
+                    {"prompt": text, "choices": ["x", "y"], "sample": sample}
+                )
+            except TemplateRenderError:  # not a template at all: neither way renders it
+                with pytest.raises(TemplateRenderError):
+                    render_prompt(template, sample)
+                continue
+            assert render_prompt(template, sample) == jinja, (template, text)
