@@ -80,10 +80,10 @@ def test_command_groups_are_built_when_named_and_listed_in_order() -> None:
 
     result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    listed = [ln.split()[1] for ln in result.stdout.splitlines() if ln.startswith("│ ") and ln.split()[1:]]
-    names = [n for n, _, _ in GROUPS]
-    assert [n for n in listed if n in names] == names
-    assert listed.index("keys") > listed.index(names[-1])  # a group a module registers stays after them
+    cells = [ln.split()[1] for ln in result.stdout.splitlines() if ln.startswith("│ ") and ln.split()[1:]]
+    listed = [c for c in cells if c[0].isalpha()]  # the command names, not the options
+    top = ["init", "validate", "assess", "conformance", "attest", "monitor", "serve", "verify", "mark", "bom"]
+    assert listed == [*top, *(n for n, _, _ in GROUPS), "keys"]  # as when all were registered eagerly
     for _name, where, _ in GROUPS:
         module, attribute = where.split(":")
         assert hasattr(importlib.import_module(f"assay.cli.{module}"), attribute), where

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -36,31 +37,50 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 
 
 class RootGroup(AssayGroup):
-    """The root: its command groups are turned into click commands only when named (or all of them for
-    `--help`), since Typer's conversion inspects every command's signature and a command needs only its
-    own group's."""
+    """The root: every command and group under it is turned into a click command only when named (or all
+    of them for `--help`), since Typer's conversion inspects every command's signature and a run needs
+    only its own. Listed as Typer lists them: the top-level commands, then the groups."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        pending = {name: partial(_group_command, sub, name, text) for name, sub, text in GROUPS}
-        # Typer lists a group's own commands first, then its sub-groups in the order they were added;
-        # these come before the ones `register()` adds (e.g. `keys`), as when they were added eagerly.
-        self.commands = LazyCommands(self.commands, pending, position=len(app.registered_commands))
+        pending: dict[str, Callable[[], click.Command]] = {}
+        for info in _top.registered_commands:
+            assert info.callback is not None
+            name = info.name or typer.main.get_command_name(info.callback.__name__)
+            pending[name] = partial(_converted, commands=[info])
+        for name, where, text in GROUPS:
+            pending[name] = partial(_group_command, where, name, text)
+        for group in _top.registered_groups:  # groups a module registers (`keys`) follow, as when added
+            assert group.name is not None
+            pending[group.name] = partial(_converted, groups=[group])
+        self.commands = LazyCommands(self.commands, pending)
 
 
-def _group_command(where: str, name: str, help_text: str) -> click.Command:
-    """The click group for one sub-app, made exactly as `app.add_typer(sub, name=…, help=…)` makes it."""
-    import importlib
-
-    module, attribute = where.split(":")
-    sub = getattr(importlib.import_module(f"assay.cli.{module}"), attribute)
+def _converted(commands: Sequence[Any] = (), groups: Sequence[Any] = ()) -> click.Command:
+    """The click command Typer makes for one command or group registered on the root, exactly as it
+    makes it when the root holds it (the root's display settings included)."""
     holder = typer.Typer(
         rich_markup_mode=app.rich_markup_mode,
         pretty_exceptions_short=app.pretty_exceptions_short,
         suggest_commands=app.suggest_commands,
     )
-    holder.add_typer(sub, name=name, help=help_text)
-    return typer.main.get_group(holder).commands[name]
+    holder.registered_commands.extend(commands)
+    holder.registered_groups.extend(groups)
+    (command,) = typer.main.get_group(holder).commands.values()
+    return command
+
+
+def _group_command(where: str, name: str, help_text: str) -> click.Command:
+    """One command group, imported from its module (`module:attribute` in `assay.cli`) and registered as
+    `app.add_typer(sub, name=…, help=…)` registers it."""
+    import importlib
+
+    module, attribute = where.split(":")
+    staging = typer.Typer()
+    staging.add_typer(
+        getattr(importlib.import_module(f"assay.cli.{module}"), attribute), name=name, help=help_text
+    )
+    return _converted(groups=staging.registered_groups)
 
 
 app = typer.Typer(
@@ -71,13 +91,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=RootGroup,
 )
+_top = typer.Typer()
+"""Where the modules register the root's own commands, so that the root converts them only when named."""
 
-manifest_cmds.register(app)
-conformance.register(app)
-monitor.register(app)
-server.register(app)
-provenance.register(app)
-bom.register(app)
+manifest_cmds.register(_top)
+conformance.register(_top)
+monitor.register(_top)
+server.register(_top)
+provenance.register(_top)
+bom.register(_top)
 
 
 def _version(value: bool) -> None:
