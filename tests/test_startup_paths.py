@@ -95,3 +95,15 @@ def test_command_groups_are_built_when_named_and_listed_in_order() -> None:
     commands["d"] = "D"  # type: ignore[assignment]
     del commands["c"]
     assert list(commands) == ["b", "a", "d"] and len(commands) == 3 and dict(commands.items())["d"] == "D"
+
+
+def test_the_heap_is_frozen_only_when_the_command_owns_the_process() -> None:
+    """In-process callers (the API's tests, `CliRunner`) keep a collector that sees everything; only the
+    console entry point, whose process ends with the command, freezes what its imports made."""
+    import gc
+
+    from assay.cli.common import WHOLE_PROCESS, settle_heap
+
+    before = gc.get_freeze_count()
+    settle_heap()
+    assert not WHOLE_PROCESS["cli"] and gc.get_freeze_count() == before

@@ -77,14 +77,20 @@ class LazyCommands(MutableMapping[str, Any]):
         return len(self._order)
 
 
+WHOLE_PROCESS = {"cli": False}
+"""Set by the console entry point (`assay.cli.main.main`): the command owns the process, which ends with
+it. Commands invoked in-process (tests, `CliRunner`) leave the garbage collector alone."""
+
+
 def settle_heap() -> None:
     """Take what exists now (imported modules, pydantic schemas, the manifest) out of the garbage
     collector's sight: it lives until the process ends anyway, and each full collection would otherwise
     walk all of it again (~20 ms apiece in a cached `assay eval run`). Call it once a command has done its
-    imports; objects made later are collected as usual."""
-    import gc
+    imports; objects made later are collected as usual. Only when the command owns the process."""
+    if WHOLE_PROCESS["cli"]:
+        import gc
 
-    gc.freeze()
+        gc.freeze()
 
 
 def fail_on_database(exc: Exception) -> NoReturn:

@@ -11,7 +11,7 @@ import typer.main
 
 from assay import __version__
 from assay.cli import bom, conformance, manifest_cmds, monitor, provenance, server
-from assay.cli.common import AssayGroup, LazyCommands
+from assay.cli.common import WHOLE_PROCESS, AssayGroup, LazyCommands
 
 if TYPE_CHECKING:
     import click
@@ -119,6 +119,7 @@ def _root(
 
 def main() -> None:
     """The `assay` console command. It ends the process (Typer exits when the command returns)."""
+    WHOLE_PROCESS["cli"] = True
     try:
         app()
     finally:
