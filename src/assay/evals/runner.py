@@ -208,14 +208,14 @@ class Runner:
         (and skips the preflight's connection)."""
         if self.cache is None:
             return False
-        keys = {job.key for job in self._plan()[1]}
+        keys = {job.key for job in self._new_run_jobs()[1]}
         hits = self.cache.get_many(keys)
         if keys and len(hits) == len(keys):
             self._answers = hits  # the run answers from these rather than reading them again
             return True
         return False
 
-    def _plan(self) -> tuple[list[Sample], list[_Job]]:
+    def _new_run_jobs(self) -> tuple[list[Sample], list[_Job]]:
         """A new run's samples and jobs (every prompt rendered and keyed), worked out once: the cache
         check before the run and the run itself need the same ones."""
         if self._planned is None:
@@ -237,7 +237,7 @@ class Runner:
         else:
             if self.folder.exists():
                 raise FileExistsError(f"run folder {self.folder} exists already")
-            samples, jobs = self._plan()
+            samples, jobs = self._new_run_jobs()
             self.folder.mkdir(parents=True)
             spec = self._spec(samples)
             write_json(self.folder / SPEC, spec)
