@@ -109,3 +109,36 @@ def test_plain_prompt_templates_render_as_jinja_renders_them() -> None:
                     render_prompt(template, sample)
                 continue
             assert render_prompt(template, sample) == jinja, (template, text)
+
+
+def test_a_broken_template_cache_only_costs_a_compile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled-template cache the run reports use only saves time: a damaged entry or a disk that
+    takes no writes gives the same page as a fresh compile, never an error."""
+    import tempfile
+
+    from jinja2 import DictLoader, Environment
+
+    from assay.evals.report import _bytecode_cache
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the cache folder goes under tmp_path
+    source = {"page.html": "{% for s in samples %}<li>{{ s.id }}: {{ s.input | upper }}</li>{% endfor %}"}
+
+    def page() -> str:
+        env = Environment(loader=DictLoader(source), bytecode_cache=_bytecode_cache())
+        return env.get_template("page.html").render(samples=_suite().samples)
+
+    fresh = page()  # compiled and stored
+    (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("_jinja2-cache")]
+    (entry,) = list(folder.iterdir())
+    assert page() == fresh  # from the stored bytecode
+    entry.write_bytes(b"j2" + bytes(40))  # damaged
+    assert page() == fresh
+    entry.unlink()
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_space)
+    assert page() == fresh and list(folder.iterdir()) == []

@@ -6,6 +6,7 @@ one self-contained file and a cached re-run stays under a second.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 
 from assay.assurance.chain import ChainHead
@@ -122,12 +123,24 @@ def report_templates():  # type: ignore[no-untyped-def]
 def _bytecode_cache():  # type: ignore[no-untyped-def]
     """Compiled templates kept between processes (Jinja's per-user cache folder, keyed by the template's
     name and checked against its source's checksum, so an edited template is recompiled): compiling the
-    report templates costs a short command such as a cached re-run ~16 ms. None where the folder cannot
-    be made safely (Jinja refuses a folder another user owns)."""
+    report templates costs a short command such as a cached re-run ~16 ms. The cache only ever saves
+    time: a folder that cannot be made safely (Jinja refuses one another user owns), a full or read-only
+    disk, or a damaged entry means compiling as without it."""
     from jinja2 import FileSystemBytecodeCache
 
+    class QuietCache(FileSystemBytecodeCache):
+        def load_bytecode(self, bucket):  # type: ignore[no-untyped-def]
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a damaged entry: compile the source instead
+                bucket.reset()
+
+        def dump_bytecode(self, bucket):  # type: ignore[no-untyped-def]
+            with contextlib.suppress(OSError):  # not stored: the next process compiles again
+                super().dump_bytecode(bucket)
+
     try:
-        return FileSystemBytecodeCache()
+        return QuietCache()
     except (OSError, RuntimeError):
         return None
 
