@@ -93,7 +93,13 @@ TEMPLATES = [
 def test_plain_prompt_templates_render_as_jinja_renders_them() -> None:
     """A template whose only tag is `{{ prompt }}` is filled in without Jinja; anything else Jinja reads
     goes through Jinja. Both give the same text for every prompt, tags in the prompt included."""
-    from assay.evals.suites.render import TemplateRenderError, _prompt_only, compile_template, render_prompt
+    from assay.evals.suites.render import (
+        TemplateRenderError,
+        _prompt_only,
+        check_template,
+        compile_template,
+        render_prompt,
+    )
 
     prompts = ["What?\nA. x\nB. y\n", "{{ not a tag }} {% if %}", "", "ünïcode\r\n"]
     for template, plain in TEMPLATES:
@@ -104,10 +110,13 @@ def test_plain_prompt_templates_render_as_jinja_renders_them() -> None:
                 jinja = compile_template(template).render(
                     {"prompt": text, "choices": ["x", "y"], "sample": sample}
                 )
-            except TemplateRenderError:  # not a template at all: neither way renders it
+            except TemplateRenderError:  # not a template at all: neither way renders it, and loading says so
                 with pytest.raises(TemplateRenderError):
                     render_prompt(template, sample)
+                with pytest.raises(TemplateRenderError):
+                    check_template(template)
                 continue
+            check_template(template)
             assert render_prompt(template, sample) == jinja, (template, text)
 
 

@@ -61,6 +61,13 @@ def _prompt_only(source: str) -> tuple[str, ...] | None:
     return parts
 
 
+def check_template(source: str) -> None:
+    """Raise TemplateRenderError when Jinja cannot compile `source`. A template whose only tag is
+    `{{ prompt }}` compiles by construction, so it is not compiled just to be checked."""
+    if _prompt_only(source) is None:
+        compile_template(source)
+
+
 def render_prompt(template: str, sample: Sample, prompt: str | None = None) -> str:
     """Apply a template to one sample; the template sees `prompt`, `choices` and `sample`."""
     parts = _prompt_only(template)
