@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assay.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from assay.assurance.chain import ChainTx
 
 ENV_HOME = "ASSAY_HOME"
 
@@ -52,6 +58,26 @@ class Workspace:
         from assay.assurance.keys import SigningKey
 
         return SigningKey.load_or_create(self.home / "keys")
+
+    @contextmanager
+    def chain_transaction(self, *, write: bool = True) -> Iterator[ChainTx]:
+        """One transaction on the evidence chain tables; `write` holds the chain's lock from the start.
+
+        A SQLite file whose schema is current is written with the standard library's `sqlite3` (same rows,
+        same lock), so commands that only append evidence do not import SQLAlchemy; anything else
+        (PostgreSQL, a new or older database) goes through `self.db`."""
+        from assay.store.chain_sqlite import chain_transaction, sqlite_file
+
+        path = sqlite_file(self.database_url)
+        fast = chain_transaction(path, write=write) if path is not None else None
+        if fast is not None:
+            with fast as tx:
+                yield tx
+            return
+        from assay.store.evidence_index import SessionChainTx
+
+        with self.db.write_session() if write else self.db.session() as s:
+            yield SessionChainTx(s)
 
     def close(self) -> None:
         if "db" in self.__dict__:

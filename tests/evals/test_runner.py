@@ -267,23 +267,41 @@ def test_a_fully_cached_rerun_works_with_the_target_gone(tmp_path: Path) -> None
 
 
 def test_a_fully_cached_rerun_process_imports_no_http_client(tmp_path: Path) -> None:
-    """A cached `assay eval run` sends nothing, so it loads no HTTP stack (aiohttp ~60 ms, httpx ~55 ms).
-    Checked in a fresh process, as a user runs it."""
+    """A cached `assay eval run` sends nothing, so it loads no HTTP stack (aiohttp ~60 ms, httpx ~55 ms);
+    its three evidence records are appended to the chain through `sqlite3`, without SQLAlchemy (~300 ms
+    with the tables), and verify like any others. Checked in a fresh process, as a user runs it."""
     with run_mock_server() as server:
         manifest, suite = _project(tmp_path, server.base_url, 5)
         first = runner.invoke(app, ["eval", "run", str(suite), "-t", "mock", "-m", str(manifest), "--json"])
         assert first.exit_code == 0, first.output
         args = ["eval", "run", str(suite), "-t", "mock", "-m", str(manifest), "--json"]
+        heavy = (
+            "httpx",
+            "aiohttp",
+            "alembic",
+            "sqlalchemy",
+            "assay.cli.redteam",
+            "assay.evals.scorers.refusal",
+        )
         code = (
             "import sys\n"
             "from assay.cli.main import main\n"
             f"sys.argv = ['assay', *{args!r}]\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code\n"
-            "heavy = [m for m in ('httpx', 'aiohttp', 'alembic') if m in sys.modules]\n"
+            f"heavy = [m for m in {heavy!r} if m in sys.modules]\n"
             "print('HEAVY', status, heavy, file=sys.stderr)\n"
         )
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert server.requests == 5  # the re-run sent nothing
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("HEAVY"))
     assert line == "HEAVY 0 []", proc.stderr[-2000:]
-    assert json.loads(proc.stdout)["summary"]["cache_hits"] == 5
+    outcome = json.loads(proc.stdout)
+    assert outcome["summary"]["cache_hits"] == 5
+    verify = runner.invoke(app, ["evidence", "verify", "--home", str(tmp_path / ".assay")])
+    assert verify.exit_code == 0, verify.output
+    # two runs, three records each, and the checkpoint each run ends with
+    assert (
+        "chain helpdesk: 6 records linked" in verify.stdout and "last signed checkpoint #6" in verify.stdout
+    )
+    runs = sorted((tmp_path / ".assay" / "runs").iterdir())
+    assert outcome["folder"] == str(runs[-1]) and len(runs) == 2

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -97,13 +97,32 @@ def checkpoint_payload(chain: str, length: int, head_hash: str, created_at: dt.d
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign_checkpoint(session: Any, key: Any, chain: str, length: int, head_hash: str) -> None:
-    """Add a signed checkpoint for the chain as it stands (inside the appender's transaction)."""
-    from assay.store.evidence_index import add_checkpoint_row
+class ChainTx(Protocol):
+    """The chain's storage inside one transaction. Two implementations write the same rows:
+    `assay.store.evidence_index.SessionChainTx` (SQLAlchemy: PostgreSQL, and SQLite before its schema is
+    current) and `assay.store.chain_sqlite.SqliteChainTx` (plain `sqlite3`, which short commands use so
+    they need not import SQLAlchemy). `Workspace.chain_transaction` picks one; the chain's rules (what is
+    signed, linked and checkpointed) are written once, here and in `assurance.evidence`."""
 
+    def lock_head(self, chain: str, genesis: str) -> dict[str, Any]:
+        """The chain's head (created if new), locked until the transaction ends."""
+        ...
+
+    def read_head(self, chain: str) -> dict[str, Any] | None: ...
+
+    def add_evidence(self, fields: dict[str, Any]) -> None: ...
+
+    def set_head(self, chain: str, length: int, head_hash: str) -> None: ...
+
+    def add_checkpoint(self, fields: dict[str, Any]) -> None: ...
+
+    def last_checkpoint_length(self, chain: str) -> int | None: ...
+
+
+def sign_checkpoint(tx: ChainTx, key: Any, chain: str, length: int, head_hash: str) -> None:
+    """Add a signed checkpoint for the chain as it stands (inside the appender's transaction)."""
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    add_checkpoint_row(
-        session,
+    tx.add_checkpoint(
         {
             "chain": chain,
             "length": length,

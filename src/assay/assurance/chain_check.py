@@ -18,7 +18,6 @@ from assay.assurance.chain import (
     sign_checkpoint,
 )
 from assay.assurance.keys import verify_signature
-from assay.store.evidence_index import chain_heads, chain_rows, checkpoint_rows, lock_chain_head
 from assay.workspace import Workspace
 
 
@@ -91,6 +90,8 @@ def _first_break(
 
 
 def check_chain(ws: Workspace, chain: str, expect: list[ChainHead] | None = None) -> ChainCheck:
+    from assay.store.evidence_index import chain_heads, chain_rows, checkpoint_rows
+
     with ws.db.session() as s:
         rows = chain_rows(s, chain)
         (entry,) = chain_heads(s, chain) or [{"head": None}]
@@ -162,6 +163,8 @@ def verify_chains(
     ws: Workspace, system: str | None = None, expect: list[ChainHead] | None = None
 ) -> list[ChainCheck]:
     """Check every chain (or one system's); `expect` are heads a third party holds from earlier reports."""
+    from assay.store.evidence_index import chain_heads
+
     with ws.db.session() as s:
         names = [e["chain"] for e in chain_heads(s, chain_key(system) if system else None)]
     for h in expect or []:
@@ -173,9 +176,8 @@ def verify_chains(
 def current_head(ws: Workspace, system: str | None) -> ChainHead:
     """The chain head as stored now, for an index or report to print (length 0 for an empty chain)."""
     chain = chain_key(system)
-    with ws.db.session() as s:
-        (entry,) = chain_heads(s, chain) or [{"head": None}]
-    head = entry["head"]
+    with ws.chain_transaction(write=False) as tx:
+        head = tx.read_head(chain)
     if head is None:
         return ChainHead(chain=chain, length=0, head_hash=GENESIS)
     return ChainHead(chain=chain, length=head["length"], head_hash=head["head_hash"])
@@ -185,9 +187,8 @@ def checkpoint(ws: Workspace, system: str | None) -> ChainHead:
     """Sign a checkpoint of the chain as it stands now (skipped if the newest already covers it)."""
     chain = chain_key(system)
     key = ws.signing_key
-    with ws.db.write_session() as s:
-        head = lock_chain_head(s, chain, GENESIS)
-        cps = checkpoint_rows(s, chain)
-        if head["length"] and not (cps and cps[-1]["length"] == head["length"]):
-            sign_checkpoint(s, key, chain, head["length"], head["head_hash"])
+    with ws.chain_transaction() as tx:
+        head = tx.lock_head(chain, GENESIS)
+        if head["length"] and tx.last_checkpoint_length(chain) != head["length"]:
+            sign_checkpoint(tx, key, chain, head["length"], head["head_hash"])
     return ChainHead(chain=chain, length=head["length"], head_hash=head["head_hash"])

@@ -10,19 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from assay import __version__
-from assay.assurance.chain import CHECKPOINT_EVERY, GENESIS, chain_key, link_hash, sign_checkpoint
-from assay.assurance.keys import verify_signature
-from assay.store.evidence_index import (
-    add_evidence_row,
-    get_evidence_row,
-    lock_chain_head,
-    query_evidence_rows,
-    set_chain_head,
+from assay.assurance.chain import (
+    CHECKPOINT_EVERY,
+    GENESIS,
+    ChainTx,
+    chain_key,
+    link_hash,
+    sign_checkpoint,
 )
+from assay.assurance.keys import verify_signature
 from assay.workspace import Workspace
 
 
@@ -104,30 +105,40 @@ def record_evidence(
         summary=summary,
     )
     key = ws.signing_key
-    chain = chain_key(system)
-    with ws.db.write_session() as s:
-        head = lock_chain_head(s, chain, GENESIS)
-        ev.seq = head["length"] + 1
-        ev.prev_hash = head["head_hash"]
-        ev.key_id = key.key_id
-        ev.signature = key.sign(ev.signed_payload())
-        fields = ev.model_dump()
-        add_evidence_row(s, fields)
-        new_head = link_hash(fields)
-        set_chain_head(s, chain, ev.seq, new_head)
-        if ev.seq % CHECKPOINT_EVERY == 0:
-            sign_checkpoint(s, key, chain, ev.seq, new_head)
+    with ws.chain_transaction() as tx:
+        append_to_chain(tx, key, ev)
     return ev
+
+
+def append_to_chain(tx: ChainTx, key: Any, ev: Evidence) -> None:
+    """Place `ev` at the end of its chain, sign it there and move the head; the one append rule, whichever
+    storage `tx` writes to. The caller's transaction holds the chain's lock throughout."""
+    chain = chain_key(ev.system)
+    head = tx.lock_head(chain, GENESIS)
+    ev.seq = head["length"] + 1
+    ev.prev_hash = head["head_hash"]
+    ev.key_id = key.key_id
+    ev.signature = key.sign(ev.signed_payload())
+    fields = ev.model_dump()
+    tx.add_evidence(fields)
+    new_head = link_hash(fields)
+    tx.set_head(chain, ev.seq, new_head)
+    if ev.seq % CHECKPOINT_EVERY == 0:
+        sign_checkpoint(tx, key, chain, ev.seq, new_head)
 
 
 def list_evidence(
     ws: Workspace, system: str | None = None, kind: str | None = None, limit: int = 1000
 ) -> list[Evidence]:
+    from assay.store.evidence_index import query_evidence_rows
+
     with ws.db.session() as s:
         return [_to_model(r) for r in query_evidence_rows(s, system, kind, limit)]
 
 
 def get_evidence(ws: Workspace, evidence_id: str) -> Evidence | None:
+    from assay.store.evidence_index import get_evidence_row
+
     with ws.db.session() as s:
         row = get_evidence_row(s, evidence_id)
     return _to_model(row) if row else None

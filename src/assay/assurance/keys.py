@@ -8,18 +8,35 @@ import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from assay.store.blobs import atomic_write
 
 PRIVATE = "signing-ed25519.pem"
 PUBLIC = "signing-ed25519.pub.pem"
+_PKCS8_ED25519 = bytes.fromhex("302e020100300506032b657004220420")
+"""The fixed DER head of an unencrypted PKCS#8 Ed25519 private key (RFC 8410 §7); the 32 key bytes follow."""
 
 
 def key_id_of(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+    return "ed25519:" + hashlib.sha256(public.public_bytes_raw()).hexdigest()[:16]
+
+
+def _ed25519_from_pem(pem: bytes) -> Ed25519PrivateKey | None:
+    """The key of a PEM file as `load_or_create` writes it, read without `cryptography`'s serialization
+    package (its import costs a short command ~20 ms); None for any other form, which the full loader
+    then reads or rejects."""
+    lines = pem.strip().splitlines()
+    armour = (b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----")
+    if len(lines) < 3 or (lines[0], lines[-1]) != armour:
+        return None
+    try:
+        der = base64.b64decode(b"".join(lines[1:-1]), validate=True)
+    except ValueError:
+        return None
+    if len(der) != len(_PKCS8_ED25519) + 32 or not der.startswith(_PKCS8_ED25519):
+        return None
+    return Ed25519PrivateKey.from_private_bytes(der[len(_PKCS8_ED25519) :])
 
 
 class SigningKey:
@@ -37,6 +54,8 @@ class SigningKey:
         priv_path = folder / PRIVATE
         if priv_path.exists():
             return cls._load(priv_path)
+        from cryptography.hazmat.primitives import serialization
+
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
         key = Ed25519PrivateKey.generate()
@@ -55,7 +74,12 @@ class SigningKey:
 
     @classmethod
     def _load(cls, priv_path: Path) -> SigningKey:
-        key = serialization.load_pem_private_key(priv_path.read_bytes(), password=None)
+        pem = priv_path.read_bytes()
+        key = _ed25519_from_pem(pem)
+        if key is None:
+            from cryptography.hazmat.primitives import serialization
+
+            key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError(f"{priv_path}: not an Ed25519 private key")
         return cls(key)
@@ -64,12 +88,16 @@ class SigningKey:
         return base64.b64encode(self._private.sign(message)).decode("ascii")
 
     def public_pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         return self.public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode("ascii")
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+
     key = serialization.load_pem_public_key(pem)
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("not an Ed25519 public key")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
+    import click  # typer carries its own copy; the package is only for annotations here
+
     from assay.manifest import ManifestInvalid
     from assay.workspace import Workspace
 
@@ -30,6 +31,66 @@ class AssayGroup(TyperGroup):
             return super().invoke(ctx)
         except DatabaseUrlError as exc:
             fail_on_database(exc)
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's commands where some are made on first use: `pending` maps a name to what builds it.
+    Iteration lists the pending names at `position` among the built ones, so help keeps its order."""
+
+    def __init__(
+        self,
+        built: Mapping[str, click.Command],
+        pending: Mapping[str, Callable[[], click.Command]],
+        position: int | None = None,
+    ) -> None:
+        self._built = dict(built)
+        self._pending = {n: f for n, f in pending.items() if n not in self._built}
+        names = list(self._built)
+        at = len(names) if position is None else position
+        self._order = [*names[:at], *self._pending, *names[at:]]
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name in self._pending:
+            self._built[name] = self._pending.pop(name)()
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._pending.pop(name, None)
+        if name not in self._built:
+            self._order.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._built and name not in self._pending:
+            raise KeyError(name)
+        self._built.pop(name, None)
+        self._pending.pop(name, None)
+        self._order.remove(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._built or name in self._pending
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
+WHOLE_PROCESS = {"cli": False}
+"""Set by the console entry point (`assay.cli.main.main`): the command owns the process, which ends with
+it. Commands invoked in-process (tests, `CliRunner`) leave the garbage collector alone."""
+
+
+def settle_heap() -> None:
+    """Take what exists now (imported modules, pydantic schemas, the manifest) out of the garbage
+    collector's sight: it lives until the process ends anyway, and each full collection would otherwise
+    walk all of it again (~20 ms apiece in a cached `assay eval run`). Call it once a command has done its
+    imports; objects made later are collected as usual. Only when the command owns the process."""
+    if WHOLE_PROCESS["cli"]:
+        import gc
+
+        gc.freeze()
 
 
 def fail_on_database(exc: Exception) -> NoReturn:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assay.cli.common import HOME_OPTION, console, run_errors_exit, stderr
+from assay.cli.common import HOME_OPTION, console, run_errors_exit, settle_heap, stderr
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -158,6 +158,7 @@ def run(
     from assay.evals.targets.base import GenerationParams
 
     ws, m, base = _context(manifest, home)
+    settle_heap()
     params = GenerationParams(max_tokens=max_tokens) if max_tokens else GenerationParams()
     options = RunOptions(
         limit=limit, sample=sample, seed=seed, epochs=epochs, use_cache=not no_cache, params=params

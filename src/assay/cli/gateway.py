@@ -5,12 +5,15 @@ import time."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from assay.cli.common import fail_on_invalid_manifest, fail_with_problems, stderr
+
+if TYPE_CHECKING:
+    import click
 
 
 class _ServeByDefault(TyperGroup):

@@ -15,7 +15,7 @@ import random
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -167,6 +167,9 @@ class Runner:
         self._hits = 0
         self._tokens_in = 0
         self._tokens_out = 0
+        self._planned: tuple[list[Sample], list[_Job]] | None = None
+        self._answers: dict[str, Any] | None = None
+        self.written: RunFiles | None = None
 
     # -- preparation -------------------------------------------------------------------------------
     def _spec(self, samples: list[Sample]) -> RunSpec:
@@ -205,8 +208,20 @@ class Runner:
         (and skips the preflight's connection)."""
         if self.cache is None:
             return False
-        keys = {job.key for job in self._jobs(select_samples(self.suite, self.options), set())}
-        return bool(keys) and len(self.cache.get_many(keys)) == len(keys)
+        keys = {job.key for job in self._new_run_jobs()[1]}
+        hits = self.cache.get_many(keys)
+        if keys and len(hits) == len(keys):
+            self._answers = hits  # the run answers from these rather than reading them again
+            return True
+        return False
+
+    def _new_run_jobs(self) -> tuple[list[Sample], list[_Job]]:
+        """A new run's samples and jobs (every prompt rendered and keyed), worked out once: the cache
+        check before the run and the run itself need the same ones."""
+        if self._planned is None:
+            samples = select_samples(self.suite, self.options)
+            self._planned = samples, self._jobs(samples, set())
+        return self._planned
 
     # -- the run -----------------------------------------------------------------------------------
     async def run(self, resume: bool = False) -> RunSummary:
@@ -218,16 +233,15 @@ class Runner:
                 raise ValueError(f"the suite no longer has samples {missing[:5]} that run {self.run_id} used")
             samples = [by_id[i] for i in spec.sample_ids]
             self.log.repair()
-            done = self.log.finished_ids()
+            jobs = self._jobs(samples, self.log.finished_ids())
         else:
             if self.folder.exists():
                 raise FileExistsError(f"run folder {self.folder} exists already")
-            samples = select_samples(self.suite, self.options)
+            samples, jobs = self._new_run_jobs()
             self.folder.mkdir(parents=True)
-            write_json(self.folder / SPEC, self._spec(samples))
+            spec = self._spec(samples)
+            write_json(self.folder / SPEC, spec)
             write_json(self.folder / SUITE, self.suite)
-            done = set()
-        jobs = self._jobs(samples, done)
         self._total = len(samples) * self.options.epochs
         self._done = self._total - len(jobs)
         self._report()
@@ -250,14 +264,16 @@ class Runner:
             self._clock.tick(self._segment_records, force=True)
             tracking.__exit__(None, None, None)
             self._clock.attach(box.footprint)
-            summary = self._summarise(status)
+            summary, records = self._summarise(status)
             write_json(self.folder / SUMMARY, summary)
+        if not resume:  # what load_run would read back: this process wrote all of it
+            self.written = RunFiles(spec, self.suite, records, summary)
         return summary
 
     async def _answer_from_cache(self, jobs: list[_Job]) -> list[_Job]:
         if self.cache is None:
             return jobs
-        hits = self.cache.get_many(j.key for j in jobs)
+        hits = self._answers if self._answers is not None else self.cache.get_many(j.key for j in jobs)
         pending = []
         for job in jobs:
             cached = hits.get(job.key)
@@ -340,7 +356,7 @@ class Runner:
             self.progress(self._done, self._total)
 
     # -- results -----------------------------------------------------------------------------------
-    def _summarise(self, status: str) -> RunSummary:
+    def _summarise(self, status: str) -> tuple[RunSummary, list[SampleRecord]]:
         """Throughput and CPU add up over every segment of the run (each process that worked on it)."""
         segments = read_segments(self.folder)
         wall = sum(s.wall_s for s in segments)
@@ -352,7 +368,7 @@ class Runner:
         metrics, score, grade = summarise_records(self.suite, records)
         n = max(1, len(records))
         footprint = one_run([(s.cpu_s, s.wall_s, s.footprint) for s in segments], self.country)
-        return RunSummary(
+        summary = RunSummary(
             run_id=self.run_id,
             suite_id=self.suite.id,
             target_id=self.target.id,
@@ -375,6 +391,7 @@ class Runner:
             grade=grade,
             footprint=footprint,
         )
+        return summary, records
 
 
 def summarise_records(
@@ -385,6 +402,15 @@ def summarise_records(
 
     result = suite_metrics(suite, records)
     return result.model_dump(mode="json"), result.score, result.grade
+
+
+class RunFiles(NamedTuple):
+    """A run's spec, suite, records and summary, as `load_run` reads them from its folder."""
+
+    spec: RunSpec
+    suite: Suite
+    records: list[SampleRecord]
+    summary: RunSummary | None
 
 
 def load_run(folder: Path) -> tuple[RunSpec, Suite, list[SampleRecord], RunSummary | None]:

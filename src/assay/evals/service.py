@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from assay.energy.models import Footprint
 from assay.evals.models import Suite
-from assay.evals.runner import Runner, RunOptions, RunSpec, RunSummary, load_run
+from assay.evals.runner import RunFiles, Runner, RunOptions, RunSpec, RunSummary, load_run
 from assay.evals.suites.report import LoadReport
 from assay.evals.targets.base import GenerationParams, Target
 from assay.manifest.problems import Problem
@@ -141,7 +141,9 @@ async def evaluate(
         if cache is not None:
             cache.close()
         await asyncio.gather(*(t.aclose() for t in targets.values()))
-    outcome = record_run(ws, runner.folder, system=manifest.system.id if manifest else None)
+    outcome = record_run(
+        ws, runner.folder, system=manifest.system.id if manifest else None, files=runner.written
+    )
     outcome.load_problems = load_report.problems
     return outcome
 
@@ -189,14 +191,17 @@ def combine_outcomes(source: str, outcomes: list[EvalOutcome]) -> CombinedOutcom
     )
 
 
-def record_run(ws: Workspace, folder: Path, system: str | None) -> EvalOutcome:
-    """Write the run's report and sign the summary, the log and the report as evidence."""
+def record_run(ws: Workspace, folder: Path, system: str | None, files: RunFiles | None = None) -> EvalOutcome:
+    """Write the run's report and sign the summary, the log and the report as evidence.
+
+    `files`: the run's contents as the runner that wrote them holds them, so they need not be read back
+    (what is signed is still read from the folder); by default they are read with `load_run`."""
     from assay.assurance.chain_check import checkpoint, current_head
     from assay.assurance.evidence import record_evidence
     from assay.evals.report import render_run_report
     from assay.store.blobs import atomic_write
 
-    spec, suite, records, summary = load_run(folder)
+    spec, suite, records, summary = files if files is not None else load_run(folder)
     assert summary is not None
     html = render_run_report(spec, suite, records, summary, chain_head=current_head(ws, system))
     atomic_write(folder / "report.html", html.encode())

@@ -1,4 +1,8 @@
-"""Opening the database: SQLite beside the manifest by default, PostgreSQL by URL; migrations applied."""
+"""Opening the database: SQLite beside the manifest by default, PostgreSQL by URL; migrations applied.
+
+SQLAlchemy is imported inside the functions that use it: the constants and URL helpers here are also
+read by the plain-`sqlite3` evidence chain path (`assay.store.chain_sqlite`), which must not pay for it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
 
 ENV_URL = "ASSAY_DATABASE_URL"
 HEAD_REVISION = "0009"
@@ -40,6 +45,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 def make_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -87,6 +95,8 @@ class DatabaseUrlError(ValueError):
 
 
 def _describe_failure(url: str, exc: Exception) -> DatabaseUrlError:
+    from sqlalchemy.engine import make_url
+
     source = ENV_URL if os.environ.get(ENV_URL) == url else "the database URL"
     try:
         shown = make_url(url).render_as_string(hide_password=True)
@@ -113,6 +123,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+        from sqlalchemy.orm import sessionmaker
 
         self.url = url
         try:

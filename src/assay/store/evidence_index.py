@@ -149,3 +149,31 @@ def newest_by_kind(session: Session, system: str) -> dict[str, dict[str, Any]]:
         .where(EvidenceRow.system_slug == system)
     )
     return {r.kind: _as_dict(r) for r in session.scalars(q)}
+
+
+class SessionChainTx:
+    """The chain operations on a SQLAlchemy session (PostgreSQL, and SQLite when the plain-`sqlite3`
+    path in `chain_sqlite` does not apply); the two classes are interchangeable."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock_head(self, chain: str, genesis: str) -> dict[str, Any]:
+        return lock_chain_head(self.session, chain, genesis)
+
+    def read_head(self, chain: str) -> dict[str, Any] | None:
+        (entry,) = chain_heads(self.session, chain) or [{"head": None}]
+        return entry["head"]
+
+    def add_evidence(self, fields: dict[str, Any]) -> None:
+        add_evidence_row(self.session, fields)
+
+    def set_head(self, chain: str, length: int, head_hash: str) -> None:
+        set_chain_head(self.session, chain, length, head_hash)
+
+    def add_checkpoint(self, fields: dict[str, Any]) -> None:
+        add_checkpoint_row(self.session, fields)
+
+    def last_checkpoint_length(self, chain: str) -> int | None:
+        cps = checkpoint_rows(self.session, chain)
+        return cps[-1]["length"] if cps else None

@@ -35,6 +35,19 @@ class Scorer(abc.ABC):
 
 ScorerFactory = Callable[..., Scorer]
 _REGISTRY: dict[str, ScorerFactory] = {}
+_BUILTIN_MODULES = {
+    "exact": "match",
+    "contains": "match",
+    "regex": "match",
+    "multiple_choice": "match",
+    "canary": "match",
+    "pii": "pii",
+    "judge": "judge",
+    "refusal": "refusal",
+    "acknowledges_unknown": "unknown",
+}
+"""Which module registers each built-in scorer, so building one imports only its module (a test checks
+this against what the modules register)."""
 
 
 def register_scorer(name: str) -> Callable[[ScorerFactory], ScorerFactory]:
@@ -55,8 +68,16 @@ def scorer_names() -> list[str]:
 def build_scorer(
     name: str, params: dict[str, Any] | None = None, targets: Mapping[str, Target] | None = None
 ) -> Scorer:
-    """Build a registered scorer by name with the suite's parameters and the run's targets."""
-    _load_builtins()
+    """Build a registered scorer by name with the suite's parameters and the run's targets.
+
+    A built-in name imports just its module (built-ins win over plugins of the same name, so no plugin
+    needs loading for it); any other name loads every built-in and plugin first."""
+    if name in _BUILTIN_MODULES:
+        import importlib
+
+        importlib.import_module(f"assay.evals.scorers.{_BUILTIN_MODULES[name]}")
+    else:
+        _load_builtins()
     if name not in _REGISTRY:
         import difflib
 
@@ -71,7 +92,7 @@ def _load_builtins() -> None:
     import importlib
     from importlib.metadata import entry_points
 
-    for mod in ("refusal", "match", "pii", "judge", "unknown"):
+    for mod in dict.fromkeys(_BUILTIN_MODULES.values()):
         try:
             importlib.import_module(f"assay.evals.scorers.{mod}")
         except ModuleNotFoundError as exc:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assay.evals.models import GradeBand, Message, Sample, ScorerSpec, Suite
 from assay.evals.suites.files import fatal, iter_json_array, read_json
-from assay.evals.suites.render import TemplateRenderError, compile_template, render_prompt
+from assay.evals.suites.render import TemplateRenderError, check_template, render_prompt
 from assay.evals.suites.report import LoadReport, Problem, SuiteInvalid
 from assay.evals.suites.rows import FieldMap, SampleCollector
 from assay.evals.suites.scoring import EXACT, REFUSAL, infer_scorers
@@ -261,7 +261,7 @@ def _template(root: Path, template_id: str, recipe: Path) -> str:
         )
     template = _validate(MoonshotPromptTemplate, read_json(path), path).template
     try:
-        compile_template(template)
+        check_template(template)
     except TemplateRenderError as exc:
         fatal(path, exc.message, field="template", line=_key_line(path, "template"))
     return template

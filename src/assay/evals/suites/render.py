@@ -6,6 +6,7 @@ makes a misspelt variable an error instead of a silently empty prompt, which wou
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -46,8 +47,32 @@ def compile_template(source: str) -> Any:
         raise TemplateRenderError(f"template syntax: {exc.message}", line=exc.lineno) from None
 
 
+_PROMPT_ONLY = re.compile(r"\{\{ *prompt *\}\}")
+
+
+@lru_cache(maxsize=512)
+def _prompt_only(source: str) -> tuple[str, ...] | None:
+    """The text around each `{{ prompt }}` of a template that holds nothing else Jinja would read (no other
+    tag, brace or carriage return), or None. Such a template renders as the prompt joined by that text,
+    exactly as Jinja renders it, without a sandboxed call per sample."""
+    parts = tuple(_PROMPT_ONLY.split(source))
+    if len(parts) < 2 or any(c in part for part in parts for c in "{}\r"):
+        return None
+    return parts
+
+
+def check_template(source: str) -> None:
+    """Raise TemplateRenderError when Jinja cannot compile `source`. A template whose only tag is
+    `{{ prompt }}` compiles by construction, so it is not compiled just to be checked."""
+    if _prompt_only(source) is None:
+        compile_template(source)
+
+
 def render_prompt(template: str, sample: Sample, prompt: str | None = None) -> str:
     """Apply a template to one sample; the template sees `prompt`, `choices` and `sample`."""
+    parts = _prompt_only(template)
+    if parts is not None:
+        return (sample.prompt_text() if prompt is None else prompt).join(parts)
     compiled = compile_template(template)
     context = {
         "prompt": sample.prompt_text() if prompt is None else prompt,

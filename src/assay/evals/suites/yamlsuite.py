@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from assay.evals.models import Sample, ScorerSpec, Suite
-from assay.evals.suites.render import TemplateRenderError, compile_template, render_prompt
+from assay.evals.suites.render import TemplateRenderError, check_template, render_prompt
 from assay.evals.suites.report import LoadReport, Problem, SuiteInvalid
 from assay.evals.suites.rows import FieldMap, SampleCollector
 from assay.evals.suites.scoring import normalise_scorer
@@ -148,7 +148,7 @@ def load_yaml_suite(
     template = header.get("template")
     if isinstance(template, str):
         try:
-            compile_template(template)
+            check_template(template)
         except TemplateRenderError as exc:
             problems.append(_template_problem(file, located, exc, text))
             header.pop("template")
