@@ -135,8 +135,10 @@ def replay(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
-    """Verify a bundle (signature, every member) and, only if it is intact, re-run its evaluations with the
-    same seeds and compare: exact, within the original confidence interval, or differs."""
+    """Verify a bundle (signature, every member); if intact, re-run its evaluations and compare.
+
+    Same seeds and settings; each metric is reported as exact, within the original confidence interval,
+    or differs."""
     import tempfile
 
     from assay.cli.common import run_errors_exit

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assay.evals.models import SampleRecord, Score, Suite
 from assay.workspace import Workspace
+
+if TYPE_CHECKING:
+    from assay.evals.runner import RunFiles
 
 RunKind = Literal["eval", "redteam"]
 EVIDENCE_KINDS: dict[str, RunKind] = {"eval.run": "eval", "redteam.run": "redteam"}
@@ -48,12 +51,15 @@ def sample_fields(seq: int, record: SampleRecord, scorer: str | None) -> dict[st
     }
 
 
-def index_run(ws: Workspace, folder: Path, system: str | None, kind: RunKind) -> int:
-    """Index the run in `folder` (replacing any earlier index of it); returns how many samples."""
-    from assay.evals.runner import load_run
-    from assay.store.runs import replace_run
+def index_run(
+    ws: Workspace, folder: Path, system: str | None, kind: RunKind, files: RunFiles | None = None
+) -> int:
+    """Index the run in `folder` (replacing any earlier index of it); returns how many samples.
 
-    spec, suite, records, summary = load_run(folder)
+    `files`: the run's contents as the caller already holds them (else read with `load_run`)."""
+    from assay.evals.runner import load_run
+
+    spec, suite, records, summary = files if files is not None else load_run(folder)
     scorer = primary_scorer(suite)
     rows = [sample_fields(i, r, scorer) for i, r in enumerate(records)]
     run = {
@@ -73,6 +79,17 @@ def index_run(ws: Workspace, folder: Path, system: str | None, kind: RunKind) ->
         "finished_at": summary.finished_at if summary else None,
         "metrics": summary.metrics if summary else {},
     }
+    from assay.store.chain_sqlite import sqlite_file
+
+    path = sqlite_file(ws.database_url)
+    if path is not None:
+        from assay.store import runs_sqlite
+
+        added = runs_sqlite.replace_run(path, run, rows)
+        if added is not None:
+            return added
+    from assay.store.runs import replace_run
+
     with ws.db.session() as s:
         return replace_run(s, run, rows)
 

@@ -225,7 +225,7 @@ def record_run(ws: Workspace, folder: Path, system: str | None, files: RunFiles 
     checkpoint(ws, system)  # a signed checkpoint at the end of every run
     from assay.evals.run_index import index_run
 
-    index_run(ws, folder, system, "eval")  # the dashboard pages through its samples from the store
+    index_run(ws, folder, system, "eval", files)  # the dashboard pages through its samples from the store
     return EvalOutcome(
         summary=summary, folder=str(folder), report=str(folder / "report.html"), evidence_ids=ids
     )

@@ -69,7 +69,7 @@ def _from_db_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)  # naive, as SQLAlchemy hands SQLite values back
 
 
-def _connect(path: Path) -> sqlite3.Connection | None:
+def connect_current(path: Path) -> sqlite3.Connection | None:
     """A connection with the pragmas `store.db` sets, or None when the file is missing or its schema is
     not the current one (the caller then opens the database through SQLAlchemy, which migrates)."""
     if not path.is_file():
@@ -158,7 +158,7 @@ def chain_transaction(path: Path, *, write: bool) -> AbstractContextManager[Sqli
 
     `write`: take SQLite's write lock first (`BEGIN IMMEDIATE`, waiting up to the busy timeout), exactly
     as `Database.write_session` does, so every appender, on either path, takes its turn."""
-    conn = _connect(path)
+    conn = connect_current(path)
     return None if conn is None else _transaction(conn, write)
 
 
