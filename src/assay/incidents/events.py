@@ -36,6 +36,34 @@ def event_hash(fields: dict[str, Any]) -> str:
     return canonical_sha256(_material(fields))
 
 
+def signed_event(
+    key: Any,
+    incident: Incident,
+    kind: str,
+    actor: str,
+    data: dict[str, Any],
+    at: dt.datetime,
+    seq: int,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The stored fields of one entry: its hash over the canonical material and the key's signature.
+    `incident.event_count` must already be `seq` (the record hashed is the one after the change)."""
+    fields: dict[str, Any] = {
+        "incident_id": incident.id,
+        "seq": seq,
+        "kind": kind,
+        "actor": actor,
+        "at": at,
+        "data": data,
+        "record_sha256": record_sha256(incident),
+        "prev_hash": prev_hash or GENESIS,
+    }
+    fields["hash"] = event_hash(fields)
+    fields["key_id"] = key.key_id
+    fields["signature"] = key.sign(canonical_bytes(_material(fields)))
+    return fields
+
+
 def append_event(
     session: Session,
     key: Any,
@@ -50,19 +78,7 @@ def append_event(
     incident row is locked by then, so two writers never fork the log)."""
     seq = row.event_count + 1
     incident.event_count = seq
-    fields: dict[str, Any] = {
-        "incident_id": incident.id,
-        "seq": seq,
-        "kind": kind,
-        "actor": actor,
-        "at": at,
-        "data": data,
-        "record_sha256": record_sha256(incident),
-        "prev_hash": row.head_hash or GENESIS,
-    }
-    fields["hash"] = event_hash(fields)
-    fields["key_id"] = key.key_id
-    fields["signature"] = key.sign(canonical_bytes(_material(fields)))
+    fields = signed_event(key, incident, kind, actor, data, at, seq, row.head_hash)
     rows.add_event_row(session, fields)
     incident.head_hash = fields["hash"]
     rows.update_incident(session, row, incident.public(), (seq, fields["hash"]))

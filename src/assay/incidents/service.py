@@ -283,9 +283,19 @@ def report(
             data["near_duplicate_of"] = inc.near_duplicate_of
             data["similarity"] = inc.near_duplicate_similarity
         append_event(s, ws.signing_key, row, inc, "reported", actor, data, now)
-        if inc.severe:
-            notify_severe(s, inc, pol)
+        announce_report(s, inc, pol, rep.reporter.email)
     return inc
+
+
+def announce_report(session: Any, inc: Incident, pol: IncidentsPolicy, reporter_email: str | None) -> None:
+    """What a new report owes, queued in its transaction: the authority's notice when severe, the
+    accountable parties' notice, and the reporter's acknowledgement (`assay.incidents.notices`)."""
+    from assay.incidents import notices
+
+    if inc.severe:
+        notify_severe(session, inc, pol)
+    notices.to_parties(session, inc, "incident.severe" if inc.severe else "incident.reported", 1)
+    notices.to_reporter(session, inc, reporter_email, 1, received=True)
 
 
 def notify_severe(session: Any, inc: Incident, pol: IncidentsPolicy) -> list[str]:
@@ -357,12 +367,20 @@ def _change(
         if row is None:
             raise IncidentNotFound(ident)
         inc = _to_incident(row)
-        was_severe = inc.severe
+        was_severe, was_status = inc.severe, inc.status
         data = mutate(inc)
-        append_event(s, ws.signing_key, row, inc, kind, actor, data, now)
-        if inc.severe and not was_severe and policy_for_notice is not None:
-            notify_severe(s, inc, policy_for_notice(inc))
+        event = append_event(s, ws.signing_key, row, inc, kind, actor, data, now)
         inc.updated_at = now
+        if inc.severe and not was_severe and policy_for_notice is not None:
+            from assay.incidents import notices
+
+            notify_severe(s, inc, policy_for_notice(inc))
+            notices.to_parties(s, inc, "incident.severe", event.seq)
+        if inc.status != was_status:
+            from assay.incidents import notices
+
+            contact = rows.get_reporter(s, inc.id)
+            notices.to_reporter(s, inc, (contact or {}).get("email"), event.seq, received=False)
         return inc
 
 
