@@ -138,12 +138,24 @@ def to_parties(
     }.get(topic, topic)
     deadline = f"; report to the authority due {inc.deadline}" if inc.severe and inc.deadline else ""
     subject = f"{what}: {inc.id} ({inc.system}){deadline}"
-    text = (
-        f"{subject}\n\n{inc.title}\n\nStatus: {inc.status}. Severe under {inc.policy_id}@{inc.policy_version}: "
-        f"{'yes' + (' (rule ' + inc.rule_id + ')' if inc.rule_id else '') if inc.severe else 'no'}."
-        f"{chr(10) * 2 + note if note else ''}\n\nYou receive this because the registry makes you "
-        f"accountable or responsible for incident response of '{inc.system}'."
-    )
+    severe = "no"
+    if inc.severe:
+        severe = "yes" + (f" (rule {inc.rule_id})" if inc.rule_id else "")
+    lines = [
+        subject,
+        "",
+        inc.title,
+        "",
+        f"Status: {inc.status}. Severe under {inc.policy_id}@{inc.policy_version}: {severe}.",
+    ]
+    if note:
+        lines += ["", note]
+    lines += [
+        "",
+        "You receive this because the registry makes you accountable or responsible for incident "
+        f"response of '{inc.system}'.",
+    ]
+    text = "\n".join(lines)
     ids = []
     for r in found.reachable:
         payload = {
