@@ -231,7 +231,7 @@ class Incident(_Strict):
         return self.model_dump(mode="json", exclude={"event_count", "head_hash", "updated_at"})
 
 
-EventKind = Literal["reported", "triaged", "moved", "assigned", "commented", "filed"]
+EventKind = Literal["reported", "triaged", "moved", "assigned", "commented", "filed", "reminded"]
 
 
 class IncidentEvent(_Strict):

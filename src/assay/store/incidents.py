@@ -122,6 +122,21 @@ def list_incident_rows(
     return list(session.scalars(q.limit(limit)))
 
 
+def deadline_rows(session: Session) -> list[IncidentRow]:
+    """Severe incidents with a deadline that are not duplicates or rejected (the reminder pass's
+    candidates), by the indexed columns rather than by reading every record."""
+    q = (
+        select(IncidentRow)
+        .where(
+            IncidentRow.severe.is_(True),
+            IncidentRow.deadline.is_not(None),
+            IncidentRow.status.not_in(["duplicate", "rejected"]),
+        )
+        .order_by(IncidentRow.deadline, IncidentRow.id)
+    )
+    return list(session.scalars(q))
+
+
 def incident_ids(session: Session) -> list[str]:
     return list(session.scalars(select(IncidentRow.id).order_by(IncidentRow.id)))
 
