@@ -28,6 +28,7 @@ from assay.api.routers import (
     systems,
     verify,
 )
+from assay.incidents.batch import IntakeQueue
 from assay.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -54,13 +55,19 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ws.db  # noqa: B018 - open the database and apply migrations before the first request
-        yield
+        ws.signing_key  # noqa: B018 - and the key the intake signs with
+        await app.state.intake.start()  # the group-commit writer of POST /api/v1/incidents
+        try:
+            yield
+        finally:
+            await app.state.intake.stop()
 
     app = FastAPI(title="Assay", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.workspace = ws
     app.state.open_reads = open_reads
     app.state.keep_ledger = KeepLedger(keep_quota or KeepQuota.from_env())
     app.state.report_limiter = ReportLimiter.from_env()
+    app.state.intake = IntakeQueue(ws)
     install_error_handlers(app)
     app.add_middleware(verify.BodyLimits)  # 2 MiB bodies; a larger, bounded cap for verify uploads
 

@@ -110,8 +110,19 @@ class PublicStatus(_Typed):
     updated_at: dt.datetime
 
 
+_receipt_keys: dict[str, bytes] = {}
+
+
 def _receipt_key(ws: Workspace) -> bytes:
+    """The workspace's receipt secret, read once per process (every answer of the intake needs it)."""
     path = ws.home / "keys" / "receipts.key"
+    found = _receipt_keys.get(str(path))
+    if found is None:
+        found = _receipt_keys[str(path)] = _read_or_make_key(path)
+    return found
+
+
+def _read_or_make_key(path: Any) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from assay.api.auth import AUTH_FAILURES, editor
 from assay.api.deps import workspace
 from assay.api.errors import BODY_ERRORS, INVALID, ErrorMessage, InvalidRequest, ProblemReport
+from assay.incidents.batch import Pending
 from assay.incidents.intake import (
     IdempotencyConflict,
     PublicReport,
@@ -82,10 +83,15 @@ async def post_incident(
     client = request.client.host if request.client else "unknown"
     request.app.state.report_limiter.hit(client)
     digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    intake = request.app.state.intake
     try:
-        inc, replayed = await run_in_threadpool(
-            submit, ws, body, source="api", idempotency_key=idempotency_key, body_sha256=digest
-        )
+        if intake.running:  # group commit: answered once the report's batch is durably committed
+            item = Pending(body, source="api", idempotency_key=idempotency_key, body_sha256=digest)
+            inc, replayed = await intake.submit(item)
+        else:
+            inc, replayed = await run_in_threadpool(
+                submit, ws, body, source="api", idempotency_key=idempotency_key, body_sha256=digest
+            )
     except IdempotencyConflict as exc:
         return JSONResponse(status_code=409, content={"detail": str(exc)})  # type: ignore[return-value]
     except ReportInvalid as exc:
