@@ -73,6 +73,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (
+        incidents.router,  # first: the public intake is the hottest route, and no other path overlaps it
         systems.router,
         parties.router,
         components.router,
@@ -82,7 +83,6 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
         evals.router,
         catalog.router,
         verify.router,
-        incidents.router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -33,6 +33,7 @@ from assay.assurance.chain import GENESIS
 from assay.incidents.events import signed_event
 from assay.incidents.intake import IdempotencyConflict, PublicReport, submit
 from assay.incidents.models import Incident, incident_id
+from assay.notify.outbox import OutboxBatch
 from assay.store import incidents as rows
 from assay.workspace import Workspace
 
@@ -160,6 +161,7 @@ def _write(ws: Workspace, items: Sequence[Pending], policy: Any) -> list[Outcome
         key_rows: list[dict[str, Any]] = []
         band_rows: list[dict[str, Any]] = []
         found: dict[str, Any] = {}
+        outbox = OutboxBatch()
         for i in new:
             p = prepared[i]
             inc, rep = p.inc, p.rep
@@ -174,7 +176,8 @@ def _write(ws: Workspace, items: Sequence[Pending], policy: Any) -> list[Outcome
             next_no[k] += 1
             inc.id = incident_id(inc.system, p.today.year, number)
             inc.event_count = 1
-            event = signed_event(key, inc, "reported", p.actor, p.event_data(), p.now, 1, GENESIS)
+            record = inc.public()
+            event = signed_event(key, inc, "reported", p.actor, p.event_data(), p.now, 1, GENESIS, record)
             inc.head_hash = event["hash"]
             incident_rows.append(
                 {
@@ -186,7 +189,7 @@ def _write(ws: Workspace, items: Sequence[Pending], policy: Any) -> list[Outcome
                     "status": inc.status,
                     "severe": inc.severe,
                     "deadline": inc.deadline,
-                    "record": inc.public(),
+                    "record": record,
                     "fingerprint": p.print_.fingerprint if p.print_ else b"",
                     "event_count": 1,
                     "head_hash": event["hash"],
@@ -217,9 +220,10 @@ def _write(ws: Workspace, items: Sequence[Pending], policy: Any) -> list[Outcome
                 band_rows.extend({"incident_id": inc.id, "band": b, "value": v} for b, v in p.print_.bands)
             if inc.system not in found:
                 found[inc.system] = notices.recipients(s, inc.system)
-            announce_report(s, inc, p.choice.policy, contact.email, found[inc.system])
+            announce_report(outbox, inc, p.choice.policy, contact.email, found[inc.system], record)
             outcomes[i] = (inc, False)
         rows.insert_reports(s, incident_rows, event_rows, reporter_rows, key_rows, band_rows)
+        outbox.insert(s)
         replayed = {i: _to_incident(rows.get_incident_row(s, ident)) for i, ident in replay.items()}
     # committed: only now may anyone be told their report is stored
     for i, inc in replayed.items():

@@ -10,6 +10,7 @@ not prove: that a holder of the key did not rewrite the whole log (docs/incident
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -45,9 +46,10 @@ def signed_event(
     at: dt.datetime,
     seq: int,
     prev_hash: str,
+    record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The stored fields of one entry: its hash over the canonical material and the key's signature.
-    `incident.event_count` must already be `seq` (the record hashed is the one after the change)."""
+    """The stored fields of one entry: its hash over the canonical material and the key's signature
+    over the same bytes. `record`: `incident.public()` when the caller has it already."""
     fields: dict[str, Any] = {
         "incident_id": incident.id,
         "seq": seq,
@@ -55,12 +57,13 @@ def signed_event(
         "actor": actor,
         "at": at,
         "data": data,
-        "record_sha256": record_sha256(incident),
+        "record_sha256": canonical_sha256(record if record is not None else incident.public()),
         "prev_hash": prev_hash or GENESIS,
     }
-    fields["hash"] = event_hash(fields)
+    material = canonical_bytes(_material(fields))
+    fields["hash"] = hashlib.sha256(material).hexdigest()  # = event_hash(fields)
     fields["key_id"] = key.key_id
-    fields["signature"] = key.sign(canonical_bytes(_material(fields)))
+    fields["signature"] = key.sign(material)
     return fields
 
 

@@ -125,9 +125,17 @@ def _enqueue(session: Any, inc_id: str, seq: int, topic: str, **kw: Any) -> str:
 
 
 def to_parties(
-    session: Any, inc: Incident, topic: str, seq: int, *, found: Recipients | None = None, note: str = ""
+    session: Any,
+    inc: Incident,
+    topic: str,
+    seq: int,
+    *,
+    found: Recipients | None = None,
+    note: str = "",
+    record: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Queue `topic` about `inc` to each accountable party (caused by event `seq`)."""
+    """Queue `topic` about `inc` to each accountable party (caused by event `seq`). `found`: the
+    recipients when the caller has them; `record`: `inc.public()` when the caller has it."""
     found = found if found is not None else recipients(session, inc.system)
     if not found.reachable:
         return []
@@ -157,9 +165,10 @@ def to_parties(
     ]
     text = "\n".join(lines)
     ids = []
+    record = record if record is not None else inc.public()
     for r in found.reachable:
         payload = {
-            "incident": inc.public(),
+            "incident": record,
             "event": seq,
             "party": r.party,
             "raci": r.role,

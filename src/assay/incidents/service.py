@@ -333,7 +333,12 @@ def report(
 
 
 def announce_report(
-    session: Any, inc: Incident, pol: IncidentsPolicy, reporter_email: str | None, found: Any = None
+    session: Any,
+    inc: Incident,
+    pol: IncidentsPolicy,
+    reporter_email: str | None,
+    found: Any = None,
+    record: dict[str, Any] | None = None,
 ) -> None:
     """What a new report owes, queued in its transaction: the authority's notice when severe, the
     accountable parties' notice, and the reporter's acknowledgement (`assay.incidents.notices`)."""
@@ -341,7 +346,8 @@ def announce_report(
 
     if inc.severe:
         notify_severe(session, inc, pol)
-    notices.to_parties(session, inc, "incident.severe" if inc.severe else "incident.reported", 1, found=found)
+    topic = "incident.severe" if inc.severe else "incident.reported"
+    notices.to_parties(session, inc, topic, 1, found=found, record=record)
     notices.to_reporter(session, inc, reporter_email, 1, received=True)
 
 
