@@ -207,9 +207,8 @@ def main() -> None:
     args = ap.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     batches = [int(b) for b in args.batch.split(",")]
-    print(
-        f"{args.reports} reports, {args.clients} clients, first {args.warmup} untimed; load {os.getloadavg()[0]:.1f}"
-    )
+    load = os.getloadavg()[0]
+    print(f"{args.reports} reports, {args.clients} clients, first {args.warmup} untimed; load {load:.1f}")
     print(
         "| database | ASSAY_INTAKE_BATCH | accepted/s | p50 | p99 | × baseline (accepted/s) "
         "| CPU per report: server, client | check |"
