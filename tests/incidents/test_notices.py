@@ -226,3 +226,16 @@ def test_the_worker_loop_runs_the_reminder_pass(ws, smtp: Smtp) -> None:  # type
     r = CliRunner().invoke(app, ["notify", "run", "--once", "--home", str(ws.home)], env=env)
     assert r.exit_code == 0, r.output
     assert any("Reporting deadline near" in m["Subject"] for m in smtp.got)
+
+
+def test_an_imported_old_case_is_not_news_to_the_parties(ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from assay.incidents.exchange import import_aiid
+
+    path = tmp_path / "aiid.json"
+    path.write_text(
+        json.dumps([{"incident_id": 7, "date": "2019-03-01", "title": "Old", "description": "Old."}])
+    )
+    (added,) = import_aiid(ws, path, "helpdesk")
+    assert added[1] and list_notifications(ws) == []
+    svc.report(ws, make_report())  # a new report still is
+    assert [n.topic for n in list_notifications(ws)] == ["incident.reported"]

@@ -40,7 +40,10 @@ def _typed(max_length: int, *, required: bool) -> Any:
 
 class PublicReporter(_Typed):
     name: _typed(200, required=False) = ""  # type: ignore[valid-type]
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    # no control characters in the schema's pattern either, so what it promises is what is accepted
+    email: str | None = Field(
+        None, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$", max_length=320
+    )
     other_contact: _typed(500, required=False) = ""  # type: ignore[valid-type]
 
 

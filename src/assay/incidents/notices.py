@@ -76,7 +76,7 @@ def recipients_of(manifest: Any) -> Recipients:
         role = alloc.role_of(pid)
         email = webhook = None
         secret = ""
-        if party.notify is not None:
+        if party.notify is not None and (party.notify.email or party.notify.webhook):
             email, webhook = party.notify.email, party.notify.webhook
             if webhook:
                 secret = party.notify.webhook_secret_env or secret_env_for(pid)

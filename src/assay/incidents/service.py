@@ -346,8 +346,9 @@ def announce_report(
 
     if inc.severe:
         notify_severe(session, inc, pol)
-    topic = "incident.severe" if inc.severe else "incident.reported"
-    notices.to_parties(session, inc, topic, 1, found=found, record=record)
+    if inc.severe or not inc.source.startswith("import:"):  # an imported old case is no news to them
+        topic = "incident.severe" if inc.severe else "incident.reported"
+        notices.to_parties(session, inc, topic, 1, found=found, record=record)
     notices.to_reporter(session, inc, reporter_email, 1, received=True)
 
 

@@ -203,7 +203,8 @@ class System(Strict):
 
 class PartyNotify(Strict):
     """Where Assay sends a party what the registry makes it answer for (incidents for the parties
-    accountable or responsible for `incident_response`): an e-mail address and/or a signed webhook."""
+    accountable or responsible for `incident_response`): an e-mail address and/or a signed webhook.
+    With neither, the party's `contact` is used when it is an e-mail address."""
 
     email: str | None = Field(None, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", max_length=320)
     webhook: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2000)
@@ -213,12 +214,6 @@ class PartyNotify(Strict):
         description="environment variable holding the webhook's HMAC secret "
         "(default ASSAY_WEBHOOK_SECRET_<PARTY ID>, upper-cased, '-' and '.' as '_')",
     )
-
-    @model_validator(mode="after")
-    def _reachable(self) -> PartyNotify:
-        if not self.email and not self.webhook:
-            raise ValueError("notify needs an email or a webhook")
-        return self
 
 
 class Party(Strict):
