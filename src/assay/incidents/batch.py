@@ -132,16 +132,12 @@ def _write(ws: Workspace, items: Sequence[Pending], policy: Any) -> list[Outcome
                 new.append(i)
             elif k in stored:
                 if stored[k]["request_sha256"] != digest:
-                    outcomes[i] = IdempotencyConflict(
-                        "this Idempotency-Key was already used for a different report"
-                    )
+                    outcomes[i] = IdempotencyConflict(REUSED)
                 else:
                     replay[i] = stored[k]["incident_id"]
             elif k in first_of:
                 if items[first_of[k]].body_sha256 != digest:
-                    outcomes[i] = IdempotencyConflict(
-                        "this Idempotency-Key was already used for a different report"
-                    )
+                    outcomes[i] = IdempotencyConflict(REUSED)
                 else:
                     alias[i] = first_of[k]
             else:
