@@ -71,3 +71,55 @@ def test_a_vulnerability_batch_flags_a_near_duplicate_within_the_batch(ws) -> No
     )
     assert second[0].near_duplicate_of == first[0].id  # type: ignore[index]
     assert all(r.ok for r in svc.audit(ws))
+
+
+def test_without_batching_the_api_stores_each_report_on_its_own(ws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from tests.api.server import LiveServer
+
+    monkeypatch.setenv("ASSAY_INTAKE_BATCH", "1")
+    with LiveServer(ws) as server:
+        assert not server._server.config.app.state.intake.running
+        body = _item("direct").report.model_dump(mode="json")
+        first = httpx.post(f"{server.url}/api/v1/incidents", json=body, headers={"Idempotency-Key": "d-1"})
+        again = httpx.post(f"{server.url}/api/v1/incidents", json=body, headers={"Idempotency-Key": "d-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again.json()["replayed"] is True
+
+
+def test_a_bad_batch_size_stops_the_server_start(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from assay.cli.main import app
+
+    monkeypatch.setenv("ASSAY_INTAKE_BATCH", "lots")
+    r = CliRunner().invoke(app, ["serve", "--home", str(tmp_path / ".assay"), "--port", "0"])
+    assert r.exit_code == 2 and "ASSAY_INTAKE_BATCH" in r.output
+
+
+def test_two_reminder_passes_at_once_queue_one_reminder(ws) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+    import threading
+
+    from assay.incidents.reminders import due_at, remind
+
+    aware = dt.date.today() - dt.timedelta(days=9)
+    inc = svc.report(
+        ws,
+        _item("severe")
+        .report.as_report("api")
+        .model_copy(update={"death": True, "harm_types": ["death"], "became_aware": aware}),
+    )
+    at = due_at(inc.deadline) - dt.timedelta(hours=40)
+    found: list[int] = []
+    passes = [
+        threading.Thread(target=lambda: found.extend(len(x.lead_hours) for x in remind(ws, now=at)))
+        for _ in range(2)
+    ]
+    for t in passes:
+        t.start()
+    for t in passes:
+        t.join()
+    assert found == [1]  # one pass queued the 48 h reminder, the other found it done
+    assert [e.kind for e in svc.events(ws, inc.id)].count("reminded") == 1
