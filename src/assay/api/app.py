@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from assay import __version__
 from assay.api.errors import install_error_handlers
+from assay.api.fast_intake import FastIntake
 from assay.api.limits import KeepLedger, KeepQuota, ReportLimiter
 from assay.api.routers import (
     catalog,
@@ -69,6 +70,8 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
     app.state.report_limiter = ReportLimiter.from_env()
     app.state.intake = IntakeQueue(ws)
     install_error_handlers(app)
+    # added first, so it runs inside the body limits: the accepted path of POST /api/v1/incidents
+    app.add_middleware(FastIntake)
     app.add_middleware(verify.BodyLimits)  # 2 MiB bodies; a larger, bounded cap for verify uploads
 
     api = APIRouter(prefix=API_PREFIX)
