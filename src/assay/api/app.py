@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from assay import __version__
 from assay.api.errors import install_error_handlers
+from assay.api.fast_intake import FastIntake
 from assay.api.limits import KeepLedger, KeepQuota, ReportLimiter
 from assay.api.routers import (
     catalog,
@@ -31,6 +32,7 @@ from assay.api.routers import (
     systems,
     verify,
 )
+from assay.incidents.batch import IntakeQueue
 from assay.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -60,18 +62,27 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
         from assay.evals.run_index import backfill
 
         backfill(ws)  # runs recorded before the dashboard's index existed
-        yield
+        ws.signing_key  # noqa: B018 - and the key the intake signs with
+        await app.state.intake.start()  # the group-commit writer of POST /api/v1/incidents
+        try:
+            yield
+        finally:
+            await app.state.intake.stop()
 
     app = FastAPI(title="Assay", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.workspace = ws
     app.state.open_reads = open_reads
     app.state.keep_ledger = KeepLedger(keep_quota or KeepQuota.from_env())
     app.state.report_limiter = ReportLimiter.from_env()
+    app.state.intake = IntakeQueue(ws)
     install_error_handlers(app)
+    # added first, so it runs inside the body limits: the accepted path of POST /api/v1/incidents
+    app.add_middleware(FastIntake)
     app.add_middleware(verify.BodyLimits)  # 2 MiB bodies; a larger, bounded cap for verify uploads
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (
+        incidents.router,  # first: the public intake is the hottest route, and no other path overlaps it
         systems.router,
         parties.router,
         components.router,
@@ -81,7 +92,6 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
         evals.router,
         catalog.router,
         verify.router,
-        incidents.router,
         incident_work.router,
     ):
         api.include_router(router)

@@ -539,6 +539,48 @@ def due_(
         raise typer.Exit(1)
 
 
+@app.command("remind")
+def remind_(
+    now: str | None = typer.Option(
+        None, "--now", help="Judge as at this time (ISO 8601, e.g. 2026-06-01T09:00:00+00:00; default: now)."
+    ),
+    policy: str | None = POLICY_OPT,
+    home: Path | None = HOME_OPTION,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Queue deadline reminders to the accountable parties (each lead time once per incident; for cron).
+    `assay notify run` delivers them."""
+    import json
+
+    from assay.incidents.reminders import remind
+
+    at = None
+    if now is not None:
+        try:
+            at = dt.datetime.fromisoformat(now)
+        except ValueError:
+            stderr.print(f"--now: '{now}' is not a time like 2026-06-01T09:00:00+00:00", markup=False)
+            raise typer.Exit(2) from None
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+    with _errors():
+        choice = _policy(policy)
+        sent = remind(open_workspace(home), now=at, policy=choice.policy if choice else None)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in sent], indent=2, ensure_ascii=False))
+        return
+    if not sent:
+        console.print("no reminder due", markup=False)
+    for r in sent:
+        leads = ", ".join(f"{h} h" for h in r.lead_hours)
+        console.print(
+            f"{r.incident_id}: due {r.due_at:%Y-%m-%d %H:%M} UTC, {r.hours_left:.0f} h left "
+            f"(lead {leads}); {r.notices} notice(s) queued",
+            markup=False,
+            highlight=False,
+        )
+
+
 @app.command("audit")
 def audit_(
     incident: str | None = typer.Argument(None, help="Only this incident."),

@@ -27,6 +27,11 @@ def run(
     once: bool = typer.Option(False, "--once", help="Deliver what is due now, then exit (for cron)."),
     interval: float = typer.Option(5.0, "--interval", min=0.1, help="Seconds between passes."),
     limit: int = typer.Option(100, "--limit", min=1, max=10000, help="Notifications claimed per pass."),
+    reminders: bool = typer.Option(
+        True,
+        "--reminders/--no-reminders",
+        help="Also queue incident deadline reminders before each pass (`assay incidents remind`).",
+    ),
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Deliver due notifications, retrying failures with backoff. Exit 1 (with --once) if any failed."""
@@ -36,6 +41,11 @@ def run(
 
     ws = open_workspace(home)
     while True:
+        if reminders:
+            from assay.incidents.reminders import remind
+
+            for r in remind(ws):
+                typer.echo(f"notify: reminder for {r.incident_id} queued ({r.notices} notice(s))", err=True)
         report = deliver_due(ws, limit=limit)
         for line in report.errors:
             stderr.print(f"notify: {line}", markup=False, highlight=False)

@@ -41,11 +41,13 @@ def serve(
 
     from assay.api.app import create_app
     from assay.api.limits import KeepQuota
+    from assay.incidents.batch import batch_size
     from assay.manifest import ManifestInvalid, load_manifest
     from assay.registry.service import register_system
 
     try:
         keep_quota = KeepQuota.from_env()
+        batch_size()  # ASSAY_INTAKE_BATCH, checked before anything starts
     except ValueError as exc:
         stderr.print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(2) from None

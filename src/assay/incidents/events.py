@@ -10,6 +10,7 @@ not prove: that a holder of the key did not rewrite the whole log (docs/incident
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -36,6 +37,36 @@ def event_hash(fields: dict[str, Any]) -> str:
     return canonical_sha256(_material(fields))
 
 
+def signed_event(
+    key: Any,
+    incident: Incident,
+    kind: str,
+    actor: str,
+    data: dict[str, Any],
+    at: dt.datetime,
+    seq: int,
+    prev_hash: str,
+    record: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stored fields of one entry: its hash over the canonical material and the key's signature
+    over the same bytes. `record`: `incident.public()` when the caller has it already."""
+    fields: dict[str, Any] = {
+        "incident_id": incident.id,
+        "seq": seq,
+        "kind": kind,
+        "actor": actor,
+        "at": at,
+        "data": data,
+        "record_sha256": canonical_sha256(record if record is not None else incident.public()),
+        "prev_hash": prev_hash or GENESIS,
+    }
+    material = canonical_bytes(_material(fields))
+    fields["hash"] = hashlib.sha256(material).hexdigest()  # = event_hash(fields)
+    fields["key_id"] = key.key_id
+    fields["signature"] = key.sign(material)
+    return fields
+
+
 def append_event(
     session: Session,
     key: Any,
@@ -50,19 +81,7 @@ def append_event(
     incident row is locked by then, so two writers never fork the log)."""
     seq = row.event_count + 1
     incident.event_count = seq
-    fields: dict[str, Any] = {
-        "incident_id": incident.id,
-        "seq": seq,
-        "kind": kind,
-        "actor": actor,
-        "at": at,
-        "data": data,
-        "record_sha256": record_sha256(incident),
-        "prev_hash": row.head_hash or GENESIS,
-    }
-    fields["hash"] = event_hash(fields)
-    fields["key_id"] = key.key_id
-    fields["signature"] = key.sign(canonical_bytes(_material(fields)))
+    fields = signed_event(key, incident, kind, actor, data, at, seq, row.head_hash)
     rows.add_event_row(session, fields)
     incident.head_hash = fields["hash"]
     rows.update_incident(session, row, incident.public(), (seq, fields["hash"]))

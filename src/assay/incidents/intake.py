@@ -40,7 +40,10 @@ def _typed(max_length: int, *, required: bool) -> Any:
 
 class PublicReporter(_Typed):
     name: _typed(200, required=False) = ""  # type: ignore[valid-type]
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    # no control characters in the schema's pattern either, so what it promises is what is accepted
+    email: str | None = Field(
+        None, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$", max_length=320
+    )
     other_contact: _typed(500, required=False) = ""  # type: ignore[valid-type]
 
 
@@ -110,8 +113,19 @@ class PublicStatus(_Typed):
     updated_at: dt.datetime
 
 
+_receipt_keys: dict[str, bytes] = {}
+
+
 def _receipt_key(ws: Workspace) -> bytes:
+    """The workspace's receipt secret, read once per process (every answer of the intake needs it)."""
     path = ws.home / "keys" / "receipts.key"
+    found = _receipt_keys.get(str(path))
+    if found is None:
+        found = _receipt_keys[str(path)] = _read_or_make_key(path)
+    return found
+
+
+def _read_or_make_key(path: Any) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:

@@ -13,12 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assay.manifest.problems import Problem
 
 DEFAULT_POLICY = "eu-ai-act-art73"
 BUILTIN = ("eu-ai-act-art73", "illustrative")
+DEFAULT_REMINDER_HOURS = (48, 12)
 Severity = Literal["low", "medium", "high", "critical"]
 Kind = Literal["incident", "vulnerability"]
 _ID = r"^[a-z0-9][a-z0-9._-]{0,79}$"
@@ -111,9 +112,25 @@ class IncidentsPolicy(_Strict):
     materiality: str = Field(min_length=1, max_length=4000, description="the materiality statement")
     rules: list[SeverityRule] = Field(min_length=1)
     reminder_days: int = Field(3, ge=0, le=365, description="list an incident as due this many days ahead")
+    reminder_hours: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_REMINDER_HOURS),
+        max_length=10,
+        description="send the accountable parties a reminder this many hours before the deadline runs out "
+        "(each once per incident)",
+    )
     disclosure_days: int = Field(90, ge=1, le=3650, description="coordinated-disclosure window")
     reward_tiers: list[str] = Field(default_factory=lambda: ["none", "low", "medium", "high", "critical"])
     contacts: list[Contact] = Field(default_factory=list)
+
+    @field_validator("reminder_hours")
+    @classmethod
+    def _lead_times(cls, values: list[int]) -> list[int]:
+        bad = [v for v in values if not 1 <= v <= 8760]
+        if bad:
+            raise ValueError(f"lead times are hours from 1 to 8760 (a year); got {bad}")
+        if len(set(values)) != len(values):
+            raise ValueError(f"lead times appear more than once: {values}")
+        return sorted(values, reverse=True)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> IncidentsPolicy:

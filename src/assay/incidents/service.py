@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from assay.assurance.chain import GENESIS
@@ -98,14 +99,19 @@ def _to_incident(row: Any) -> Incident:
         ) from None
 
 
-def _check_references(ws: Workspace, rep: IncidentReport, file: str) -> None:
-    """The system and component must be registered; evidence must exist in this workspace."""
+_UNREAD: Any = object()
+
+
+def _check_references(ws: Workspace, rep: IncidentReport, file: str, known: Any = _UNREAD) -> None:
+    """The system and component must be registered; evidence must exist in this workspace. `known`:
+    the system's components when the caller has read them already (None: no such system)."""
     from assay.assurance.evidence import get_evidence
     from assay.registry.service import SystemNotFound
 
     problems: list[Problem] = []
-    with ws.db.session() as s:
-        known = rows.system_components(s, rep.system)
+    if known is _UNREAD:
+        with ws.db.session() as s:
+            known = rows.system_components(s, rep.system)
     if known is None:
         problems.append(
             Problem(
@@ -169,7 +175,28 @@ def _apply_policy(inc: Incident, policy: IncidentsPolicy) -> dict[str, Any]:
     }
 
 
-def report(
+@dataclass
+class PreparedReport:
+    """A report checked and judged, before it is numbered and stored (`report`, or a batch of them)."""
+
+    rep: IncidentReport
+    inc: Incident
+    choice: PolicyChoice
+    judged: dict[str, Any]
+    print_: Any
+    today: dt.date
+    now: dt.datetime
+    actor: str
+
+    def event_data(self) -> dict[str, Any]:
+        data = {"source": self.rep.source, **self.judged, "by_default": self.choice.by_default}
+        if self.inc.near_duplicate_of:
+            data["near_duplicate_of"] = self.inc.near_duplicate_of
+            data["similarity"] = self.inc.near_duplicate_similarity
+        return data
+
+
+def prepare_report(
     ws: Workspace,
     rep: IncidentReport,
     *,
@@ -177,11 +204,11 @@ def report(
     actor: str = "reporter",
     today: dt.date | None = None,
     file: str = "(report)",
-    idempotency: tuple[str, str] | None = None,
-) -> Incident:
-    """Accept a report: check its references, judge it under the policy, number it, keep the reporter's
-    contact apart, flag a near-duplicate vulnerability, and log the `reported` event — one transaction."""
-    from assay.incidents.duplicates import find_near_duplicate, report_fingerprint
+    components: Any = _UNREAD,
+) -> PreparedReport:
+    """Everything `report` does before its transaction: the checks, the record, the policy's verdict and,
+    for a vulnerability, the fingerprint. Raises ReportInvalid naming the fields."""
+    from assay.incidents.duplicates import report_fingerprint
 
     actor = _text(actor, "the actor", 200)
     now = _now()
@@ -193,7 +220,7 @@ def report(
     ]
     if future:
         raise ReportInvalid(future)
-    _check_references(ws, rep, file)
+    _check_references(ws, rep, file, components)
     choice = policy_choice(policy)
     pol = choice.policy
     if rep.reward_tier is not None and rep.reward_tier not in pol.reward_tiers:
@@ -242,6 +269,28 @@ def report(
     )
     judged = _apply_policy(inc, pol)
     print_ = report_fingerprint(rep.title, rep.description) if rep.kind == "vulnerability" else None
+    return PreparedReport(
+        rep=rep, inc=inc, choice=choice, judged=judged, print_=print_, today=today, now=now, actor=actor
+    )
+
+
+def report(
+    ws: Workspace,
+    rep: IncidentReport,
+    *,
+    policy: PolicyChoice | IncidentsPolicy | None = None,
+    actor: str = "reporter",
+    today: dt.date | None = None,
+    file: str = "(report)",
+    idempotency: tuple[str, str] | None = None,
+) -> Incident:
+    """Accept a report: check its references, judge it under the policy, number it, keep the reporter's
+    contact apart, flag a near-duplicate vulnerability, and log the `reported` event — one transaction.
+    (`assay.incidents.batch` stores many prepared reports in one transaction the same way.)"""
+    from assay.incidents.duplicates import find_near_duplicate
+
+    p = prepare_report(ws, rep, policy=policy, actor=actor, today=today, file=file)
+    inc, print_, today, now = p.inc, p.print_, p.today, p.now
     with ws.db.write_session() as s:
         if idempotency is not None:
             seen = rows.get_idempotency(s, idempotency[0])
@@ -280,14 +329,29 @@ def report(
         if print_ is not None:
             rows.add_bands(s, inc.id, print_.bands)
         row = rows.lock_incident(s, inc.id)
-        data = {"source": rep.source, **judged, "by_default": choice.by_default}
-        if inc.near_duplicate_of:
-            data["near_duplicate_of"] = inc.near_duplicate_of
-            data["similarity"] = inc.near_duplicate_similarity
-        append_event(s, ws.signing_key, row, inc, "reported", actor, data, now)
-        if inc.severe:
-            notify_severe(s, inc, pol)
+        append_event(s, ws.signing_key, row, inc, "reported", p.actor, p.event_data(), now)
+        announce_report(s, inc, p.choice.policy, rep.reporter.email)
     return inc
+
+
+def announce_report(
+    session: Any,
+    inc: Incident,
+    pol: IncidentsPolicy,
+    reporter_email: str | None,
+    found: Any = None,
+    record: dict[str, Any] | None = None,
+) -> None:
+    """What a new report owes, queued in its transaction: the authority's notice when severe, the
+    accountable parties' notice, and the reporter's acknowledgement (`assay.incidents.notices`)."""
+    from assay.incidents import notices
+
+    if inc.severe:
+        notify_severe(session, inc, pol)
+    if inc.severe or not inc.source.startswith("import:"):  # an imported old case is no news to them
+        topic = "incident.severe" if inc.severe else "incident.reported"
+        notices.to_parties(session, inc, topic, 1, found=found, record=record)
+    notices.to_reporter(session, inc, reporter_email, 1, received=True)
 
 
 def notify_severe(session: Any, inc: Incident, pol: IncidentsPolicy) -> list[str]:
@@ -359,13 +423,21 @@ def _change(
         if row is None:
             raise IncidentNotFound(ident)
         inc = _to_incident(row)
-        was_severe = inc.severe
+        was_severe, was_status = inc.severe, inc.status
         data = mutate(inc)
         _publish_if_remediated(s, inc, data)
-        append_event(s, ws.signing_key, row, inc, kind, actor, data, now)
-        if inc.severe and not was_severe and policy_for_notice is not None:
-            notify_severe(s, inc, policy_for_notice(inc))
+        event = append_event(s, ws.signing_key, row, inc, kind, actor, data, now)
         inc.updated_at = now
+        if inc.severe and not was_severe and policy_for_notice is not None:
+            from assay.incidents import notices
+
+            notify_severe(s, inc, policy_for_notice(inc))
+            notices.to_parties(s, inc, "incident.severe", event.seq)
+        if inc.status != was_status:
+            from assay.incidents import notices
+
+            contact = rows.get_reporter(s, inc.id)
+            notices.to_reporter(s, inc, (contact or {}).get("email"), event.seq, received=False)
         return inc
 
 

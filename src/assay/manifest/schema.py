@@ -201,12 +201,31 @@ class System(Strict):
     )
 
 
+class PartyNotify(Strict):
+    """Where Assay sends a party what the registry makes it answer for (incidents for the parties
+    accountable or responsible for `incident_response`): an e-mail address and/or a signed webhook.
+    With neither, the party's `contact` is used when it is an e-mail address."""
+
+    email: str | None = Field(None, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", max_length=320)
+    webhook: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2000)
+    webhook_secret_env: str | None = Field(
+        None,
+        pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
+        description="environment variable holding the webhook's HMAC secret "
+        "(default ASSAY_WEBHOOK_SECRET_<PARTY ID>, upper-cased, '-' and '.' as '_')",
+    )
+
+
 class Party(Strict):
     id: Slug
     name: Name
     roles: Items(PartyRole, min_length=1, max_length=len(PartyRole))  # type: ignore[valid-type]
     jurisdiction: ShortText = ""
     contact: ShortText = ""
+    notify: PartyNotify | None = Field(
+        None,
+        description="where incident notifications reach this party (else `contact`, when it is an e-mail)",
+    )
 
 
 class Artifact(Strict):

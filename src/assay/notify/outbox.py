@@ -114,25 +114,45 @@ def enqueue(
         raise ValueError(f"unknown channel {channel!r}; expected 'webhook' or 'email'")
     mid = message_id or str(uuid.uuid4())
     now = _utc()
-    session.add(
-        OutboxRow(
-            message_id=mid,
-            channel=channel,
-            destination=destination,
-            secret_env=secret_env,
-            topic=topic,
-            subject=subject,
-            payload=dict(payload),
-            status="pending",
-            attempts=0,
-            created_at=now,
-            next_attempt_at=now,
-            claimed_until=None,
-            claimed_by="",
-            last_error="",
-        )
-    )
+    values = {
+        "message_id": mid,
+        "channel": channel,
+        "destination": destination,
+        "secret_env": secret_env,
+        "topic": topic,
+        "subject": subject,
+        "payload": dict(payload),
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "claimed_until": None,
+        "claimed_by": "",
+        "last_error": "",
+    }
+    if isinstance(session, OutboxBatch):
+        session.values.append(values)
+    else:
+        session.add(OutboxRow(**values))
     return mid
+
+
+class OutboxBatch:
+    """Stands in for the session in `enqueue` when many notifications are written at once (the intake's
+    group commit): it collects the rows, and `insert` adds them all to the caller's transaction in one
+    statement. Nothing is queued until `insert` runs in that transaction."""
+
+    def __init__(self) -> None:
+        self.values: list[dict[str, Any]] = []
+
+    def insert(self, session: Any) -> None:
+        from sqlalchemy import insert
+
+        from assay.store.tables import OutboxRow
+
+        if self.values:
+            session.execute(insert(OutboxRow.__table__), self.values)
+            self.values = []
 
 
 def _row(r: Any) -> Notification:

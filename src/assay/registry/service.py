@@ -100,10 +100,15 @@ def get_manifest(ws: Workspace, slug: str) -> Manifest:
         row = store.get_system_row(s, slug)
         if row is None:
             raise SystemNotFound(slug)
-        data = json.loads(json.dumps(row.manifest))
-        overrides = [{k: v for k, v in o.items() if k != "source"} for o in store.override_dicts(row)]
+        return manifest_of_row(row)
+
+
+def manifest_of_row(row: Any) -> Manifest:
+    """A stored system's manifest with its kept overrides, from a row read in the caller's session."""
+    data = json.loads(json.dumps(row.manifest))
+    overrides = [{k: v for k, v in o.items() if k != "source"} for o in store.override_dicts(row)]
     data.setdefault("responsibility", {})["overrides"] = overrides
-    return parse_manifest_data(data, f"<stored system {slug}>")
+    return parse_manifest_data(data, f"<stored system {row.slug}>")
 
 
 def delete_system(ws: Workspace, slug: str) -> None:

@@ -50,6 +50,11 @@ def system_components(session: Session, slug: str) -> list[str] | None:
 def next_number(session: Session, system: str, year: int) -> int:
     """The next number for a system's incident this year, under a row lock: concurrent reporters take
     turns (PostgreSQL: FOR UPDATE; SQLite: the caller's write lock), so numbers never repeat."""
+    return reserve_numbers(session, system, year, 1)
+
+
+def reserve_numbers(session: Session, system: str, year: int, count: int) -> int:
+    """Reserve `count` consecutive numbers under the counter's row lock; returns the first."""
     insert_ignoring_conflict(
         session, IncidentCounterRow, {"system_slug": system, "year": year, "last": 0}, ["system_slug", "year"]
     )
@@ -59,9 +64,46 @@ def next_number(session: Session, system: str, year: int) -> int:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    row.last += 1
+    first = row.last + 1
+    row.last += count
     session.flush()
-    return row.last
+    return first
+
+
+def insert_reports(
+    session: Session,
+    incidents: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    reporters: Sequence[dict[str, Any]],
+    keys: Sequence[dict[str, Any]],
+    bands: Sequence[dict[str, Any]],
+) -> None:
+    """Many new reports at once (executemany), in the caller's transaction: records first, then what
+    refers to them."""
+    from sqlalchemy import insert
+
+    from assay.store.tables import IncidentIdempotencyRow
+
+    for table, values in (
+        (IncidentRow, incidents),
+        (IncidentEventRow, [{k: e[k] for k in EVENT_COLUMNS} for e in events]),
+        (IncidentReporterRow, reporters),
+        (IncidentIdempotencyRow, keys),
+        (IncidentBandRow, bands),
+    ):
+        if values:
+            session.execute(insert(table), list(values))
+
+
+def get_idempotency_many(session: Session, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    from assay.store.tables import IncidentIdempotencyRow
+
+    if not keys:
+        return {}
+    q = select(IncidentIdempotencyRow).where(IncidentIdempotencyRow.key.in_(list(keys)))
+    return {
+        r.key: {"request_sha256": r.request_sha256, "incident_id": r.incident_id} for r in session.scalars(q)
+    }
 
 
 def counters(session: Session) -> list[tuple[str, int, int]]:
@@ -120,6 +162,21 @@ def list_incident_rows(
     if kind:
         q = q.where(IncidentRow.kind == kind)
     return list(session.scalars(q.limit(limit)))
+
+
+def deadline_rows(session: Session) -> list[IncidentRow]:
+    """Severe incidents with a deadline that are not duplicates or rejected (the reminder pass's
+    candidates), by the indexed columns rather than by reading every record."""
+    q = (
+        select(IncidentRow)
+        .where(
+            IncidentRow.severe.is_(True),
+            IncidentRow.deadline.is_not(None),
+            IncidentRow.status.not_in(["duplicate", "rejected"]),
+        )
+        .order_by(IncidentRow.deadline, IncidentRow.id)
+    )
+    return list(session.scalars(q))
 
 
 def incident_ids(session: Session) -> list[str]:
