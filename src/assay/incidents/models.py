@@ -245,9 +245,7 @@ class Incident(_Strict):
         return self.model_dump(mode="json", exclude=exclude)
 
 
-EventKind = Literal[
-    "reported", "triaged", "moved", "assigned", "commented", "filed", "attached", "reminded"
-]
+EventKind = Literal["reported", "triaged", "moved", "assigned", "commented", "filed", "attached", "reminded"]
 
 
 class IncidentEvent(_Strict):
