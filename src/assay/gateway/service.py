@@ -109,11 +109,32 @@ def _signer(ws, manifest, spec):  # type: ignore[no-untyped-def]
     return sign
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (the `gateway` extra), since the event loop is a
+    good part of the gateway's own CPU time per request; asyncio's otherwise, or when
+    ASSAY_GATEWAY_UVLOOP=0 (to compare the two in bench/gateway.py)."""
+    import os
+
+    if os.environ.get("ASSAY_GATEWAY_UVLOOP", "1") != "0":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 8787) -> None:
     """Serve until interrupted (the decision log is sealed as evidence on the way out)."""
     from aiohttp import web
 
-    web.run_app(gateway.app(), host=host, port=port, print=None, access_log=None, handle_signals=True)
+    from assay.evals.mockserver import listen_socket
+
+    sock = listen_socket(host, port)
+    web.run_app(
+        gateway.app(), sock=sock, print=None, access_log=None, handle_signals=True, loop=new_event_loop()
+    )
 
 
 @contextmanager
@@ -126,7 +147,7 @@ def running(gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> Iterato
     from assay.evals.mockserver import listen_socket
 
     sock = listen_socket(host, port)
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop()
     runner = web.AppRunner(gateway.app(), access_log=None)
     started = threading.Event()
 
