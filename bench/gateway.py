@@ -99,6 +99,12 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children that are still running (`--workers`)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _cpu_s(pid) + sum(_cpu_s(int(k)) for k in kids)
+
+
 def _self_cpu_s() -> float:
     t = os.times()
     return t.user + t.system
@@ -114,6 +120,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--stream-requests", type=int, default=300)
+    ap.add_argument("--workers", type=int, default=1, help="assay gateway --workers")
     ap.add_argument("--single-requests", type=int, default=300, help="requests from one caller")
     args = ap.parse_args()
     py = sys.executable
@@ -134,7 +141,8 @@ def main() -> None:
     port = port_probe.getsockname()[1]
     port_probe.close()
     gw = subprocess.Popen(
-        [py, "-m", "assay", "gateway", str(manifest), "--target", "mock", "--port", str(port)],
+        [py, "-m", "assay", "gateway", str(manifest), "--target", "mock", "--port", str(port)]
+        + ["--workers", str(args.workers)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -149,9 +157,9 @@ def main() -> None:
         rows = {}
         cpu: dict[str, dict[str, float]] = {}
         for name, url in (("direct", mock_url), ("gateway", gw_url)):
-            before = (_cpu_s(mock.pid), _cpu_s(gw.pid), _self_cpu_s())
+            before = (_cpu_s(mock.pid), _tree_cpu_s(gw.pid), _self_cpu_s())
             wall, lat, _ = asyncio.run(_load(url, args.requests, args.concurrency, False))
-            after = (_cpu_s(mock.pid), _cpu_s(gw.pid), _self_cpu_s())
+            after = (_cpu_s(mock.pid), _tree_cpu_s(gw.pid), _self_cpu_s())
             rows[name] = (args.requests / wall, _pct(lat, 0.5), _pct(lat, 0.99))
             ms = [(b - a) / args.requests * 1000 for a, b in zip(before, after, strict=True)]
             cpu[name] = {"mock": ms[0], "gateway": ms[1], "client": ms[2]}

@@ -51,18 +51,39 @@ def serve(
     sign: bool = typer.Option(
         False, "--sign", help="Sign every answer (C2PA text manifest, recorded in the ledger)."
     ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Processes sharing the port (one decision-log file each)."
+    ),
 ) -> None:
     """Serve the OpenAI chat-completions API, checking requests and answers against the rules."""
+    from assay.gateway.service import build_gateway, serve_workers
     from assay.gateway.service import serve as run
 
-    gateway = _build(manifest, target, rules, sign=sign)
+    if workers > 1 and sign:
+        stderr.print(
+            "error: --sign keeps each answer's sidecar in the memory of the process that signed it, "
+            "so it needs --workers 1",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    gateway = _build(manifest, target, rules, sign=sign)  # every problem is reported before serving
     n = len(gateway.guard.rules.rules)
     typer.echo(
-        f"Assay gateway for '{target}' on http://{host}:{port}/v1 ({n} rules, decisions logged); "
-        "Ctrl-C stops",
+        f"Assay gateway for '{target}' on http://{host}:{port}/v1 ({n} rules, decisions logged"
+        f"{f', {workers} workers' if workers > 1 else ''}); Ctrl-C stops",
         err=True,
     )
-    run(gateway, host, port)
+    if workers == 1:
+        run(gateway, host, port)
+        return
+    if gateway.log is not None:
+        gateway.log.close()  # nothing written: each worker keeps its own file
+
+    def factory(worker: int):  # type: ignore[no-untyped-def]
+        return build_gateway(manifest, target, rules_path=rules, worker=worker)
+
+    serve_workers(factory, workers, host, port)
 
 
 @app.command("eval")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from assay.gateway.engine import Guard
@@ -28,6 +28,7 @@ def build_gateway(
     log: bool = True,
     sign: bool = False,
     incidents: bool = True,
+    worker: int | None = None,
 ) -> Gateway:
     from assay.manifest import load_manifest
     from assay.workspace import Workspace
@@ -40,7 +41,7 @@ def build_gateway(
     rules = rules or load_rules(rules_path)
     guard = Guard(rules, spec.system_prompt)
     ws = Workspace.for_manifest(manifest_path)
-    decision_log = DecisionLog(ws, manifest.system.id) if log else None
+    decision_log = DecisionLog(ws, manifest.system.id, worker=worker) if log else None
     signer = _signer(ws, manifest, spec) if sign else None
     upstream = Upstream(spec, manifest_path.parent)
     opener = _incident_opener(ws, manifest, manifest_path.parent, spec.component) if incidents else None
@@ -135,6 +136,64 @@ def serve(gateway: Gateway, host: str = "127.0.0.1", port: int = 8787) -> None:
     web.run_app(
         gateway.app(), sock=sock, print=None, access_log=None, handle_signals=True, loop=new_event_loop()
     )
+
+
+def serve_workers(
+    factory: Callable[[int], Gateway], workers: int, host: str = "127.0.0.1", port: int = 8787
+) -> None:
+    """Serve from `workers` processes that share one listening socket, so the gateway can use more
+    than one core. Each process builds its own gateway (`factory(worker number)`): its own upstream
+    pool, database connections and decision-log file (`decisions-…-wN.jsonl`, sealed as evidence when
+    that process stops). SIGINT or SIGTERM to this process stops them all."""
+    import os
+    import signal
+
+    from aiohttp import web
+
+    from assay.evals.mockserver import listen_socket
+
+    sock = listen_socket(host, port)
+    children: list[int] = []
+    for i in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child; tested through the CLI
+            code = 0
+            try:
+                gateway = factory(i)
+                web.run_app(
+                    gateway.app(),
+                    sock=sock,
+                    print=None,
+                    access_log=None,
+                    handle_signals=True,
+                    loop=new_event_loop(),
+                )
+            except BaseException:  # noqa: BLE001 - reported, then the child ends
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def stop(signum: int, _frame: object) -> None:
+        for child in children:
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        while True:
+            try:
+                os.waitpid(child, 0)
+                break
+            except InterruptedError:  # pragma: no cover - retried by Python itself since 3.5
+                continue
+            except ChildProcessError:
+                break
 
 
 @contextmanager
