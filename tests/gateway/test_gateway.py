@@ -125,6 +125,10 @@ def test_errors_use_the_openai_shape(rig: Rig) -> None:
         timeout=10,
     )
     assert big.status_code == 413 and "larger than" in big.json()["error"]["message"]
+    hello = [{"role": "user", "content": "hello"}]
+    for name, value in (("max_tokens", 0), ("max_tokens", "10"), ("temperature", 9), ("seed", 1.5)):
+        r = httpx.post(rig.url + "/chat/completions", json={"messages": hello, name: value}, timeout=10)
+        assert r.status_code == 400 and r.json()["error"]["param"] == name, (name, value, r.text)
 
 
 def test_an_unreachable_target_is_502_and_a_slow_one_504(tmp_path: Path) -> None:

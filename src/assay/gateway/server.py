@@ -32,6 +32,7 @@ from assay.gateway.upstream import Upstream, UpstreamError
 
 ACTION_HEADER = "Assay-Gateway-Action"
 PROVENANCE_HEADER = "Assay-Provenance-Manifest"
+LEDGER_HEADER = "Assay-Provenance-Ledger"  # the ledger id of a watermarked answer (--watermark)
 RECENT = 10_000  # decisions kept in memory for `gateway eval` (the log keeps them all)
 LOG_FLUSH_S = 0.2  # decision-log lines reach the file this long after a request, in one write
 
@@ -58,6 +59,31 @@ def safe_release_point(text: str) -> int:
     run of digits (a card or phone number may be arriving in groups)."""
     m = _TAIL.search(text)
     return m.start() if m else len(text)
+
+
+# OpenAI's sampling parameters the gateway understands: (name, whole number?, lowest, highest)
+_PARAMS = (
+    ("max_tokens", True, 1, None),
+    ("max_completion_tokens", True, 1, None),
+    ("temperature", False, 0, 2),
+    ("top_p", False, 0, 1),
+    ("seed", True, -(2**63), 2**63 - 1),
+)
+
+
+def check_params(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The first sampling parameter that is not what OpenAI's API allows, and what it must be (a
+    target that is not an HTTP model gets these values directly, so they are checked here)."""
+    for name, whole, low, high in _PARAMS:
+        value = body.get(name)
+        if value is None:
+            continue
+        kinds = (int,) if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return name, "a whole number" if whole else "a number"
+        if value < low or (high is not None and value > high):
+            return name, f"at least {low}" if high is None else f"between {low} and {high}"
+    return None
 
 
 def _error404(message: str) -> web.Response:
@@ -108,6 +134,7 @@ class Gateway:
         system: str = "",
         signer: Any = None,
         on_severe: Any = None,
+        watermark: Any = None,
     ) -> None:
         self.guard = guard
         self.upstream = upstream
@@ -120,6 +147,8 @@ class Gateway:
         self.signer = signer  # (text) -> (ledger_id, sidecar manifest bytes), or None: answers not signed
         self.sidecars: OrderedDict[int, bytes] = OrderedDict()
         self.on_severe = on_severe  # (decision entry) -> incident id, run off the event loop
+        # a service.Watermarker (the bundled target writes with the watermark; answers are recorded)
+        self.watermark = watermark
         self.incidents: list[str] = []
         self._pending: set[Any] = set()
         self._flush_handle: Any = None
@@ -221,6 +250,10 @@ class Gateway:
             return None, openai_error(
                 400, "'stream' must be true or false", "invalid_request_error", param="stream"
             )
+        problem = check_params(body)
+        if problem is not None:
+            name, what = problem
+            return None, openai_error(400, f"'{name}' must be {what}", "invalid_request_error", param=name)
         return body, None
 
     def _check_input(self, body: dict[str, Any]) -> Decision:
@@ -329,6 +362,9 @@ class Gateway:
             data["id"] = rid
             raw_answer = None
         headers = {ACTION_HEADER: action}
+        if self.watermark is not None:
+            lid = await self._record_watermarked(data["choices"][0]["message"]["content"], rid, action)
+            headers[LEDGER_HEADER] = str(lid)
         if self.signer is not None:
             headers.update(await self._sign(data["choices"][0]["message"]["content"]))
         if raw_answer is not None:  # unchanged: pass the target's bytes on rather than encode them again
@@ -345,6 +381,14 @@ class Gateway:
         while len(self.sidecars) > RECENT:
             self.sidecars.popitem(last=False)
         return {PROVENANCE_HEADER: f"/v1/provenance/{ledger_id}"}
+
+    async def _record_watermarked(self, text: str, rid: str, action: str) -> int:
+        """Record an answer the bundled model wrote with the watermark, as it leaves (redactions
+        applied), in the provenance ledger; the public checker then finds it."""
+        import asyncio
+
+        meta = {"source": "gateway", "request_id": rid, "action": action}
+        return await asyncio.get_running_loop().run_in_executor(None, self.watermark.record, text, meta)
 
     async def sidecar(self, request: web.Request) -> web.Response:
         raw = request.match_info["ledger_id"]
@@ -383,6 +427,7 @@ class Gateway:
         out = Decision(stage="output")
         u0 = time.perf_counter()
         first = True
+        released: list[str] = []  # what the caller received (for the watermark's ledger record)
         try:
             async for delta in self.upstream.stream(body):
                 if resp is None:
@@ -398,6 +443,7 @@ class Gateway:
                             upto = start
                 if upto > sent:
                     piece = self._release(text, sent, upto, out)
+                    released.append(piece)
                     await resp.write(
                         _chunk(
                             rid,
@@ -425,12 +471,17 @@ class Gateway:
         else:
             if sent < len(text):
                 piece = self._release(text, sent, len(text), out)
+                released.append(piece)
                 await resp.write(
                     _chunk(
                         rid, model, {"role": "assistant", "content": piece} if first else {"content": piece}
                     )
                 )
             await resp.write(_chunk(rid, model, {}, "stop"))
+            if self.watermark is not None and released:
+                await self._record_watermarked(
+                    "".join(released), rid, max(inp.action, out.action, key=RANK.__getitem__)
+                )
         await resp.write(b"data: [DONE]\n\n")
         self._record(rid, raw, True, [inp, out], t0, up)
         return resp

@@ -6,7 +6,9 @@ import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from assay.gateway.engine import Guard
 from assay.gateway.log import DecisionLog
@@ -29,6 +31,7 @@ def build_gateway(
     sign: bool = False,
     incidents: bool = True,
     worker: int | None = None,
+    watermark: bool = False,
 ) -> Gateway:
     from assay.manifest import load_manifest
     from assay.workspace import Workspace
@@ -38,14 +41,79 @@ def build_gateway(
     if spec is None:
         known = ", ".join(t.id for t in manifest.targets) or "none"
         raise GatewaySetupError(f"--target: no target '{target_id}' in {manifest_path} (targets: {known})")
+    kind = str(getattr(spec.kind, "value", spec.kind))
+    if watermark and kind != "bundled":
+        raise GatewaySetupError(
+            f"--watermark: target '{target_id}' is of kind {kind}; the watermark is put in while the "
+            "bundled model writes, so it needs a target of kind bundled (--sign marks any target's answers)"
+        )
     rules = rules or load_rules(rules_path)
     guard = Guard(rules, spec.system_prompt)
     ws = Workspace.for_manifest(manifest_path)
     decision_log = DecisionLog(ws, manifest.system.id, worker=worker) if log else None
     signer = _signer(ws, manifest, spec) if sign else None
     upstream = Upstream(spec, manifest_path.parent)
+    marker = _watermarker(ws, manifest) if watermark else None
+    if marker is not None:
+        upstream.logits_processors = [marker.processor]
     opener = _incident_opener(ws, manifest, manifest_path.parent, spec.component) if incidents else None
-    return Gateway(guard, upstream, decision_log, system=manifest.system.id, signer=signer, on_severe=opener)
+    return Gateway(
+        guard,
+        upstream,
+        decision_log,
+        system=manifest.system.id,
+        signer=signer,
+        on_severe=opener,
+        watermark=marker,
+    )
+
+
+@dataclass
+class Watermarker:
+    """The keyed text watermark of the bundled target's answers: `processor` goes into the model's
+    generation; `record(text, meta)` puts an answer that left the gateway in the provenance ledger."""
+
+    key_id: str
+    processor: Any
+    record: Callable[[str, dict[str, Any]], int]
+
+
+def _watermarker(ws, manifest) -> Watermarker:  # type: ignore[no-untyped-def]
+    """The manifest's `provenance.text_watermark` settings (or the defaults) and its key (or the
+    workspace's newest, created on first use, as `assay assess` does)."""
+    from assay.provenance.keys import KeyNotFound, create_text_key, list_keys, load_text_key
+    from assay.provenance.mark import record_watermarked_text
+    from assay.provenance.text_watermark import WatermarkParams
+
+    wm = manifest.provenance.text_watermark if manifest.provenance else None
+    try:
+        if wm is not None and wm.key_id:
+            key = load_text_key(ws, wm.key_id)
+        else:
+            key = load_text_key(ws) if list_keys(ws) else create_text_key(ws)
+    except KeyNotFound as exc:
+        raise GatewaySetupError(f"--watermark: {exc}") from exc
+    params = WatermarkParams(key_id=key.key_id)
+    if wm is not None:
+        params = WatermarkParams(
+            gamma=wm.gamma, delta=wm.delta, context_width=wm.context_width, key_id=key.key_id
+        )
+    from assay.provenance.text_processor import WatermarkLogitsProcessor  # torch: only with --watermark
+
+    system = manifest.system
+
+    def record(text: str, meta: dict[str, Any]) -> int:
+        return record_watermarked_text(
+            ws,
+            text,
+            key_id=key.key_id,
+            params=params,
+            system=system.id,
+            system_version=system.version,
+            meta=meta,
+        )
+
+    return Watermarker(key.key_id, WatermarkLogitsProcessor(params, key), record)
 
 
 def _incident_opener(ws, manifest, base_dir, component):  # type: ignore[no-untyped-def]

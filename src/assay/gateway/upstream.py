@@ -38,6 +38,7 @@ class Upstream:
         self._url = URL(f"{(spec.base_url or '').rstrip('/')}/chat/completions")
         self._header_cache: dict[str, str] | None = None
         self.open_streams = 0  # upstream streams in flight (a caller that hangs up must free its own)
+        self.logits_processors: list[Any] = []  # a bundled target's generation hooks (the watermark)
 
     @property
     def model(self) -> str:
@@ -130,6 +131,16 @@ class Upstream:
         finally:
             self.open_streams -= 1
 
+    def use_model(self, engine: Any) -> None:
+        """Serve a bundled target with an engine that is already loaded (tests, and callers that hold
+        one), instead of loading the model again on the first request."""
+        from assay.evals.targets import build_target
+
+        self._target = build_target(self.spec, self.base_dir)
+        self._target.engine = engine
+        if self.logits_processors:
+            self._target.logits_processors = list(self.logits_processors)
+
     async def _via_target(self, body: dict[str, Any]) -> dict[str, Any]:
         from assay.evals.models import Message
         from assay.evals.targets import build_target
@@ -137,11 +148,19 @@ class Upstream:
 
         if self._target is None:
             self._target = build_target(self.spec, self.base_dir)
+            if self.logits_processors:
+                self._target.logits_processors = list(self.logits_processors)
         messages = [Message(role=m["role"], content=m["content"]) for m in body["messages"]]
-        params = GenerationParams(
-            max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
-            temperature=float(body.get("temperature") or 0.0),
-        )
+        # the gateway has checked these (server.check_params): whole numbers and numbers in range
+        given: dict[str, Any] = {
+            "max_tokens": int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
+            "temperature": float(body.get("temperature") or 0.0),
+        }
+        if body.get("top_p") is not None:
+            given["top_p"] = float(body["top_p"])
+        if body.get("seed") is not None:  # OpenAI's `seed`: the same seed gives the same answer
+            given["seed"] = int(body["seed"])
+        params = GenerationParams(**given)
         try:
             c = await self._target.generate(messages, params)
         except (TargetError, TargetUnavailable) as exc:
