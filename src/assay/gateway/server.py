@@ -16,6 +16,7 @@ trigger while streaming (a few repeated word 4-grams), so only a few words can p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -62,28 +63,43 @@ def safe_release_point(text: str) -> int:
 
 
 # OpenAI's sampling parameters the gateway understands: (name, whole number?, lowest, highest)
+# (whole numbers stay below 2**53: a JSON parser may read a larger one as an inexact float)
 _PARAMS = (
-    ("max_tokens", True, 1, None),
-    ("max_completion_tokens", True, 1, None),
+    ("max_tokens", True, 1, 2**31 - 1),
+    ("max_completion_tokens", True, 1, 2**31 - 1),
     ("temperature", False, 0, 2),
     ("top_p", False, 0, 1),
-    ("seed", True, -(2**63), 2**63 - 1),
+    ("seed", True, -(2**53 - 1), 2**53 - 1),
 )
 
 
 def check_params(body: dict[str, Any]) -> tuple[str, str] | None:
     """The first sampling parameter that is not what OpenAI's API allows, and what it must be (a
-    target that is not an HTTP model gets these values directly, so they are checked here)."""
+    target that is not an HTTP model gets these values directly, so they are checked here). A whole
+    number written as 2.0 is one (as JSON Schema counts it) and is passed on as 2."""
     for name, whole, low, high in _PARAMS:
         value = body.get(name)
         if value is None:
             continue
-        kinds = (int,) if whole else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             return name, "a whole number" if whole else "a number"
-        if value < low or (high is not None and value > high):
-            return name, f"at least {low}" if high is None else f"between {low} and {high}"
+        if whole and isinstance(value, float):
+            if not value.is_integer() or abs(value) >= 2**53:
+                return name, f"a whole number between {low} and {high}"
+            body[name] = value = int(value)
+        if not low <= value <= high:
+            return name, f"between {low} and {high}"
     return None
+
+
+@functools.cache
+def _openapi_template() -> dict[str, Any]:
+    from importlib import resources
+
+    from assay.yamlio import safe_load
+
+    text = resources.files("assay.gateway").joinpath("data/openapi.yaml").read_text("utf-8")
+    return safe_load(text, file="openapi.yaml")  # type: ignore[no-any-return]
 
 
 def _error404(message: str) -> web.Response:
@@ -112,13 +128,14 @@ def _chunk(rid: str, model: str, delta: dict[str, Any], finish: str | None = Non
 
 
 def _content_text(content: Any) -> str | None:
-    """A message's text: a string, or the text parts of a list of content parts."""
+    """A message's text: a string, or a list of text parts. None for anything else, images and
+    audio parts included: the rules read text only, so nothing passes that they cannot read."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
-        if all(isinstance(p, str) for p in parts):
-            return "\n".join(parts)  # type: ignore[arg-type]
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in content
+    ):
+        return "\n".join(p["text"] for p in content)
     return None
 
 
@@ -159,6 +176,7 @@ class Gateway:
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/healthz", self.health)
         app.router.add_get("/v1/provenance/{ledger_id}", self.sidecar)
+        app.router.add_get("/openapi.json", self.openapi_json)
         app.on_cleanup.append(self._cleanup)
         return app
 
@@ -201,10 +219,24 @@ class Gateway:
             )
         except web.HTTPNotFound:
             return openai_error(404, f"no route {request.method} {request.path}", "invalid_request_error")
-        except web.HTTPMethodNotAllowed:
-            return openai_error(
+        except web.HTTPMethodNotAllowed as exc:
+            resp = openai_error(
                 405, f"{request.method} is not allowed on {request.path}", "invalid_request_error"
             )
+            resp.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+            return resp
+
+    def openapi(self) -> dict[str, Any]:
+        """The gateway's OpenAPI document (data/openapi.yaml), with `model` narrowed to the ids served."""
+        import copy
+
+        doc = copy.deepcopy(_openapi_template())
+        model = doc["components"]["schemas"]["ChatRequest"]["properties"]["model"]
+        model["enum"] = [*sorted(self.models), None]
+        return doc
+
+    async def openapi_json(self, _request: web.Request) -> web.Response:
+        return json_response(self.openapi())
 
     async def health(self, _request: web.Request) -> web.Response:
         return json_response({"status": "ok", **self.counts})
@@ -235,9 +267,15 @@ class Gateway:
                 )
             if _content_text(m.get("content")) is None:
                 return None, openai_error(
-                    400, f"messages[{i}].content must be text", "invalid_request_error", param="messages"
+                    400,
+                    f"messages[{i}].content must be a string or a list of text parts "
+                    '({"type": "text", "text": ...}); the gateway passes only text it can check',
+                    "invalid_request_error",
+                    param="messages",
                 )
         model = body.get("model")
+        if model is not None and not isinstance(model, str):
+            return None, openai_error(400, "'model' must be a string", "invalid_request_error", param="model")
         if model is not None and model not in self.models:
             return None, openai_error(
                 404,
@@ -246,7 +284,7 @@ class Gateway:
                 code="model_not_found",
                 param="model",
             )
-        if "stream" in body and not isinstance(body["stream"], bool):
+        if body.get("stream") is not None and not isinstance(body["stream"], bool):
             return None, openai_error(
                 400, "'stream' must be true or false", "invalid_request_error", param="stream"
             )
