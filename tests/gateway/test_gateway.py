@@ -160,6 +160,17 @@ def test_every_decision_is_logged_and_sealed_as_evidence(tmp_path: Path) -> None
             client.chat.completions.create(
                 model="mock-1", messages=[{"role": "user", "content": _injection_sample()}]
             )
+            # written in a batch a moment later, while the gateway runs (not only when it stops)
+            import time
+
+            folder = tmp_path / ".assay" / "gateway" / "helpdesk"
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                written = [x for f in folder.glob("decisions-*.jsonl") for x in f.read_text().splitlines()]
+                if len(written) == 2:
+                    break
+                time.sleep(0.05)
+            assert len(written) == 2 and gateway.log is not None and not gateway.log.recorded
     assert gateway.log is not None and gateway.log.recorded  # closed with the server
     (ev,) = list_evidence(gateway.log.ws, "helpdesk", kind="monitor.log")
     lines = [json.loads(x) for x in gateway.log.ws.blobs.get(ev.sha256).decode().splitlines()]
