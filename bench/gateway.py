@@ -142,7 +142,7 @@ def main() -> None:
     port_probe.close()
     gw = subprocess.Popen(
         [py, "-m", "assay", "gateway", str(manifest), "--target", "mock", "--port", str(port)]
-        + ["--workers", str(args.workers)],
+        + (["--workers", str(args.workers)] if args.workers > 1 else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
