@@ -35,6 +35,7 @@ def test_workers_share_the_port_and_each_seals_its_own_decision_log(tmp_path: Pa
             [sys.executable, "-m", "assay", "gateway", str(manifest), "--target", "gw-target"]
             + ["--port", str(port), "--workers", "2"],
             env=env,
+            start_new_session=True,  # its own process group, as in a terminal
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -56,7 +57,9 @@ def test_workers_share_the_port_and_each_seals_its_own_decision_log(tmp_path: Pa
                 r = httpx.post(url + "/chat/completions", json=body, timeout=10)
                 assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "an answer"
         finally:
-            proc.send_signal(signal.SIGTERM)
+            # Ctrl-C in a terminal: SIGINT to the whole group, the workers included, twice
+            os.killpg(proc.pid, signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGINT)
             _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     folder = tmp_path / ".assay" / "gateway" / "helpdesk"

@@ -212,11 +212,11 @@ def serve_workers(
     """Serve from `workers` processes that share one listening socket, so the gateway can use more
     than one core. Each process builds its own gateway (`factory(worker number)`): its own upstream
     pool, database connections and decision-log file (`decisions-…-wN.jsonl`, sealed as evidence when
-    that process stops). SIGINT or SIGTERM to this process stops them all."""
+    that process stops). SIGINT or SIGTERM to this process stops them all; a Ctrl-C in a terminal
+    (SIGINT to the whole group) reaches the workers through this process only, once, so a second
+    signal can never cut a worker's shutdown (and its log's sealing) short."""
     import os
     import signal
-
-    from aiohttp import web
 
     from assay.evals.mockserver import listen_socket
 
@@ -227,15 +227,8 @@ def serve_workers(
         if pid == 0:  # pragma: no cover - runs in the child; tested through the CLI
             code = 0
             try:
-                gateway = factory(i)
-                web.run_app(
-                    gateway.app(),
-                    sock=sock,
-                    print=None,
-                    access_log=None,
-                    handle_signals=True,
-                    loop=new_event_loop(),
-                )
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent passes a stop on as SIGTERM
+                _serve_until_sigterm(factory(i), sock)
             except BaseException:  # noqa: BLE001 - reported, then the child ends
                 import traceback
 
@@ -245,23 +238,42 @@ def serve_workers(
                 os._exit(code)
         children.append(pid)
     sock.close()
+    stopping = False
 
     def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
         for child in children:
             with suppress(ProcessLookupError):
-                os.kill(child, signal.SIGINT)
+                os.kill(child, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for child in children:
-        while True:
-            try:
-                os.waitpid(child, 0)
-                break
-            except InterruptedError:  # pragma: no cover - retried by Python itself since 3.5
-                continue
-            except ChildProcessError:
-                break
+        with suppress(ChildProcessError):
+            os.waitpid(child, 0)
+
+
+def _serve_until_sigterm(gateway: Gateway, sock: object) -> None:  # pragma: no cover - in a worker
+    """Serve on an inherited socket until SIGTERM, then shut down (the decision log is sealed)."""
+    import signal
+
+    from aiohttp import web
+
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    runner = web.AppRunner(gateway.app(), access_log=None)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.SockSite(runner, sock).start())  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.run_until_complete(stop.wait())
+    loop.remove_signal_handler(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    loop.run_until_complete(runner.cleanup())
+    loop.close()
 
 
 @contextmanager
