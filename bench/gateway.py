@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -174,8 +175,9 @@ def main() -> None:
     finally:
         gw.terminate()
         mock.terminate()
-        gw.wait(10)
+        gw.wait(30)
         mock.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)  # the manifest and the gateway's workspace
     d, g = rows["direct"], rows["gateway"]
     print(f"{args.requests} requests each way, {args.concurrency} concurrent callers, default rules")
     print(f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
