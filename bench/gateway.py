@@ -4,6 +4,9 @@ Three processes on this machine: the project's mock model (`python -m assay.eval
 gateway in front of it (`assay gateway MANIFEST --target mock`, default rules), and this script as
 the client (aiohttp, `--concurrency` callers). Printed: throughput through the gateway as a share of
 direct, the added latency at p50/p99, and for streaming the added delay before the first token.
+Also the CPU time each process spends per request (from /proc), and from it the most requests a
+second the machine's cores could carry each way if nothing else ran: the ratio of those ceilings is
+what the gateway's cost allows, whatever the load from other jobs does to the measured ratio.
 
     .venv/bin/python bench/gateway.py                 # 2,000 requests each way, 50 callers
     .venv/bin/python bench/gateway.py --requests 500  # quicker
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,6 +94,23 @@ async def _load(url: str, n: int, concurrency: int, stream: bool) -> tuple[float
         return time.perf_counter() - t, latencies, first
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children that are still running (`--workers`)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _cpu_s(pid) + sum(_cpu_s(int(k)) for k in kids)
+
+
+def _self_cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def _pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
@@ -100,6 +121,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--stream-requests", type=int, default=300)
+    ap.add_argument("--workers", type=int, default=1, help="assay gateway --workers")
+    ap.add_argument("--single-requests", type=int, default=300, help="requests from one caller")
     args = ap.parse_args()
     py = sys.executable
     mock, mock_url = _start([py, "-m", "assay.evals.mockserver", "--port", "0", "--stream-delay", "0.002"])
@@ -119,7 +142,8 @@ def main() -> None:
     port = port_probe.getsockname()[1]
     port_probe.close()
     gw = subprocess.Popen(
-        [py, "-m", "assay", "gateway", str(manifest), "--target", "mock", "--port", str(port)],
+        [py, "-m", "assay", "gateway", str(manifest), "--target", "mock", "--port", str(port)]
+        + (["--workers", str(args.workers)] if args.workers > 1 else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -132,9 +156,18 @@ def main() -> None:
         asyncio.run(_load(mock_url, 200, args.concurrency, False))  # warm both paths
         asyncio.run(_load(gw_url, 200, args.concurrency, False))
         rows = {}
+        cpu: dict[str, dict[str, float]] = {}
         for name, url in (("direct", mock_url), ("gateway", gw_url)):
+            before = (_cpu_s(mock.pid), _tree_cpu_s(gw.pid), _self_cpu_s())
             wall, lat, _ = asyncio.run(_load(url, args.requests, args.concurrency, False))
+            after = (_cpu_s(mock.pid), _tree_cpu_s(gw.pid), _self_cpu_s())
             rows[name] = (args.requests / wall, _pct(lat, 0.5), _pct(lat, 0.99))
+            ms = [(b - a) / args.requests * 1000 for a, b in zip(before, after, strict=True)]
+            cpu[name] = {"mock": ms[0], "gateway": ms[1], "client": ms[2]}
+        single = {}  # one caller at a time: the gateway's own latency, without queueing
+        for name, url in (("direct", mock_url), ("gateway", gw_url)):
+            _, lat, _ = asyncio.run(_load(url, args.single_requests, 1, False))
+            single[name] = _pct(lat, 0.5)
         first = {}
         for name, url in (("direct", mock_url), ("gateway", gw_url)):
             _, _, f = asyncio.run(_load(url, args.stream_requests, 10, True))
@@ -142,8 +175,9 @@ def main() -> None:
     finally:
         gw.terminate()
         mock.terminate()
-        gw.wait(10)
+        gw.wait(30)
         mock.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)  # the manifest and the gateway's workspace
     d, g = rows["direct"], rows["gateway"]
     print(f"{args.requests} requests each way, {args.concurrency} concurrent callers, default rules")
     print(f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
@@ -152,11 +186,35 @@ def main() -> None:
     print(f"throughput through the gateway: {g[0] / d[0]:.2f} of direct (target >= 0.80)")
     print(f"added latency: p50 {g[1] - d[1]:+.2f} ms (target < 5 ms), p99 {g[2] - d[2]:+.2f} ms")
     print(
+        f"one caller at a time, p50: direct {single['direct']:.2f} ms, gateway {single['gateway']:.2f} ms,"
+        f" added {single['gateway'] - single['direct']:+.2f} ms"
+    )
+    print(
         f"streaming, first token (median of {args.stream_requests}, 10 callers): direct "
         f"{first['direct']:.2f} ms, gateway {first['gateway']:.2f} ms, added "
         f"{first['gateway'] - first['direct']:+.2f} ms (target < 10 ms)"
     )
-    print(json.dumps({"rows": rows, "first_token_ms": first}))
+    cores = os.cpu_count() or 1
+    print(f"CPU ms per request (mock / gateway / client), and the most req/s {cores} cores could carry:")
+    ceiling = {}
+    for name, c in cpu.items():
+        ceiling[name] = cores / (sum(c.values()) / 1000)
+        print(
+            f"  {name:8} {c['mock']:.3f} / {c['gateway']:.3f} / {c['client']:.3f} ms"
+            f" -> {ceiling[name]:,.0f} req/s"
+        )
+    print(f"  ceiling through the gateway: {ceiling['gateway'] / ceiling['direct']:.2f} of direct")
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "first_token_ms": first,
+                "cpu_ms": cpu,
+                "ceiling": ceiling,
+                "single_p50_ms": single,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

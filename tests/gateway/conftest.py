@@ -46,6 +46,19 @@ def manifest_for(tmp_path: Path, base_url: str, *, timeout_s: float = 5.0) -> Pa
     return path
 
 
+@pytest.fixture(scope="session")
+def bundled_model():  # type: ignore[no-untyped-def]
+    """The bundled model, loaded once for every gateway test that puts it behind the gateway."""
+    pytest.importorskip("torch")
+    from assay.evals.bundled.engine import BundledModel, ModelUnavailable, find_gguf
+
+    try:
+        find_gguf()
+    except ModelUnavailable as exc:
+        pytest.skip(f"bundled model not installed: {exc}")
+    return BundledModel.load()
+
+
 @dataclass
 class Rig:
     mock: MockServer

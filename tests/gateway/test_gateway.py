@@ -125,6 +125,10 @@ def test_errors_use_the_openai_shape(rig: Rig) -> None:
         timeout=10,
     )
     assert big.status_code == 413 and "larger than" in big.json()["error"]["message"]
+    hello = [{"role": "user", "content": "hello"}]
+    for name, value in (("max_tokens", 0), ("max_tokens", "10"), ("temperature", 9), ("seed", 1.5)):
+        r = httpx.post(rig.url + "/chat/completions", json={"messages": hello, name: value}, timeout=10)
+        assert r.status_code == 400 and r.json()["error"]["param"] == name, (name, value, r.text)
 
 
 def test_an_unreachable_target_is_502_and_a_slow_one_504(tmp_path: Path) -> None:
@@ -156,6 +160,17 @@ def test_every_decision_is_logged_and_sealed_as_evidence(tmp_path: Path) -> None
             client.chat.completions.create(
                 model="mock-1", messages=[{"role": "user", "content": _injection_sample()}]
             )
+            # written in a batch a moment later, while the gateway runs (not only when it stops)
+            import time
+
+            folder = tmp_path / ".assay" / "gateway" / "helpdesk"
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                written = [x for f in folder.glob("decisions-*.jsonl") for x in f.read_text().splitlines()]
+                if len(written) == 2:
+                    break
+                time.sleep(0.05)
+            assert len(written) == 2 and gateway.log is not None and not gateway.log.recorded
     assert gateway.log is not None and gateway.log.recorded  # closed with the server
     (ev,) = list_evidence(gateway.log.ws, "helpdesk", kind="monitor.log")
     lines = [json.loads(x) for x in gateway.log.ws.blobs.get(ev.sha256).decode().splitlines()]

@@ -28,13 +28,20 @@ class _ServeByDefault(TyperGroup):
 app = typer.Typer(cls=_ServeByDefault, no_args_is_help=True)
 
 
-def _build(manifest: Path, target: str, rules: Path | None, log: bool = True, sign: bool = False):  # type: ignore[no-untyped-def]
+def _build(  # type: ignore[no-untyped-def]
+    manifest: Path,
+    target: str,
+    rules: Path | None,
+    log: bool = True,
+    sign: bool = False,
+    watermark: bool = False,
+):
     from assay.gateway.rules import GatewayRulesInvalid
     from assay.gateway.service import GatewaySetupError, build_gateway
     from assay.manifest import ManifestInvalid
 
     try:
-        return build_gateway(manifest, target, rules_path=rules, log=log, sign=sign)
+        return build_gateway(manifest, target, rules_path=rules, log=log, sign=sign, watermark=watermark)
     except ManifestInvalid as exc:
         fail_on_invalid_manifest(exc)
     except GatewayRulesInvalid as exc:
@@ -54,18 +61,45 @@ def serve(
     sign: bool = typer.Option(
         False, "--sign", help="Sign every answer (C2PA text manifest, recorded in the ledger)."
     ),
+    watermark: bool = typer.Option(
+        False,
+        "--watermark",
+        help="Bundled target: write answers with the keyed text watermark and record them in the ledger.",
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Processes sharing the port (one decision-log file each)."
+    ),
 ) -> None:
     """Serve the OpenAI chat-completions API, checking requests and answers against the rules."""
+    from assay.gateway.service import build_gateway, serve_workers
     from assay.gateway.service import serve as run
 
-    gateway = _build(manifest, target, rules, sign=sign)
+    if workers > 1 and sign:
+        stderr.print(
+            "error: --sign keeps each answer's sidecar in the memory of the process that signed it, "
+            "so it needs --workers 1",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    # every problem is reported before serving
+    gateway = _build(manifest, target, rules, sign=sign, watermark=watermark)
     n = len(gateway.guard.rules.rules)
     typer.echo(
-        f"Assay gateway for '{target}' on http://{host}:{port}/v1 ({n} rules, decisions logged); "
-        "Ctrl-C stops",
+        f"Assay gateway for '{target}' on http://{host}:{port}/v1 ({n} rules, decisions logged"
+        f"{f', {workers} workers' if workers > 1 else ''}); Ctrl-C stops",
         err=True,
     )
-    run(gateway, host, port)
+    if workers == 1:
+        run(gateway, host, port)
+        return
+    if gateway.log is not None:
+        gateway.log.close()  # nothing written: each worker keeps its own file
+
+    def factory(worker: int):  # type: ignore[no-untyped-def]
+        return build_gateway(manifest, target, rules_path=rules, worker=worker, watermark=watermark)
+
+    serve_workers(factory, workers, host, port)
 
 
 @app.command("eval")

@@ -54,6 +54,15 @@ def _word_count(text: str) -> int:
     return len(text.split())
 
 
+def _text(content: Any) -> str:
+    """A message's text: a string, or the text parts of OpenAI's list of content parts."""
+    if isinstance(content, list):
+        return "\n".join(
+            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return content if isinstance(content, str) else str(content)
+
+
 class MockApp:
     """The ASGI app and its counters."""
 
@@ -189,7 +198,9 @@ class MockApp:
                 headers.append((b"retry-after", f"{cfg.retry_after:g}".encode()))
             await self._send(send, status, {"error": {"message": f"injected {status}"}}, headers)
             return
-        prompt = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+        prompt = _text(
+            next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+        )
         if cfg.responder is not None:
             text = cfg.responder(messages, body)
         elif prompt in cfg.answers:

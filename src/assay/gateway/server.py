@@ -16,28 +16,40 @@ trigger while streaming (a few repeated word 4-grams), so only a few words can p
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import re
 import time
 import uuid
 from collections import OrderedDict, deque
 from typing import Any
 
+import orjson
 from aiohttp import web
 
-from assay.gateway.engine import Decision, Guard
+from assay.gateway.engine import RANK, Decision, Guard
 from assay.gateway.log import DecisionLog
 from assay.gateway.upstream import Upstream, UpstreamError
 
 ACTION_HEADER = "Assay-Gateway-Action"
 PROVENANCE_HEADER = "Assay-Provenance-Manifest"
+LEDGER_HEADER = "Assay-Provenance-Ledger"  # the ledger id of a watermarked answer (--watermark)
 RECENT = 10_000  # decisions kept in memory for `gateway eval` (the log keeps them all)
+LOG_FLUSH_S = 0.2  # decision-log lines reach the file this long after a request, in one write
 
 
-def openai_error(status: int, message: str, kind: str, code: str | None = None, param: str | None = None):  # type: ignore[no-untyped-def]
+def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response encoded by orjson (several times cheaper than aiohttp's default `json.dumps`)."""
+    return web.Response(
+        body=orjson.dumps(doc), status=status, headers=headers, content_type="application/json"
+    )
+
+
+def openai_error(
+    status: int, message: str, kind: str, code: str | None = None, param: str | None = None
+) -> web.Response:
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return web.json_response(body, status=status)
+    return json_response(body, status=status)
 
 
 _TAIL = re.compile(r"(?:[+\d][\d\s().+-]*)?[^\s]*$")
@@ -48,6 +60,46 @@ def safe_release_point(text: str) -> int:
     run of digits (a card or phone number may be arriving in groups)."""
     m = _TAIL.search(text)
     return m.start() if m else len(text)
+
+
+# OpenAI's sampling parameters the gateway understands: (name, whole number?, lowest, highest)
+# (whole numbers stay below 2**53: a JSON parser may read a larger one as an inexact float)
+_PARAMS = (
+    ("max_tokens", True, 1, 2**31 - 1),
+    ("max_completion_tokens", True, 1, 2**31 - 1),
+    ("temperature", False, 0, 2),
+    ("top_p", False, 0, 1),
+    ("seed", True, -(2**53 - 1), 2**53 - 1),
+)
+
+
+def check_params(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The first sampling parameter that is not what OpenAI's API allows, and what it must be (a
+    target that is not an HTTP model gets these values directly, so they are checked here). A whole
+    number written as 2.0 is one (as JSON Schema counts it) and is passed on as 2."""
+    for name, whole, low, high in _PARAMS:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return name, "a whole number" if whole else "a number"
+        if whole and isinstance(value, float):
+            if not value.is_integer() or abs(value) >= 2**53:
+                return name, f"a whole number between {low} and {high}"
+            body[name] = value = int(value)
+        if not low <= value <= high:
+            return name, f"between {low} and {high}"
+    return None
+
+
+@functools.cache
+def _openapi_template() -> dict[str, Any]:
+    from importlib import resources
+
+    from assay.yamlio import safe_load
+
+    text = resources.files("assay.gateway").joinpath("data/openapi.yaml").read_text("utf-8")
+    return safe_load(text, file="openapi.yaml")  # type: ignore[no-any-return]
 
 
 def _error404(message: str) -> web.Response:
@@ -72,17 +124,18 @@ def _chunk(rid: str, model: str, delta: dict[str, Any], finish: str | None = Non
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
-    return b"data: " + json.dumps(doc, ensure_ascii=False).encode() + b"\n\n"
+    return b"data: " + orjson.dumps(doc) + b"\n\n"
 
 
 def _content_text(content: Any) -> str | None:
-    """A message's text: a string, or the text parts of a list of content parts."""
+    """A message's text: a string, or a list of text parts. None for anything else, images and
+    audio parts included: the rules read text only, so nothing passes that they cannot read."""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
-        if all(isinstance(p, str) for p in parts):
-            return "\n".join(parts)  # type: ignore[arg-type]
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in content
+    ):
+        return "\n".join(p["text"] for p in content)
     return None
 
 
@@ -98,6 +151,7 @@ class Gateway:
         system: str = "",
         signer: Any = None,
         on_severe: Any = None,
+        watermark: Any = None,
     ) -> None:
         self.guard = guard
         self.upstream = upstream
@@ -110,8 +164,11 @@ class Gateway:
         self.signer = signer  # (text) -> (ledger_id, sidecar manifest bytes), or None: answers not signed
         self.sidecars: OrderedDict[int, bytes] = OrderedDict()
         self.on_severe = on_severe  # (decision entry) -> incident id, run off the event loop
+        # a service.Watermarker (the bundled target writes with the watermark; answers are recorded)
+        self.watermark = watermark
         self.incidents: list[str] = []
         self._pending: set[Any] = set()
+        self._flush_handle: Any = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.guard.rules.max_body_bytes, middlewares=[self._errors])
@@ -119,6 +176,7 @@ class Gateway:
         app.router.add_get("/v1/models", self.list_models)
         app.router.add_get("/healthz", self.health)
         app.router.add_get("/v1/provenance/{ledger_id}", self.sidecar)
+        app.router.add_get("/openapi.json", self.openapi_json)
         app.on_cleanup.append(self._cleanup)
         return app
 
@@ -144,6 +202,8 @@ class Gateway:
 
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
         await self.upstream.aclose()
         if self.log is not None:
             self.log.close()
@@ -159,21 +219,35 @@ class Gateway:
             )
         except web.HTTPNotFound:
             return openai_error(404, f"no route {request.method} {request.path}", "invalid_request_error")
-        except web.HTTPMethodNotAllowed:
-            return openai_error(
+        except web.HTTPMethodNotAllowed as exc:
+            resp = openai_error(
                 405, f"{request.method} is not allowed on {request.path}", "invalid_request_error"
             )
+            resp.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+            return resp
+
+    def openapi(self) -> dict[str, Any]:
+        """The gateway's OpenAPI document (data/openapi.yaml), with `model` narrowed to the ids served."""
+        import copy
+
+        doc = copy.deepcopy(_openapi_template())
+        model = doc["components"]["schemas"]["ChatRequest"]["properties"]["model"]
+        model["enum"] = [*sorted(self.models), None]
+        return doc
+
+    async def openapi_json(self, _request: web.Request) -> web.Response:
+        return json_response(self.openapi())
 
     async def health(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", **self.counts})
+        return json_response({"status": "ok", **self.counts})
 
     async def list_models(self, _request: web.Request) -> web.Response:
         data = [{"id": m, "object": "model", "owned_by": "assay-gateway"} for m in sorted(self.models)]
-        return web.json_response({"object": "list", "data": data})
+        return json_response({"object": "list", "data": data})
 
     def _parse(self, raw: bytes) -> tuple[dict[str, Any] | None, web.Response | None]:
         try:
-            body = json.loads(raw)
+            body = orjson.loads(raw)  # NaN, Infinity and lone surrogates are refused: not JSON
         except ValueError as exc:
             return None, openai_error(400, f"the body is not valid JSON: {exc}", "invalid_request_error")
         if not isinstance(body, dict):
@@ -193,9 +267,15 @@ class Gateway:
                 )
             if _content_text(m.get("content")) is None:
                 return None, openai_error(
-                    400, f"messages[{i}].content must be text", "invalid_request_error", param="messages"
+                    400,
+                    f"messages[{i}].content must be a string or a list of text parts "
+                    '({"type": "text", "text": ...}); the gateway passes only text it can check',
+                    "invalid_request_error",
+                    param="messages",
                 )
         model = body.get("model")
+        if model is not None and not isinstance(model, str):
+            return None, openai_error(400, "'model' must be a string", "invalid_request_error", param="model")
         if model is not None and model not in self.models:
             return None, openai_error(
                 404,
@@ -204,10 +284,14 @@ class Gateway:
                 code="model_not_found",
                 param="model",
             )
-        if "stream" in body and not isinstance(body["stream"], bool):
+        if body.get("stream") is not None and not isinstance(body["stream"], bool):
             return None, openai_error(
                 400, "'stream' must be true or false", "invalid_request_error", param="stream"
             )
+        problem = check_params(body)
+        if problem is not None:
+            name, what = problem
+            return None, openai_error(400, f"'{name}' must be {what}", "invalid_request_error", param=name)
         return body, None
 
     def _check_input(self, body: dict[str, Any]) -> Decision:
@@ -228,9 +312,7 @@ class Gateway:
     def _record(
         self, rid: str, raw: bytes, stream: bool, decisions: list[Decision], t0: float, up: float
     ) -> None:
-        action = max(
-            (d.action for d in decisions), key=lambda a: ["allow", "flag", "redact", "block"].index(a)
-        )
+        action = max((d.action for d in decisions), key=RANK.__getitem__)
         self.counts["requests"] += 1
         if action == "block":
             self.counts["blocked"] += 1
@@ -261,6 +343,15 @@ class Gateway:
                 self._open_incident(entry)
         if self.log is not None:
             self.log.write(entry)
+            if self._flush_handle is None:
+                import asyncio
+
+                self._flush_handle = asyncio.get_running_loop().call_later(LOG_FLUSH_S, self._flush_log)
+
+    def _flush_log(self) -> None:
+        self._flush_handle = None
+        if self.log is not None:
+            self.log.flush()
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         t0 = time.perf_counter()
@@ -277,14 +368,14 @@ class Gateway:
             self._record(rid, raw, stream, [inp], t0, 0.0)
             if stream:
                 return await self._stream_message(request, rid, model, inp.message, "block")
-            return web.json_response(
+            return json_response(
                 _completion(rid, model, inp.message, "content_filter"), headers={ACTION_HEADER: "block"}
             )
         if stream:
             return await self._stream(request, body, raw, rid, model, inp, t0)
         u0 = time.perf_counter()
         try:
-            data = await self.upstream.complete(body)
+            data, raw_answer = await self.upstream.complete(body)
         except UpstreamError as exc:
             self._record(rid, raw, stream, [inp], t0, time.perf_counter() - u0)
             kind = "upstream_timeout" if exc.status == 504 else "upstream_error"
@@ -297,18 +388,26 @@ class Gateway:
             return openai_error(502, "the target's answer has no choices[0].message", "upstream_error")
         out = self.guard.decide("output", text)
         self._record(rid, raw, stream, [inp, out], t0, up)
-        action = max(inp.action, out.action, key=["allow", "flag", "redact", "block"].index)
+        action = max(inp.action, out.action, key=RANK.__getitem__)
         if out.blocked:
-            return web.json_response(
+            return json_response(
                 _completion(rid, model, out.message, "content_filter"), headers={ACTION_HEADER: "block"}
             )
         if out.action == "redact":
             data["choices"][0]["message"]["content"] = self.guard.apply_redactions(text, out)
-        data["id"] = data.get("id") or rid
+            raw_answer = None
+        if not data.get("id"):
+            data["id"] = rid
+            raw_answer = None
         headers = {ACTION_HEADER: action}
+        if self.watermark is not None:
+            lid = await self._record_watermarked(data["choices"][0]["message"]["content"], rid, action)
+            headers[LEDGER_HEADER] = str(lid)
         if self.signer is not None:
             headers.update(await self._sign(data["choices"][0]["message"]["content"]))
-        return web.json_response(data, headers=headers)
+        if raw_answer is not None:  # unchanged: pass the target's bytes on rather than encode them again
+            return web.Response(body=raw_answer, headers=headers, content_type="application/json")
+        return json_response(data, headers=headers)
 
     async def _sign(self, text: str) -> dict[str, str]:
         """Sign the answer that leaves (C2PA text manifest, sidecar form) and record it in the ledger;
@@ -320,6 +419,14 @@ class Gateway:
         while len(self.sidecars) > RECENT:
             self.sidecars.popitem(last=False)
         return {PROVENANCE_HEADER: f"/v1/provenance/{ledger_id}"}
+
+    async def _record_watermarked(self, text: str, rid: str, action: str) -> int:
+        """Record an answer the bundled model wrote with the watermark, as it leaves (redactions
+        applied), in the provenance ledger; the public checker then finds it."""
+        import asyncio
+
+        meta = {"source": "gateway", "request_id": rid, "action": action}
+        return await asyncio.get_running_loop().run_in_executor(None, self.watermark.record, text, meta)
 
     async def sidecar(self, request: web.Request) -> web.Response:
         raw = request.match_info["ledger_id"]
@@ -358,6 +465,7 @@ class Gateway:
         out = Decision(stage="output")
         u0 = time.perf_counter()
         first = True
+        released: list[str] = []  # what the caller received (for the watermark's ledger record)
         try:
             async for delta in self.upstream.stream(body):
                 if resp is None:
@@ -373,6 +481,7 @@ class Gateway:
                             upto = start
                 if upto > sent:
                     piece = self._release(text, sent, upto, out)
+                    released.append(piece)
                     await resp.write(
                         _chunk(
                             rid,
@@ -400,12 +509,17 @@ class Gateway:
         else:
             if sent < len(text):
                 piece = self._release(text, sent, len(text), out)
+                released.append(piece)
                 await resp.write(
                     _chunk(
                         rid, model, {"role": "assistant", "content": piece} if first else {"content": piece}
                     )
                 )
             await resp.write(_chunk(rid, model, {}, "stop"))
+            if self.watermark is not None and released:
+                await self._record_watermarked(
+                    "".join(released), rid, max(inp.action, out.action, key=RANK.__getitem__)
+                )
         await resp.write(b"data: [DONE]\n\n")
         self._record(rid, raw, True, [inp, out], t0, up)
         return resp

@@ -4,13 +4,14 @@ is streamed to the caller in pieces)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
+from yarl import URL
 
 from assay.manifest.schema import Target as TargetSpec
 
@@ -33,7 +34,11 @@ class Upstream:
         self.timeout = aiohttp.ClientTimeout(total=spec.timeout_s, sock_connect=min(10.0, spec.timeout_s))
         self._session: aiohttp.ClientSession | None = None
         self._target: Any = None
+        # built once: a request's URL, headers and JSON are the per-request cost that is left
+        self._url = URL(f"{(spec.base_url or '').rstrip('/')}/chat/completions")
+        self._header_cache: dict[str, str] | None = None
         self.open_streams = 0  # upstream streams in flight (a caller that hangs up must free its own)
+        self.logits_processors: list[Any] = []  # a bundled target's generation hooks (the watermark)
 
     @property
     def model(self) -> str:
@@ -49,9 +54,15 @@ class Upstream:
         return headers
 
     async def _http(self) -> aiohttp.ClientSession:
+        """One keep-alive pool for the gateway's life (no cookie jar: a proxy must not carry one
+        caller's cookies to the next)."""
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar()
+            )
+            # api keys and headers come from the environment once, when the first request goes out
+            self._header_cache = self._headers()
         return self._session
 
     def _body(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
@@ -62,18 +73,19 @@ class Upstream:
             out["messages"] = [{"role": "system", "content": self.spec.system_prompt}, *out["messages"]]
         return out
 
-    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A whole chat completion (OpenAI response shape)."""
+    async def complete(self, body: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+        """A whole chat completion (OpenAI response shape), and the target's own bytes of it (None when
+        the answer was not an HTTP body), so an answer the rules leave alone is passed on as it came."""
         if self.kind != "openai":
-            return await self._via_target(body)
+            return await self._via_target(body), None
         session = await self._http()
-        url = f"{(self.spec.base_url or '').rstrip('/')}/chat/completions"
+        payload = orjson.dumps(self._body(body, False))
         try:
-            async with session.post(url, json=self._body(body, False), headers=self._headers()) as resp:
+            async with session.post(self._url, data=payload, headers=self._header_cache) as resp:
                 data = await resp.read()
                 if resp.status >= 400:
                     raise UpstreamError(f"the target answered HTTP {resp.status}: {data[:200]!r}", 502)
-                return json.loads(data)
+                return orjson.loads(data), data
         except TimeoutError as exc:
             raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
         except aiohttp.ClientError as exc:
@@ -90,10 +102,10 @@ class Upstream:
                 yield text[i : i + 24]
             return
         session = await self._http()
-        url = f"{(self.spec.base_url or '').rstrip('/')}/chat/completions"
+        payload = orjson.dumps(self._body(body, True))
         self.open_streams += 1
         try:
-            async with session.post(url, json=self._body(body, True), headers=self._headers()) as resp:
+            async with session.post(self._url, data=payload, headers=self._header_cache) as resp:
                 if resp.status >= 400:
                     data = await resp.read()
                     raise UpstreamError(f"the target answered HTTP {resp.status}: {data[:200]!r}", 502)
@@ -101,11 +113,11 @@ class Upstream:
                     line = raw.strip()
                     if not line.startswith(b"data:"):
                         continue
-                    payload = line[5:].strip()
-                    if payload == b"[DONE]":
+                    event = line[5:].strip()
+                    if event == b"[DONE]":
                         break
                     try:
-                        chunk = json.loads(payload)
+                        chunk = orjson.loads(event)
                     except ValueError:
                         continue
                     for choice in chunk.get("choices") or []:
@@ -119,6 +131,16 @@ class Upstream:
         finally:
             self.open_streams -= 1
 
+    def use_model(self, engine: Any) -> None:
+        """Serve a bundled target with an engine that is already loaded (tests, and callers that hold
+        one), instead of loading the model again on the first request."""
+        from assay.evals.targets import build_target
+
+        self._target = build_target(self.spec, self.base_dir)
+        self._target.engine = engine
+        if self.logits_processors:
+            self._target.logits_processors = list(self.logits_processors)
+
     async def _via_target(self, body: dict[str, Any]) -> dict[str, Any]:
         from assay.evals.models import Message
         from assay.evals.targets import build_target
@@ -126,11 +148,19 @@ class Upstream:
 
         if self._target is None:
             self._target = build_target(self.spec, self.base_dir)
+            if self.logits_processors:
+                self._target.logits_processors = list(self.logits_processors)
         messages = [Message(role=m["role"], content=m["content"]) for m in body["messages"]]
-        params = GenerationParams(
-            max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
-            temperature=float(body.get("temperature") or 0.0),
-        )
+        # the gateway has checked these (server.check_params): whole numbers and numbers in range
+        given: dict[str, Any] = {
+            "max_tokens": int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
+            "temperature": float(body.get("temperature") or 0.0),
+        }
+        if body.get("top_p") is not None:
+            given["top_p"] = float(body["top_p"])
+        if body.get("seed") is not None:  # OpenAI's `seed`: the same seed gives the same answer
+            given["seed"] = int(body["seed"])
+        params = GenerationParams(**given)
         try:
             c = await self._target.generate(messages, params)
         except (TargetError, TargetUnavailable) as exc:

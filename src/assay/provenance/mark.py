@@ -344,6 +344,40 @@ def generate_marked_text(
     return results
 
 
+def record_watermarked_text(
+    ws: Workspace,
+    text: str,
+    *,
+    key_id: str,
+    params: Any,
+    system: str | None = None,
+    system_version: str = "",
+    meta: dict[str, Any] | None = None,
+) -> int:
+    """Record in the ledger an answer the bundled model wrote with the watermark in its logits
+    somewhere other than `generate_marked_text` (the gateway); returns its ledger id. Only the
+    fingerprint and the watermark's settings are kept, never the text: the public checker finds the
+    answer by the watermark and the fingerprint."""
+    from assay.evals.bundled.engine import MODEL_NAME
+    from assay.provenance import ledger
+
+    raw = text.encode("utf-8")
+    entry = ledger.record_mark(
+        ws,
+        ledger.text_fingerprint(text, raw),
+        media_type="text/plain",
+        size=len(raw),
+        system=system,
+        system_version=system_version,
+        model=MODEL_NAME,
+        method="kgw-watermark",
+        key_id=key_id,
+        params=params.model_dump(mode="json"),
+        meta=meta or {},
+    )
+    return entry.id
+
+
 def _encode(image: Any, media_type: str) -> bytes:
     buf = io.BytesIO()
     if media_type == "image/png":
