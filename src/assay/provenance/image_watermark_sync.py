@@ -367,9 +367,7 @@ def _nyquist_weights(nyquist: float) -> np.ndarray:
     return np.clip((hi * nyquist - k) / ((hi - lo) * nyquist), 0.0, 1.0)
 
 
-def _decode_tile(
-    tile: np.ndarray, scale: float, angle: float, nyquist: float | None = None
-) -> SyncReading:
+def _decode_tile(tile: np.ndarray, scale: float, angle: float, nyquist: float | None = None) -> SyncReading:
     spec = _cap_spectrum(np.fft.fft2(tile))
     corr = np.real(np.fft.ifft2(spec * _sync_spectrum()))
     dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
