@@ -4,6 +4,7 @@ positives on unmarked images, embed + detect time, and C2PA sign + verify time p
     .venv/bin/python bench/image_provenance.py               # ~15 min on the shared 2-core machine
     .venv/bin/python bench/image_provenance.py --quick       # 6 held-out photos, 60 unmarked images
     .venv/bin/python bench/image_provenance.py --compare     # also the two DWT methods on the held-out half
+    .venv/bin/python bench/image_provenance.py --tuning-only --unmarked 200   # for development
 
 Photos (nothing is downloaded): the 20 real photographs that scikit-image, scikit-learn and matplotlib
 ship, plus the left and right (or top and bottom) halves of each that has a short side of at least 400
@@ -300,11 +301,19 @@ def main() -> None:
     ap.add_argument("--unmarked", type=int, default=1000, help="how many unmarked images (default 1000)")
     ap.add_argument("--no-c2pa", action="store_true")
     ap.add_argument("--held-out-only", action="store_true", help="skip the tuning half")
+    ap.add_argument(
+        "--tuning-only",
+        action="store_true",
+        help="for development: the tuning half only, unmarked images derived from it, no C2PA",
+    )
     args = ap.parse_args()
     images = photos()
     tune, held = split(images)
     if args.quick:
         tune, held = tune[:0], held[:6]
+    if args.tuning_only:
+        held, args.no_c2pa = [], True
+        images = [(n, g, im) for n, g, im in images if g in TUNE_GROUPS]
     t0 = time.perf_counter()
     out = [
         f"Measured {dt.date.today().isoformat()} on {platform.machine()} Python {platform.python_version()}: "
@@ -315,8 +324,9 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     stats = {}
-    rows, stats["syncTile held-out"] = bench_watermark(held, "syncTile", "held-out")
-    out += rows
+    if held:
+        rows, stats["syncTile held-out"] = bench_watermark(held, "syncTile", "held-out")
+        out += rows
     if tune and not args.held_out_only:
         rows, stats["syncTile tuning"] = bench_watermark(tune, "syncTile", "tuning")
         out += rows

@@ -338,7 +338,7 @@ def _read_sync(image: Image.Image, expected_id: int | None) -> WatermarkReading:
         explanation=why,
         rule=(
             f"Detected only when the tiled sync pattern is found at z ≥ {Z_THRESHOLD} (unmarked images: "
-            "about 3.3 on average) and the 16-bit checksum holds."
+            "about 3.4 on average) and the 16-bit checksum holds."
         ),  # fmt: skip
         sync_z=round(r.z, 2),
         scale=round(r.scale, 4),
