@@ -64,6 +64,10 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
         backfill(ws)  # runs recorded before the dashboard's index existed
         ws.signing_key  # noqa: B018 - and the key the intake signs with
         await app.state.intake.start()  # the group-commit writer of POST /api/v1/incidents
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the long-lived objects of start-up (routes, schemas, models) out of the collector's walks
         try:
             yield
         finally:
