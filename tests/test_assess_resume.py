@@ -25,13 +25,14 @@ from .conftest import example_text
 
 runner = CliRunner()
 # register (1), inventory and AI-BOM (2), artifact scan (1), responsibility (3), evaluation (1), the label
-# with its four HTML pages, badge and three exports (9; printing is off in tests), controls, conformance,
-# the OSCAL catalog and assessment-results and the report page (5), index (1)
-OUTPUTS = 23
-# Killed after the first output, after the artifact scan and the RACI, inside the label, in the controls
-# step and after the index: every kind of place (each case runs two assessments, so not all 23 on both
-# backends).
-KILL_POINTS = (1, 4, 7, 9, 13, 20, 23)
+# with its four HTML pages, badge and three exports (9; printing is off in tests), the incident intake
+# channels (1; no incidents, so no register), controls, conformance, the OSCAL catalog and
+# assessment-results and the report page (5), index (1)
+OUTPUTS = 24
+# Killed after the first output, after the artifact scan and the RACI, inside the label, after the
+# incidents step, in the controls step and after the index: every kind of place (each case runs two
+# assessments, so not all 24 on both backends).
+KILL_POINTS = (1, 4, 7, 9, 13, 18, 21, 24)
 
 
 def _project(tmp_path: Path, base_url: str, n: int = 6) -> Path:
@@ -124,7 +125,7 @@ def test_killed_during_the_evaluations_resumes_from_that_step(tmp_path: Path, da
         assert proc.stderr is not None
         while b"samples" not in seen and time.monotonic() < deadline:
             seen += proc.stderr.readline()
-        assert b"step 6/11: Run evaluation suites" in seen, seen.decode()
+        assert b"step 6/12: Run evaluation suites" in seen, seen.decode()
         proc.kill()
         proc.wait(timeout=30)
         again = _assess(manifest, _env(database_url))
@@ -141,10 +142,10 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
         result = runner.invoke(app, ["assess", str(manifest)], env={"ASSAY_PROGRESS_INTERVAL": "0"})
     assert result.exit_code == 0, result.output
     for i, label in enumerate(["Register the system", "Inventory components", "Run evaluation suites"]):
-        assert f"step {[1, 2, 6][i]}/11: {label}" in result.stderr
+        assert f"step {[1, 2, 6][i]}/12: {label}" in result.stderr
     assert "5/5 samples (100%)" in result.stderr and "ETA done" in result.stderr
     quiet = runner.invoke(app, ["assess", str(manifest), "--quiet", "--fresh"])
-    assert quiet.exit_code == 0 and "step 1/11" not in quiet.stderr
+    assert quiet.exit_code == 0 and "step 1/12" not in quiet.stderr
 
 
 def test_failed_assessment_is_recorded_and_resumed(tmp_path: Path) -> None:

@@ -634,6 +634,66 @@ _LABEL_TITLES = {
 }
 
 
+def _step_incidents(ctx: AssessmentContext) -> None:
+    """Dimension 4: the intake channels (incidents/channels.json), and when the system has incidents, its
+    register with deadlines and the audit of every signed log (incidents/register.json); when any was
+    disclosed, the advisories as their public Atom feed (incidents/advisories.atom). A broken log is an
+    error; an overdue severe incident a warning."""
+    from assay.incidents import assessment
+    from assay.incidents.policy import IncidentsPolicyInvalid, incidents_policy
+
+    system = ctx.manifest.system
+    pack = None
+    if ctx.manifest.policy_pack is not None:
+        from assay.policy.loader import PackInvalid, resolve_pack
+
+        try:
+            pack = resolve_pack(ctx.manifest.policy_pack, ctx.manifest_path.parent)
+        except PackInvalid:
+            pack = None  # reported by the label step already
+    try:
+        policy = incidents_policy(pack)
+    except IncidentsPolicyInvalid as exc:
+        ctx.error(f"incidents: the pack's incidents section: {exc}")
+        return
+    reporting = ctx.manifest.disclosure.reporting if ctx.manifest.disclosure else None
+    contacts = [c for c in (reporting.incident_contact, reporting.vulnerability_contact, reporting.report_url)
+                if c] if reporting else []  # fmt: skip
+    ctx.write_json(
+        "incidents/channels.json",
+        assessment.channels(system.id, policy, contacts).model_dump(mode="json"),
+        kind="incident.channel",
+        title="Where users and researchers report incidents and vulnerabilities, and on what terms",
+    )
+    reg = assessment.register(ctx.ws, system.id, ctx.today, policy)
+    if not reg.incidents:
+        return
+    ctx.write_json(
+        "incidents/register.json",
+        reg.model_dump(mode="json"),
+        kind="incident.record",
+        title=f"Incident register: {len(reg.incidents)} incidents, {reg.open} open, {reg.severe} severe",
+    )
+    for broken in reg.broken:
+        ctx.error(f"incidents: the log of {broken.incident_id} is broken: {broken.problem}")
+    overdue = [d.incident_id for d in reg.due if d.state == "overdue"]
+    if overdue:
+        ctx.warn(f"incidents: severe incidents overdue for the authority: {', '.join(overdue)}")
+    from assay.registry.service import get_system
+
+    items, feed = assessment.advisory_feed(
+        ctx.ws, system.id, system.name, get_system(ctx.ws, system.id).created_at
+    )
+    if items:
+        ctx.write(
+            "incidents/advisories.atom",
+            feed,
+            kind="incident.report",
+            title=f"Public incident advisories ({len(items)}) as an Atom feed",
+            media_type="application/atom+xml",
+        )
+
+
 def _step_controls(ctx: AssessmentContext) -> None:
     """Which controls this assessment's outputs speak to (controls.json), then each control's status
     from all the system's current evidence, grades and attestations (conformance.json), the same as
@@ -757,6 +817,7 @@ STEPS: list[tuple[str, Step]] = [
     ("Red-team the targets", _step_redteam),
     ("Mark generated outputs", _step_mark),
     ("Build the food label", _step_label),
+    ("Review incidents", _step_incidents),
     ("Assess the framework's controls", _step_controls),
 ]
 
