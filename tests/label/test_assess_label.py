@@ -54,10 +54,12 @@ def pack(green: float, amber: float, required: list[str]) -> dict:  # type: igno
     }
 
 
-def test_label_step_sits_between_marks_and_controls() -> None:
+def test_label_step_sits_between_marks_and_the_steps_that_read_it() -> None:
+    """After the marks (it reads them); before incidents (its red grades open some) and the controls."""
     names = [name for name, _ in STEPS]
     at = names.index("Build the food label")
-    assert names[at - 1] == "Mark generated outputs" and names[at + 1] == "Assess the framework's controls"
+    assert names[at - 1] == "Mark generated outputs"
+    assert names[at + 1 :] == ["Review incidents", "Assess the framework's controls"]
 
 
 def test_strict_passes_a_clean_label_and_fails_with_the_why(tmp_path: Path, mock_url: str) -> None:
