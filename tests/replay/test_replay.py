@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from assay.cli.main import app
 from assay.evals.mockserver import run_mock_server
+from assay.store.blobs import _umask
 
 runner = CliRunner()
 KEY_ENV = "ASSAY_TEST_REPLAY_API_KEY"
@@ -111,6 +112,7 @@ def _replay(bundle: Path, workspace: Path, url: str, *extra: str):  # type: igno
 
 def test_the_bundle_holds_the_assessment_and_no_secret(made: tuple[Path, Path]) -> None:
     manifest, bundle = made
+    assert bundle.stat().st_mode & 0o777 == 0o666 & ~_umask()  # meant to be shared, not a private 0600
     raw = bundle.read_bytes()
     with zipfile.ZipFile(bundle) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}

@@ -223,6 +223,8 @@ def _scan(members: dict[str, Source], secrets: dict[str, bytes]) -> None:
 
 
 def _write_zip(out: Path, members: dict[str, Source]) -> None:
+    from assay.store.blobs import published_mode
+
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
@@ -239,6 +241,9 @@ def _write_zip(out: Path, members: dict[str, Source]) -> None:
                         with source.open("rb") as src:
                             while chunk := src.read(1 << 20):
                                 dst.write(chunk)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())  # on disk before it takes the name: never a half-written bundle
+        os.chmod(tmp, published_mode())  # a bundle is meant to be handed to others
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

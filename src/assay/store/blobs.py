@@ -37,6 +37,12 @@ def _umask() -> int:
     return mask
 
 
+def published_mode() -> int:
+    """The permissions of an ordinary new file (0666 less the umask, usually 0644): what outputs meant to
+    be shared get, instead of a temporary file's private 0600."""
+    return 0o666 & ~_umask()
+
+
 def atomic_write(path: Path, data: bytes, mode: int | None = None, *, exclusive: bool = False) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it: never half-written.
 
@@ -52,7 +58,7 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, *, exclusive:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
+        os.chmod(tmp, mode if mode is not None else published_mode())
         if exclusive:
             os.link(tmp, path)
             os.unlink(tmp)
