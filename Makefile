@@ -36,6 +36,7 @@ install-dev: $(DEVSTAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/assay assess $(EXAMPLE)
+	$(VENV)/bin/assay bundle $(EXAMPLE) -o $(dir $(EXAMPLE))out/assessment.bundle.zip  # for `assay replay` (docs/replay.md)
 
 test: $(DEVSTAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
