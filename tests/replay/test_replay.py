@@ -387,3 +387,23 @@ def test_a_metric_is_exact_within_the_interval_or_different() -> None:
     assert metric_status(0.75, None, 4, 0.5, 4) == "differs"
     assert metric_status(None, None, 0, None, 0) == "exact"
     assert metric_status(0.75, ci, 4, None, 0) == "differs"
+
+
+def test_check_only_says_intact_or_names_the_tampering_and_runs_nothing(
+    made: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, bundle = made
+    with run_mock_server() as server:
+        ok = runner.invoke(app, ["replay", str(bundle), "--check-only", "--json"])
+        assert server.requests == 0
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads(ok.stdout)
+    assert summary["status"] == "intact" and summary["runs"] >= 1 and summary["system"]
+    tampered = tmp_path / "tampered.zip"
+    _rewrite(
+        bundle,
+        tampered,
+        lambda m: m.update({"manifest/assay.yaml": m["manifest/assay.yaml"] + b"\n# edited\n"}),
+    )
+    bad = runner.invoke(app, ["replay", str(tampered), "--check-only"])
+    assert bad.exit_code == 1 and "manifest/assay.yaml" in bad.stderr

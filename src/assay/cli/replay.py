@@ -133,6 +133,9 @@ def replay(
     allow_code: bool = typer.Option(
         False, "--allow-code", help="Replay runs of python targets (runs the bundle's code here)."
     ),
+    check_only: bool = typer.Option(
+        False, "--check-only", help="Only the integrity check: exit 0 if intact, re-run nothing."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
     """Verify a bundle (signature, every member); if intact, re-run its evaluations and compare.
@@ -169,6 +172,29 @@ def replay(
             )
         _print_problems(f"{exc.path} fails its integrity check", exc.problems)
         raise typer.Exit(1) from None
+    if check_only:
+        with opened:
+            c = opened.contents
+            if as_json:
+                summary = {
+                    "status": "intact",
+                    "bundle": str(bundle_path),
+                    "sha256": opened.sha256,
+                    "key_id": c.key_id,
+                    "system": c.system.id,
+                    "runs": len(c.runs),
+                    "evidence": c.evidence,
+                    "members": len(c.members),
+                }
+                typer.echo(json.dumps(summary, indent=2))
+            else:
+                console.print(
+                    f"intact: {bundle_path} — system {c.system.id}, {len(c.members)} members, "
+                    f"{c.evidence} evidence records, {len(c.runs)} run(s) to replay; signed by {c.key_id}",
+                    markup=False,
+                    highlight=False,
+                )
+        raise typer.Exit(0)
     folder = workspace or Path(tempfile.mkdtemp(prefix="assay-replay-"))
 
     def bar(entry, i, n):  # type: ignore[no-untyped-def]
