@@ -67,7 +67,7 @@ def create_app(ws: Workspace, *, open_reads: bool = True, keep_quota: KeepQuota 
         import gc
 
         gc.collect()
-        gc.freeze()  # the long-lived objects of start-up (routes, schemas, models) out of the collector's walks
+        gc.freeze()  # start-up's long-lived objects (routes, schemas, models) out of the collector's walks
         try:
             yield
         finally:
