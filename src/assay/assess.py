@@ -773,13 +773,13 @@ def _oscal_files(ctx: AssessmentContext, report: Any, files: dict[str, str], gra
 
 def _conformance_report(ctx: AssessmentContext, report: Any, files: dict[str, str], grades: Any) -> None:
     """The report page, and its PDF unless printing is off (ASSAY_LABEL_PRINT=0) or Chromium is missing."""
-    from assay.assurance.report import print_report_pdf, render_report_html
-    from assay.assurance.views import build_views
+    from assay.assurance.report import print_report_pdf, report_page
     from assay.label.browser import ChromiumNotFound, RenderError
 
     system = ctx.manifest.system
-    views = build_views(report, system_name=system.name, version=system.version, files=files, grades=grades)
-    page = render_report_html(views)
+    page = report_page(
+        ctx.ws, report, system_name=system.name, version=system.version, files=files, grades=grades
+    )
     ctx.write(
         "conformance.html",
         page.encode(),

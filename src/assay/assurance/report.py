@@ -8,6 +8,7 @@ through the same browser helper the food label uses.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from assay.assurance.views import ROW_STATUS_TEXT, VIEWS, ConformanceViews, EvidenceRef, evidence_anchor
 
 if TYPE_CHECKING:
+    from assay.assurance.conformance import ConformanceReport
     from assay.workspace import Workspace
 
 PDF_TIMEOUT_S = 120.0
@@ -43,6 +45,25 @@ def render_report_html(views: ConformanceViews) -> str:
         row_text=ROW_STATUS_TEXT,
         generated=views.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def report_page(
+    ws: Workspace,
+    report: ConformanceReport,
+    *,
+    system_name: str,
+    version: str,
+    files: Mapping[str, str] | None = None,
+    grades: EvidenceRef | None = None,
+) -> str:
+    """The report page of an assessment of `ws`'s system: its views, with the label the grades came from
+    (looked up unless given) and evidence linked to `files` (sha256 → relative path) where they exist."""
+    from assay.assurance.views import build_views
+
+    if grades is None:
+        grades = grades_evidence(ws, report.system)
+    views = build_views(report, system_name=system_name, version=version, files=files, grades=grades)
+    return render_report_html(views)
 
 
 def print_report_pdf(html: str, out: Path, *, title: str, chromium: Path | None = None) -> int:

@@ -151,13 +151,7 @@ def _print_view(report, view: str, as_json: bool, wanted: set[str]) -> None:  # 
 
 def _write_report(ws, report, manifest, html: Path | None, pdf: Path | None) -> None:  # type: ignore[no-untyped-def]
     """The report page and/or its PDF; evidence links point at the newest assessment's output files."""
-    from assay.assurance.report import (
-        assessment_files,
-        grades_evidence,
-        print_report_pdf,
-        render_report_html,
-    )
-    from assay.assurance.views import build_views
+    from assay.assurance.report import assessment_files, print_report_pdf, report_page
     from assay.label.browser import RenderError
     from assay.store.blobs import atomic_write
 
@@ -166,9 +160,7 @@ def _write_report(ws, report, manifest, html: Path | None, pdf: Path | None) -> 
         if dest is None:
             continue
         files = assessment_files(ws, system.id, dest.parent)
-        views = build_views(report, system_name=system.name, version=system.version, files=files,
-                            grades=grades_evidence(ws, system.id))  # fmt: skip
-        page = render_report_html(views)
+        page = report_page(ws, report, system_name=system.name, version=system.version, files=files)
         if dest is html:
             atomic_write(dest, page.encode())
             stderr.print(f"Wrote {dest}", markup=False, highlight=False)

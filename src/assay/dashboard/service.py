@@ -186,15 +186,11 @@ def conformance_report_html(ws: Workspace, slug: str) -> str:
     """The whole conformance report (the page `assay conformance --html` writes), assessed now. Evidence is
     named by kind and hash, not linked: the server does not publish the assessment's output files.
     Raises SystemNotFound."""
-    from assay.assurance.report import grades_evidence, render_report_html
-    from assay.assurance.views import build_views
+    from assay.assurance.report import report_page
 
     record = overview_record(ws, slug)
     report, _ = _conformance(ws, slug)
-    views = build_views(
-        report, system_name=record.name, version=record.version, grades=grades_evidence(ws, slug)
-    )
-    return render_report_html(views)
+    return report_page(ws, report, system_name=record.name, version=record.version)
 
 
 def overview(ws: Workspace, slug: str) -> SystemOverview:
