@@ -87,3 +87,16 @@ def test_a_broken_incident_log_is_an_error(ws: Workspace, tmp_path: Path) -> Non
     _step_incidents(ctx)
     assert ctx.errors == 1
     assert inc in ctx.findings[0].message and "broken" in ctx.findings[0].message
+
+
+def test_an_incident_removed_from_the_store_is_an_error(ws: Workspace, tmp_path: Path) -> None:
+    """Its number was issued to this system: the register's audit says it is gone."""
+    kept = report(ws, make_report(title="Kept")).id
+    gone = report(ws, make_report(title="Removed")).id
+    with ws.db.write_session() as s:
+        s.execute(text("DELETE FROM incident_events WHERE incident_id = :i"), {"i": gone})
+        s.execute(text("DELETE FROM incidents WHERE id = :i"), {"i": gone})
+    ctx = _ctx(ws, tmp_path)
+    _step_incidents(ctx)
+    assert [f.message for f in ctx.findings if gone in f.message] and ctx.errors == 1
+    assert kept not in " ".join(f.message for f in ctx.findings)

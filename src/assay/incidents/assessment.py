@@ -10,11 +10,12 @@ register would otherwise count as evidence that incidents are handled.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assay.incidents.models import ChainAudit, DueItem
+from assay.incidents.models import ChainAudit, DueItem, incident_id
 from assay.incidents.policy import IncidentsPolicy
 from assay.workspace import Workspace
 
@@ -103,7 +104,8 @@ def channels(system: str, policy: IncidentsPolicy, manifest_contacts: list[str])
 
 
 def register(ws: Workspace, system: str, today: dt.date, policy: IncidentsPolicy) -> IncidentRegister:
-    """The system's incidents, what is due, and the audit of their logs."""
+    """The system's incidents, what is due, and the audit of their logs (and of numbers issued to the
+    system whose record and log are gone)."""
     from assay.incidents.service import audit, due, list_incidents
 
     incidents = list_incidents(ws, system=system)
@@ -111,6 +113,8 @@ def register(ws: Workspace, system: str, today: dt.date, policy: IncidentsPolicy
     for inc in incidents:
         counts[inc.status] = counts.get(inc.status, 0) + 1
     ids = {inc.id for inc in incidents}
+    prefix = incident_id(system, 0, 0).removesuffix("0000-0000")  # "AS-HELPDESK-"
+    own = re.compile(re.escape(prefix) + r"\d{4}-\d{4}")  # a number issued to it, whose record may be gone
     return IncidentRegister(
         system=system,
         as_of=today,
@@ -137,7 +141,7 @@ def register(ws: Workspace, system: str, today: dt.date, policy: IncidentsPolicy
             for inc in incidents
         ],
         due=[d for d in due(ws, today, policy=policy) if d.system == system],
-        audit=[a for a in audit(ws) if a.incident_id in ids],
+        audit=[a for a in audit(ws) if a.incident_id in ids or own.fullmatch(a.incident_id)],
     )
 
 
