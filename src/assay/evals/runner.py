@@ -117,7 +117,9 @@ def cache_key(target_identity: Mapping[str, Any], params: GenerationParams, mess
 
 
 def new_run_id(suite_id: str, target_id: str) -> str:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    """Ids sort in the order runs started (to the millisecond), so "the latest run" is the last name."""
+    now = dt.datetime.now(dt.UTC)
+    stamp = f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}"
     return f"{stamp}-{suite_id}-{target_id}-{uuid.uuid4().hex[:6]}"[:120]
 
 
