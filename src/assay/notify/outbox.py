@@ -146,13 +146,16 @@ class OutboxBatch:
         self.values: list[dict[str, Any]] = []
 
     def insert(self, session: Any) -> None:
-        from sqlalchemy import insert
+        from assay.store.bulk import insert_many
 
+        insert_many(session, [self.take()])
+
+    def take(self) -> tuple[Any, list[dict[str, Any]]]:
+        """(table, rows) for `bulk.insert_many`, which then owns them: the batch is empty again."""
         from assay.store.tables import OutboxRow
 
-        if self.values:
-            session.execute(insert(OutboxRow.__table__), self.values)
-            self.values = []
+        values, self.values = self.values, []
+        return OutboxRow.__table__, values
 
 
 def _row(r: Any) -> Notification:

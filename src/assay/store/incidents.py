@@ -55,19 +55,26 @@ def next_number(session: Session, system: str, year: int) -> int:
 
 def reserve_numbers(session: Session, system: str, year: int, count: int) -> int:
     """Reserve `count` consecutive numbers under the counter's row lock; returns the first."""
-    insert_ignoring_conflict(
-        session, IncidentCounterRow, {"system_slug": system, "year": year, "last": 0}, ["system_slug", "year"]
+    from sqlalchemy import update
+
+    counter = IncidentCounterRow.__table__
+    bump = (
+        update(counter)
+        .where(counter.c.system_slug == system, counter.c.year == year)
+        .values(last=counter.c.last + count)
+        .returning(counter.c.last)
     )
-    row = session.scalars(
-        select(IncidentCounterRow)
-        .where(IncidentCounterRow.system_slug == system, IncidentCounterRow.year == year)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    first = row.last + 1
-    row.last += count
-    session.flush()
-    return first
+    # one statement takes the row lock and moves the counter (the first report of a year makes the row)
+    last = session.execute(bump).scalar()
+    if last is None:
+        insert_ignoring_conflict(
+            session,
+            IncidentCounterRow,
+            {"system_slug": system, "year": year, "last": 0},
+            ["system_slug", "year"],
+        )
+        last = session.execute(bump).scalar_one()
+    return int(last) - count + 1
 
 
 def insert_reports(
@@ -78,21 +85,29 @@ def insert_reports(
     keys: Sequence[dict[str, Any]],
     bands: Sequence[dict[str, Any]],
 ) -> None:
-    """Many new reports at once (executemany), in the caller's transaction: records first, then what
-    refers to them."""
-    from sqlalchemy import insert
+    """Many new reports at once, in the caller's transaction (`report_rows` says in what order)."""
+    from assay.store.bulk import insert_many
 
+    insert_many(session, report_rows(incidents, events, reporters, keys, bands))
+
+
+def report_rows(
+    incidents: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    reporters: Sequence[dict[str, Any]],
+    keys: Sequence[dict[str, Any]],
+    bands: Sequence[dict[str, Any]],
+) -> list[tuple[Any, Sequence[dict[str, Any]]]]:
+    """(table, rows) for `bulk.insert_many`: the records first, then what refers to them."""
     from assay.store.tables import IncidentIdempotencyRow
 
-    for table, values in (
-        (IncidentRow, incidents),
-        (IncidentEventRow, [{k: e[k] for k in EVENT_COLUMNS} for e in events]),
-        (IncidentReporterRow, reporters),
-        (IncidentIdempotencyRow, keys),
-        (IncidentBandRow, bands),
-    ):
-        if values:
-            session.execute(insert(table), list(values))
+    return [
+        (IncidentRow.__table__, incidents),
+        (IncidentEventRow.__table__, [{k: e[k] for k in EVENT_COLUMNS} for e in events]),
+        (IncidentReporterRow.__table__, reporters),
+        (IncidentIdempotencyRow.__table__, keys),
+        (IncidentBandRow.__table__, bands),
+    ]
 
 
 def get_idempotency_many(session: Session, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
