@@ -35,6 +35,9 @@ def test_what_the_fast_path_cannot_take_gets_the_routes_answers(registered: Api)
     assert broken.status_code == 422
     unknown = c.post(URL, json={**REPORT, "system": "nobody"})  # valid JSON the domain refuses
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["field"] == "system"
+    # valid as the public model, refused by the full one (checked before the report is queued)
+    backwards = c.post(URL, json={**REPORT, "occurred": "2026-11-02", "detected": "2026-11-01"})
+    assert backwards.status_code == 422 and "is before" in backwards.text
     clash = c.post(URL, json={**REPORT, "title": "other"}, headers={"Idempotency-Key": "f-1"})
     assert clash.status_code == 409 and "different report" in clash.json()["detail"]
     huge = c.post(URL, json={**REPORT, "description": "x" * (3 << 20)})

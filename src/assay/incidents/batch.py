@@ -49,6 +49,7 @@ class Pending:
     source: str = "api"
     idempotency_key: str | None = None
     body_sha256: str = ""
+    full: Any = None  # the report as the full model validates it (IncidentReport), once checked
 
 
 Outcome = tuple[Incident, bool] | BaseException
@@ -117,7 +118,7 @@ def _write(ws: Workspace, items: Sequence[Pending], policy: Any) -> list[Outcome
                 )
                 continue
             try:
-                rep = it.report.as_report(it.source)
+                rep = it.full if it.full is not None else it.report.as_report(it.source)
                 prepared[i] = prepare_report(
                     ws, rep, policy=policy, actor="reporter", components=components.get(rep.system)
                 )
@@ -266,6 +267,10 @@ class IntakeQueue:
 
     async def submit(self, item: Pending) -> tuple[Incident, bool]:
         assert self._queue is not None, "the intake writer is not running"
+        if item.full is None:
+            # the second validation is pure CPU: done here, while the writer waits on the database, and
+            # a report it refuses (ReportInvalid) is answered without queueing
+            item.full = item.report.as_report(item.source)
         fut: asyncio.Future[tuple[Incident, bool]] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, fut))
         return await fut
