@@ -146,6 +146,31 @@ responsibility:
     assert all(n.payload["incident"]["id"] == inc.id for n in list_notifications(ws))
 
 
+def test_an_override_kept_over_the_api_changes_who_is_told(ws) -> None:  # type: ignore[no-untyped-def]
+    """The remembered recipients are keyed by the manifest's digest and the kept overrides: an override
+    added through the API (the manifest unchanged) is seen by the next report."""
+    from assay.manifest.schema import AllocationDecision
+    from assay.registry.service import add_override
+
+    _register(ws, None)
+    with ws.db.session() as s:
+        before = notices.recipients(s, "helpdesk")
+    assert "harbour-cloud" not in [r.party for r in before.reachable] + before.unreachable
+    decision = AllocationDecision(
+        risk_area="incident_response",
+        accountable="harbour-cloud",
+        responsible=["harbour-cloud"],
+        rationale="the hosting contract puts the on-call incident desk at the cloud provider",
+    )
+    add_override(ws, "helpdesk", decision, decided_by="governance board")
+    with ws.db.session() as s:
+        after = notices.recipients(s, "helpdesk")
+        assert notices.recipients(s, "nobody") == notices.Recipients(
+            system="nobody", reachable=[], unreachable=[]
+        )
+    assert after.unreachable == ["harbour-cloud"] and after.reachable == []
+
+
 def _severe(ws: Any, aware_days_ago: int = 9) -> Any:
     aware = dt.date.today() - dt.timedelta(days=aware_days_ago)
     return svc.report(ws, make_report(death=True, became_aware=aware.isoformat()))  # 10-day rule

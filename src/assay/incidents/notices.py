@@ -97,18 +97,22 @@ _cache_lock = threading.Lock()
 
 def recipients(session: Any, system: str) -> Recipients:
     """`recipients_of` the stored system, read in the caller's session. Remembered per manifest digest
-    and set of kept overrides, so a burst of reports does not derive the RACI once per report."""
+    and set of kept overrides, so a burst of reports does not derive the RACI once per report (nor load
+    the manifest: the key is one small query)."""
     from assay.registry.service import manifest_of_row
-    from assay.store.systems import get_system_row
+    from assay.store.systems import get_system_row, system_version
 
-    row = get_system_row(session, system)
-    if row is None:
+    version = system_version(session, system)
+    if version is None:
         return Recipients(system=system, reachable=[], unreachable=[])
-    key = (system, row.manifest_sha256, tuple(sorted((o.id, o.risk_area, o.source) for o in row.overrides)))
+    key = (system, version)
     with _cache_lock:
         found = _cache.get(key)
     if found is not None:
         return found
+    row = get_system_row(session, system)
+    if row is None:  # pragma: no cover - removed since the line above, in this transaction
+        return Recipients(system=system, reachable=[], unreachable=[])
     found = recipients_of(manifest_of_row(row))
     with _cache_lock:
         if len(_cache) > 256:

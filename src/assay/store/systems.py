@@ -87,6 +87,29 @@ def get_system_row(session: Session, slug: str) -> SystemRow | None:
     return session.scalars(select(SystemRow).where(SystemRow.slug == slug)).one_or_none()
 
 
+def system_version(session: Session, slug: str) -> tuple[str, tuple[tuple[int, str, str], ...]] | None:
+    """What identifies the stored state of a system's allocations — its manifest's digest and its kept
+    overrides (id, risk area, source) — in one query, without loading or parsing the manifest: callers
+    that derive something from both remember it under this key. None: no such system."""
+    from assay.store.tables import AllocationOverrideRow
+
+    q = (
+        select(
+            SystemRow.manifest_sha256,
+            AllocationOverrideRow.id,
+            AllocationOverrideRow.risk_area,
+            AllocationOverrideRow.source,
+        )
+        .outerjoin(AllocationOverrideRow, AllocationOverrideRow.system_id == SystemRow.id)
+        .where(SystemRow.slug == slug)
+    )
+    found = session.execute(q).all()
+    if not found:
+        return None
+    overrides = sorted((o_id, area, src) for _, o_id, area, src in found if o_id is not None)
+    return found[0][0], tuple(overrides)
+
+
 def list_system_rows(session: Session) -> list[SystemRow]:
     return list(session.scalars(select(SystemRow).order_by(SystemRow.slug)))
 
