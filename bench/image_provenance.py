@@ -436,6 +436,11 @@ def main() -> None:
         if v["misses"]:
             out += ["", f"Misses, {k}:", ""] + [f"- {a}: {', '.join(m)}" for a, m in v["misses"].items()]
     unmarked = unmarked_set(pool, 60 if args.quick else args.unmarked)
+    by_source: dict[str, int] = {}
+    for g, _ in unmarked:
+        by_source[source_of[g]] = by_source.get(source_of[g], 0) + 1
+    out += ["", "Unmarked images by the source of their photo: "
+            + "; ".join(f"{k}: {v}" for k, v in sorted(by_source.items())) + "."]  # fmt: skip
     out += ["", *bench_false_positives(unmarked, "syncTile")]
     out += bench_false_positives(unmarked[: 30 if args.quick else 200], None)
     out += ["", "Embed + detect, `syncTile`:", "", *bench_timing()]

@@ -112,7 +112,8 @@ for pkg in ${packages}; do
   deb="$(ls "${CACHE}/debs/${pkg}"_*.deb 2>/dev/null | head -n 1 || true)"
   if [[ -z "${deb}" ]]; then
     echo "fetching ${pkg} (apt-get download)"
-    (cd "${CACHE}/debs" && apt-get download -q "${pkg}" >/dev/null)
+    (cd "${CACHE}/debs" && apt-get download -q "${pkg}" >/dev/null) \
+      || { echo "fetch_photos.sh: apt-get download ${pkg} failed (run apt-get update first?)" >&2; exit 1; }
     deb="$(ls "${CACHE}/debs/${pkg}"_*.deb | head -n 1)"
   else
     echo "cached   $(basename "${deb}")"
