@@ -131,7 +131,6 @@ tsv="$(mktemp "${DEST}/.SOURCES.XXXXXX")"
 printf 'file\tpackage\tversion\tpath\tlicence\n' >"${tsv}"
 while IFS='|' read -r pkg path name licence; do
   [[ -z "${pkg}" ]] && continue
-  path="$(eval echo "${path}")"
   src="${CACHE}/unpacked/${pkg}/${path}"
   if [[ ! -f "${src}" ]]; then
     echo "MISSING  ${pkg} ${version[${pkg}]}: /${path} (the package changed; update the list)" >&2
