@@ -5,12 +5,17 @@ positives on unmarked images, embed + detect time, and C2PA sign + verify time p
     .venv/bin/python bench/image_provenance.py --quick       # 6 held-out photos, 60 unmarked images
     .venv/bin/python bench/image_provenance.py --compare     # also the two DWT methods on the held-out half
     .venv/bin/python bench/image_provenance.py --tuning-only --unmarked 200   # for development
+    bash bench/data/fetch_photos.sh   # once, optional: 71 more real photos from Debian packages
 
-Photos (nothing is downloaded): the 20 real photographs that scikit-image, scikit-learn and matplotlib
-ship, plus the left and right (or top and bottom) halves of each that has a short side of at least 400
-px — 54 images, 300 px to 1411 px a side. Crops stay in the half of their source photo. The half named
-TUNE_GROUPS (with the five photos the method was developed on) is the tuning half; figures reported
-are for the other, held-out half. Prints a Markdown report.
+Photos (nothing is downloaded at run time): the 20 real photographs that scikit-image, scikit-learn
+and matplotlib ship, plus the left and right (or top and bottom) halves of each that has a short side
+of at least 400 px — 54 images, 300 px to 1411 px a side. Crops stay in the half of their source
+photo. The half named TUNE_GROUPS (with the five photos the method was developed on) is the tuning
+half; figures reported are for the other, held-out half. With `--photos DIR` (by default
+bench/data/photos when fetch_photos.sh has filled it) every photo in DIR joins the held-out half —
+none is ever tuned on — at a size fixed per photo (photo_set.py: a third near full size, capped at
+2048 px, the rest at 640–1280 px), and the unmarked images are drawn from all the photos. Prints a
+Markdown report.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from photo_set import FULL_CAP, load_photos
 from PIL import Image, ImageEnhance
 
 from assay.provenance.c2pa_keys import init_c2pa_chain, load_signer
@@ -34,6 +40,9 @@ from assay.provenance.image_c2pa import sign_image, verify_c2pa
 from assay.provenance.image_watermark import METHODS, Method, detect_watermark, embed_watermark
 from assay.provenance.image_watermark_sync import Z_THRESHOLD
 from assay.workspace import Workspace
+
+PHOTO_DIR = Path(__file__).resolve().parent / "data" / "photos"
+BUNDLED = "scikit-image, scikit-learn, matplotlib"
 
 SKIMAGE_COLOUR = [
     "astronaut",
@@ -176,12 +185,15 @@ def split(images: list[tuple[str, str, Image.Image]]) -> tuple[list, list]:
     return tune, held
 
 
-def unmarked_set(base: list[tuple[str, Image.Image]], n: int, seed: int = 1) -> list[Image.Image]:
-    """`n` unmarked images: the photos, then random crops, rescales, small turns and JPEG/WebP re-saves."""
+def unmarked_set(
+    base: list[tuple[str, str, Image.Image]], n: int, seed: int = 1
+) -> list[tuple[str, Image.Image]]:
+    """`n` unmarked images, each with the photo it derives from: the images of `base` (name, photo,
+    image) first, then random crops, rescales, small turns and JPEG/WebP re-saves of them."""
     rng = np.random.default_rng(seed)
-    out = [im for _, im in base][:n]
+    out = [(g, im) for _, g, im in base][:n]
     while len(out) < n:
-        im = base[int(rng.integers(len(base)))][1]
+        _, group, im = base[int(rng.integers(len(base)))]
         w, h = im.size
         cw, ch = int(rng.integers(min(200, w), w + 1)), int(rng.integers(min(200, h), h + 1))
         x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
@@ -196,7 +208,7 @@ def unmarked_set(base: list[tuple[str, Image.Image]], n: int, seed: int = 1) -> 
         elif r < 0.55:
             img = webp(img, int(rng.integers(60, 96)))
         if min(img.size) >= 128:
-            out.append(img)
+            out.append((group, img))
     return out
 
 
@@ -211,6 +223,7 @@ def bench_watermark(images: list[tuple[str, Image.Image]], method: Method, label
         pid = int(rng.integers(0, 2**32))
         marked = embed_watermark(img, pid, method)
         psnrs.append(psnr(img, marked))
+        print(f"  {label} {i + 1}/{len(images)}: {name}", file=sys.stderr, flush=True)
         for attack, fn in ATTACKS.items():
             r = detect_watermark(fn(marked, i), method, expected_id=pid)
             ok = r.detected and r.payload_id == pid
@@ -221,20 +234,31 @@ def bench_watermark(images: list[tuple[str, Image.Image]], method: Method, label
     n = len(images)
     rows = [f"| `{method}` {label} | {a} | {hit[a]}/{n} ({hit[a] / n:.2f}) | {np.mean(acc[a]):.3f} | "
             f"{', '.join(misses[a][:3])}{' …' if len(misses[a]) > 3 else ''} |" for a in ATTACKS]  # fmt: skip
-    return rows, {"psnr_mean": float(np.mean(psnrs)), "psnr_min": float(min(psnrs))}
+    stats = {"psnr_mean": float(np.mean(psnrs)), "psnr_min": float(min(psnrs)),
+             "psnr_median": float(np.median(psnrs)),
+             "misses": {a: m for a, m in misses.items() if m}}  # fmt: skip
+    return rows, stats
 
 
-def bench_false_positives(unmarked: list[Image.Image], method: Method | None) -> list[str]:
-    flagged, crc, zs, t = 0, 0, [], time.perf_counter()
-    for img in unmarked:
+def bench_false_positives(unmarked: list[tuple[str, Image.Image]], method: Method | None) -> list[str]:
+    """Detection on unmarked images (each with the photo it derives from): flags, chance CRCs, z."""
+    flagged, crc, zs, t, who_flagged = 0, 0, [], time.perf_counter(), []
+    for k, (group, img) in enumerate(unmarked):
+        if k % 100 == 0:
+            print(f"  unmarked {k}/{len(unmarked)} ({method or 'all'})", file=sys.stderr, flush=True)
         r = detect_watermark(img, method)
         flagged += int(r.detected)
+        if r.detected:
+            who_flagged.append(group)
         crc += int(r.checksum_ok)
         if r.sync_z is not None:
             zs.append(r.sync_z)
     who = f"`{method}` only" if method else "all methods, as `assay verify` reads"
-    line = (f"{who}: {len(unmarked)} unmarked images, flagged **{flagged}** (false-positive rate "
-            f"{flagged / len(unmarked):.4f}); checksum held by chance on {crc}")  # fmt: skip
+    photos_in = len({g for g, _ in unmarked})
+    line = (f"{who}: {len(unmarked)} unmarked images from {photos_in} distinct photographs, flagged "
+            f"**{flagged}** (false-positive rate {flagged / len(unmarked):.4f}"
+            f"{'; from ' + ', '.join(sorted(set(who_flagged))) if who_flagged else ''}); "
+            f"checksum held by chance on {crc}")  # fmt: skip
     if zs:
         line += (f"; sync z mean {np.mean(zs):.2f}, max {max(zs):.2f}, ≥ {Z_THRESHOLD} on "
                  f"{sum(z >= Z_THRESHOLD for z in zs)} (the z threshold)")  # fmt: skip
@@ -294,6 +318,15 @@ def bench_c2pa(images: list[tuple[str, Image.Image]]) -> list[str]:
     return lines
 
 
+def photo_dir_default() -> Path | None:
+    """bench/data/photos when fetch_photos.sh has put photos there, else None."""
+    if PHOTO_DIR.is_dir() and any(
+        p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"} for p in PHOTO_DIR.iterdir()
+    ):
+        return PHOTO_DIR
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="6 held-out photos and 60 unmarked images")
@@ -306,19 +339,79 @@ def main() -> None:
         action="store_true",
         help="for development: the tuning half only, unmarked images derived from it, no C2PA",
     )
+    ap.add_argument(
+        "--photos",
+        type=Path,
+        default=None,
+        help="a folder of real photos, all held out (default: bench/data/photos when it has photos; "
+        "fill it with bench/data/fetch_photos.sh)",
+    )
+    ap.add_argument("--no-photos", action="store_true", help="the 20 bundled photos only")
+    ap.add_argument(
+        "--photo-cap",
+        type=int,
+        default=None,
+        help="attack at most this many of the --photos photos (every k-th, by name); the unmarked "
+        "images still come from all of them",
+    )
     args = ap.parse_args()
+    if args.photo_cap is not None and args.photo_cap < 1:
+        ap.error("--photo-cap: expected a whole number ≥ 1")
     images = photos()
+    source_of = dict.fromkeys((g for _, g, _ in images), BUNDLED)
+    photo_dir = None if args.no_photos or args.tuning_only else (args.photos or photo_dir_default())
+    extra: list[tuple[str, str, Image.Image]] = []
+    if photo_dir is not None:
+        try:
+            loaded = load_photos(photo_dir)
+        except (FileNotFoundError, OSError) as e:
+            print(f"image_provenance.py: --photos {photo_dir}: {e}", file=sys.stderr)
+            sys.exit(2)
+        if not loaded:
+            print(f"image_provenance.py: --photos {photo_dir}: no JPEG/PNG/WebP files", file=sys.stderr)
+            sys.exit(2)
+        clash = [p.name for p in loaded if p.name in TUNE_GROUPS or p.name in source_of]
+        if clash:
+            print(f"image_provenance.py: --photos {photo_dir}: names clash with the bundled photos: "
+                  f"{', '.join(clash)}", file=sys.stderr)  # fmt: skip
+            sys.exit(2)
+        for p in loaded:
+            w, h = p.image.size
+            extra.append((f"{p.name} {w}×{h}", p.name, p.image))
+            source_of[p.name] = p.source
     tune, held = split(images)
+    held_extra = [(n, im) for n, _, im in extra]
+    if args.photo_cap is not None and len(held_extra) > args.photo_cap:
+        step = len(held_extra) / args.photo_cap
+        held_extra = [held_extra[int(k * step)] for k in range(args.photo_cap)]
     if args.quick:
-        tune, held = tune[:0], held[:6]
+        held_extra = held_extra[:3]
+        tune, held = tune[:0], held[: 6 - len(held_extra)] + held_extra
+    else:
+        held += held_extra
     if args.tuning_only:
         held, args.no_c2pa = [], True
         images = [(n, g, im) for n, g, im in images if g in TUNE_GROUPS]
+    pool = images + extra
     t0 = time.perf_counter()
+    per_source: dict[str, int] = {}
+    for g in {g for _, g, _ in pool}:
+        per_source[source_of[g]] = per_source.get(source_of[g], 0) + 1
+    held_photos = {g for n, g, _ in pool if n in {h for h, _ in held}}
+    sizes = sorted(max(im.size) for _, im in held)
+    note = ""
+    if extra:
+        note = f" Photos from {photo_dir}: all held out, long side capped at {FULL_CAP} px"
+        if len(held_extra) < len(extra):
+            note += f"; {len(held_extra)} of the {len(extra)} attacked (--photo-cap or --quick)"
+        note += "."
     out = [
         f"Measured {dt.date.today().isoformat()} on {platform.machine()} Python {platform.python_version()}: "
-        f"{len(images)} images from {len(source_photos())} photos; held-out half {len(held)} images, "
-        f"tuning half {len(tune)}; 48-bit payload, a random id per image.",
+        f"{len(pool)} images from {len({g for _, g, _ in pool})} distinct photos "
+        f"({'; '.join(f'{k}: {v}' for k, v in sorted(per_source.items()))}); held-out half {len(held)} "
+        f"images from {len(held_photos)} photos (long side {sizes[0] if sizes else 0}–"
+        f"{sizes[-1] if sizes else 0} px, median {statistics.median(sizes) if sizes else 0:.0f}), "
+        f"tuning half {len(tune)}; 48-bit payload, a random id per image.{note}",
         "",
         "| method, set | attack | detected (right id) | mean bit accuracy | misses |",
         "|---|---|---|---|---|",
@@ -335,9 +428,19 @@ def main() -> None:
             rows, stats[f"{m} held-out"] = bench_watermark(held, m, "held-out")
             out += rows
     out += [""] + [
-        f"PSNR {k}: mean {v['psnr_mean']:.1f} dB, min {v['psnr_min']:.1f} dB" for k, v in stats.items()
+        f"PSNR {k}: mean {v['psnr_mean']:.1f} dB, median {v['psnr_median']:.1f} dB, "
+        f"min {v['psnr_min']:.1f} dB"
+        for k, v in stats.items()
     ]
-    unmarked = unmarked_set([(n, im) for n, _, im in images], 60 if args.quick else args.unmarked)
+    for k, v in stats.items():
+        if v["misses"]:
+            out += ["", f"Misses, {k}:", ""] + [f"- {a}: {', '.join(m)}" for a, m in v["misses"].items()]
+    unmarked = unmarked_set(pool, 60 if args.quick else args.unmarked)
+    by_source: dict[str, int] = {}
+    for g, _ in unmarked:
+        by_source[source_of[g]] = by_source.get(source_of[g], 0) + 1
+    out += ["", "Unmarked images by the source of their photo: "
+            + "; ".join(f"{k}: {v}" for k, v in sorted(by_source.items())) + "."]  # fmt: skip
     out += ["", *bench_false_positives(unmarked, "syncTile")]
     out += bench_false_positives(unmarked[: 30 if args.quick else 200], None)
     out += ["", "Embed + detect, `syncTile`:", "", *bench_timing()]
