@@ -62,7 +62,8 @@ def db_time(value: dt.datetime) -> str:
     """A timestamp as SQLAlchemy's SQLite `DateTime` stores it: UTC, no zone, always microseconds."""
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    text = value.isoformat(" ")  # strftime's equal, four times faster; it leaves out zero microseconds
+    return text if value.microsecond else text + ".000000"
 
 
 def _from_db_time(text: str) -> dt.datetime:
