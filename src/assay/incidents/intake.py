@@ -118,10 +118,9 @@ _receipt_keys: dict[str, bytes] = {}
 
 def _receipt_key(ws: Workspace) -> bytes:
     """The workspace's receipt secret, read once per process (every answer of the intake needs it)."""
-    path = ws.home / "keys" / "receipts.key"
-    found = _receipt_keys.get(str(path))
+    found = _receipt_keys.get(str(ws.home))
     if found is None:
-        found = _receipt_keys[str(path)] = _read_or_make_key(path)
+        found = _receipt_keys[str(ws.home)] = _read_or_make_key(ws.home / "keys" / "receipts.key")
     return found
 
 

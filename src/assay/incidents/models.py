@@ -61,16 +61,28 @@ def check_text(value: str, what: str, max_length: int = MAX_TEXT, *, required: b
 
 
 def _no_controls(value: Any, where: str) -> None:
+    if (bad := _first_control(value)) is not None:
+        path, char = bad
+        raise ValueError(f"{where}{path} holds the control character U+{ord(char):04X}")
+
+
+def _first_control(value: Any) -> tuple[str, str] | None:
+    """(where inside `value`, the character) of the first control character; the path is only built
+    for a value that has one (every report passes through here several times)."""
     if isinstance(value, str):
-        if m := _CONTROL.search(value):
-            raise ValueError(f"{where} holds the control character U+{ord(m.group()):04X}")
-    elif isinstance(value, list):
+        m = _CONTROL.search(value)
+        return ("", m.group()) if m else None
+    if isinstance(value, list):
         for i, item in enumerate(value):
-            _no_controls(item, f"{where}[{i}]")
+            if (bad := _first_control(item)) is not None:
+                return f"[{i}]{bad[0]}", bad[1]
     elif isinstance(value, dict):
         for k, item in value.items():
-            _no_controls(k, where)
-            _no_controls(item, f"{where}.{k}")
+            if (bad := _first_control(k)) is not None:
+                return "", bad[1]
+            if (bad := _first_control(item)) is not None:
+                return f".{k}{bad[0]}", bad[1]
+    return None
 
 
 def incident_id(system: str, year: int, number: int) -> str:
@@ -97,8 +109,7 @@ class _Typed(_Strict):
 
     @model_validator(mode="after")
     def _controls(self) -> _Typed:
-        for name in type(self).model_fields:
-            value = getattr(self, name)
+        for name, value in self.__dict__.items():  # the fields' values (nested models check themselves)
             if not isinstance(value, BaseModel):
                 _no_controls(value, name)
         return self
