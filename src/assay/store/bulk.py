@@ -6,12 +6,12 @@ executemany spent about 0.4 ms of the server's CPU per report on protocol work a
 per row, per table) and a COPY costs two round trips per table; a group-committed intake batch paid
 some thirty round trips, each one a wait on a machine whose two cores the database shares with the
 server (bench/README.md, "intake"). The statement text depends only on the table and its columns, so
-PostgreSQL plans it once. SQLite keeps SQLAlchemy's executemany: one prepared statement stepped per
-row, in process.
+PostgreSQL plans it once. On SQLite, in process, one prepared INSERT is stepped per row by `sqlite3`.
 
-The JSON path skips SQLAlchemy's type processing, so values are put in the form each column takes
-from JSON: JSON columns nested as they are, datetimes and dates in ISO 8601 (with their offset),
-bytes as PostgreSQL's hex text, and the columns' Python-side defaults filled in.
+Both paths skip SQLAlchemy's type processing, so they put values in the form the column stores: on
+PostgreSQL as each column takes them from JSON (JSON columns nested as they are, datetimes and dates in
+ISO 8601 with their offset, bytes as hex text), on SQLite as SQLAlchemy's SQLite types write them; the
+columns' Python-side defaults are filled in. Any other database takes SQLAlchemy's executemany.
 """
 
 from __future__ import annotations
@@ -85,8 +85,10 @@ def _insert_sqlite(conn: Any, batches: Sequence[tuple[Table, Rows]], plans: list
             out = []
             for (name, fill), kind in zip(plan, kinds, strict=True):
                 v = row[name] if name in row else fill()
-                if v is not None and kind is not None:
-                    v = _json(v) if kind == "json" else db_time(v) if kind == "datetime" else kind(v)
+                if kind == "json":  # None too: SQLAlchemy's JSON type writes it as the JSON text null
+                    v = _json(v)
+                elif v is not None and kind is not None:
+                    v = db_time(v) if kind == "datetime" else kind(v)
                 out.append(v)
             values.append(out)
         raw.executemany(sql, values)
