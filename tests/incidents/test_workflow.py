@@ -15,16 +15,15 @@ from assay.incidents.policy import builtin_policy
 
 from .conftest import make_report
 
-TODAY = dt.date.today()
-
 
 def test_report_numbers_per_system_and_records_the_default_policy(ws) -> None:  # type: ignore[no-untyped-def]
     a = svc.report(ws, make_report(component="helpdesk-app"))
     b = svc.report(ws, make_report(title="Second"))
-    year = TODAY.year
+    today = a.received_at.date()  # the service's own (UTC) clock, so a run across midnight still agrees
+    year = today.year
     assert (a.id, b.id) == (f"AS-HELPDESK-{year}-0001", f"AS-HELPDESK-{year}-0002")
     assert a.status == "received" and a.policy_by_default and a.policy_id == "eu-ai-act-art73"
-    assert not a.severe and a.deadline is None and a.became_aware == TODAY
+    assert not a.severe and a.deadline is None and a.became_aware == today
     assert svc.get_incident(ws, a.id.lower()).title == a.title  # ids are case-insensitive
     (event,) = svc.events(ws, a.id)
     assert event.kind == "reported" and event.seq == 1 and event.data["by_default"] is True
@@ -155,7 +154,7 @@ def test_reporter_contact_is_kept_apart(ws) -> None:  # type: ignore[no-untyped-
 
 def test_vulnerability_reports_get_a_disclosure_date_and_a_known_tier(ws) -> None:  # type: ignore[no-untyped-def]
     vuln = svc.report(ws, make_report(kind="vulnerability", reward_tier="high"))
-    assert vuln.disclosure_date == TODAY + dt.timedelta(days=90)
+    assert vuln.disclosure_date == vuln.received_at.date() + dt.timedelta(days=90)
     with pytest.raises(svc.ReportInvalid, match="'platinum' is not a tier"):
         svc.report(ws, make_report(kind="vulnerability", reward_tier="platinum"))
     with pytest.raises(ValueError, match="vulnerability reports only"):
@@ -226,7 +225,7 @@ def test_report_fields_are_checked_before_anything_is_stored(ws) -> None:  # typ
     with pytest.raises(ValidationError, match="became_aware .* is before detected"):
         make_report(detected=dt.date(2026, 2, 2), became_aware=dt.date(2026, 2, 1))
     with pytest.raises(svc.ReportInvalid) as err:
-        svc.report(ws, make_report(occurred=TODAY + dt.timedelta(days=30)))
+        svc.report(ws, make_report(occurred=dt.date.today() + dt.timedelta(days=30)))
     assert err.value.problems[0].field == "occurred" and "in the future" in str(err.value)
     with pytest.raises(svc.IncidentError, match="unknown kind 'bug'"):
         svc.list_incidents(ws, kind="bug")
