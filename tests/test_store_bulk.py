@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from assay.notify.outbox import OutboxBatch, enqueue
 from assay.store import incidents as rows
-from assay.store.bulk import insert_many, insert_rows
+from assay.store.bulk import insert_many
 from assay.store.tables import IncidentBandRow, IncidentRow, OutboxRow
 from assay.workspace import Workspace
 
@@ -78,7 +78,7 @@ def test_bulk_rows_equal_the_orms(workspace: Workspace) -> None:
 def test_a_time_in_another_zone_is_stored_as_its_instant(workspace: Workspace) -> None:
     with workspace.db.session() as s:
         row = {**_incident("HELPDESK-2026-0003", 3), "received_at": AT.astimezone(SINGAPORE)}
-        insert_rows(s, IncidentRow.__table__, [row])
+        insert_many(s, [(IncidentRow.__table__, [row])])
     with workspace.db.session() as s:
         got = s.get(IncidentRow, "HELPDESK-2026-0003").received_at
     assert (got if got.tzinfo else got.replace(tzinfo=dt.UTC)) == AT  # SQLite hands back naive UTC
@@ -126,7 +126,9 @@ def test_a_failing_bulk_insert_leaves_nothing(workspace: Workspace) -> None:
 
 def test_an_unknown_column_is_named(workspace: Workspace) -> None:
     with workspace.db.session() as s, pytest.raises(ValueError, match="incident_bands: no column 'colour'"):
-        insert_rows(s, IncidentBandRow.__table__, [{"incident_id": "x", "band": 1, "value": 1, "colour": 2}])
+        insert_many(
+            s, [(IncidentBandRow.__table__, [{"incident_id": "x", "band": 1, "value": 1, "colour": 2}])]
+        )
 
 
 def test_numbers_are_reserved_in_one_run_from_the_first_of_a_year(workspace: Workspace) -> None:

@@ -574,19 +574,25 @@ def _step_label(ctx: AssessmentContext) -> None:
     _label_files(ctx, disclosure)
 
 
+def _pack_if_valid(ctx: AssessmentContext) -> Any:
+    """The manifest's policy pack, or None when it names none or the pack does not load (the label
+    step has reported that already, so later steps go on with the defaults)."""
+    if ctx.manifest.policy_pack is None:
+        return None
+    from assay.policy.loader import PackInvalid, resolve_pack
+
+    try:
+        return resolve_pack(ctx.manifest.policy_pack, ctx.manifest_path.parent)
+    except PackInvalid:
+        return None
+
+
 def _findings(ctx: AssessmentContext, disclosure: Any) -> None:
     """Red grades become incidents to triage (one per rule and target while it stays open)."""
     from assay.incidents.findings import open_findings
     from assay.incidents.service import IncidentError
 
-    pack = None
-    if ctx.manifest.policy_pack is not None:
-        from assay.policy.loader import PackInvalid, resolve_pack
-
-        try:
-            pack = resolve_pack(ctx.manifest.policy_pack, ctx.manifest_path.parent)
-        except PackInvalid:
-            pack = None  # reported by the label step already
+    pack = _pack_if_valid(ctx)
     try:
         opened = open_findings(ctx.ws, ctx.manifest.system.id, disclosure.grades, policy=pack)
     except (IncidentError, ValueError) as exc:
@@ -643,14 +649,7 @@ def _step_incidents(ctx: AssessmentContext) -> None:
     from assay.incidents.policy import IncidentsPolicyInvalid, incidents_policy
 
     system = ctx.manifest.system
-    pack = None
-    if ctx.manifest.policy_pack is not None:
-        from assay.policy.loader import PackInvalid, resolve_pack
-
-        try:
-            pack = resolve_pack(ctx.manifest.policy_pack, ctx.manifest_path.parent)
-        except PackInvalid:
-            pack = None  # reported by the label step already
+    pack = _pack_if_valid(ctx)
     try:
         policy = incidents_policy(pack)
     except IncidentsPolicyInvalid as exc:

@@ -32,7 +32,7 @@ from typing import Any
 from assay.assurance.chain import GENESIS
 from assay.incidents.events import signed_event
 from assay.incidents.intake import IdempotencyConflict, PublicReport, submit
-from assay.incidents.models import Incident, incident_id
+from assay.incidents.models import Incident, IncidentReport, incident_id
 from assay.notify.outbox import OutboxBatch
 from assay.store import incidents as rows
 from assay.store.bulk import insert_many
@@ -49,7 +49,7 @@ class Pending:
     source: str = "api"
     idempotency_key: str | None = None
     body_sha256: str = ""
-    full: Any = None  # the report as the full model validates it (IncidentReport), once checked
+    full: IncidentReport | None = None  # the report as the full model validates it, once checked
 
 
 Outcome = tuple[Incident, bool] | BaseException

@@ -139,16 +139,11 @@ def enqueue(
 
 class OutboxBatch:
     """Stands in for the session in `enqueue` when many notifications are written at once (the intake's
-    group commit): it collects the rows, and `insert` adds them all to the caller's transaction in one
-    statement. Nothing is queued until `insert` runs in that transaction."""
+    group commit): it collects the rows, and `take` hands them to `store.bulk.insert_many` with the
+    batch's other tables, in the caller's transaction. Nothing is queued until that insert runs."""
 
     def __init__(self) -> None:
         self.values: list[dict[str, Any]] = []
-
-    def insert(self, session: Any) -> None:
-        from assay.store.bulk import insert_many
-
-        insert_many(session, [self.take()])
 
     def take(self) -> tuple[Any, list[dict[str, Any]]]:
         """(table, rows) for `bulk.insert_many`, which then owns them: the batch is empty again."""

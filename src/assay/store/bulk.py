@@ -27,13 +27,9 @@ from sqlalchemy.orm import Session
 Rows = Sequence[dict[str, Any]]
 
 
-def insert_rows(session: Session, table: Table, rows: Rows) -> None:
-    """Insert `rows` (dicts keyed by column name) into `table`, in the session's transaction."""
-    insert_many(session, [(table, rows)])
-
-
 def insert_many(session: Session, batches: Sequence[tuple[Table, Rows]]) -> None:
-    """Insert each table's rows, in the order given (so rows referred to come first)."""
+    """Insert each table's rows (dicts keyed by column name), in the order given (so rows referred to
+    come first), in the session's transaction."""
     batches = [(t, r) for t, r in batches if r]
     if not batches:
         return
