@@ -4,12 +4,15 @@ Three processes on this machine: the project's mock model (`python -m assay.eval
 gateway in front of it (`assay gateway MANIFEST --target mock`, default rules), and this script as
 the client (aiohttp, `--concurrency` callers). Printed: throughput through the gateway as a share of
 direct, the added latency at p50/p99, and for streaming the added delay before the first token.
+A fourth process, a bare TCP relay (bench/tcp_relay.py: copies bytes, parses nothing, checks
+nothing), is measured the same way as the floor: what any proxy in front of the mock costs at least.
 Also the CPU time each process spends per request (from /proc), and from it the most requests a
 second the machine's cores could carry each way if nothing else ran: the ratio of those ceilings is
 what the gateway's cost allows, whatever the load from other jobs does to the measured ratio.
 
     .venv/bin/python bench/gateway.py                 # 2,000 requests each way, 50 callers
     .venv/bin/python bench/gateway.py --requests 500  # quicker
+    .venv/bin/python bench/gateway.py --latency 0.05 0.3   # the mock answers after 50-300 ms, like a model
 """
 
 from __future__ import annotations
@@ -123,9 +126,17 @@ def main() -> None:
     ap.add_argument("--stream-requests", type=int, default=300)
     ap.add_argument("--workers", type=int, default=1, help="assay gateway --workers")
     ap.add_argument("--single-requests", type=int, default=300, help="requests from one caller")
+    ap.add_argument(
+        "--latency", type=float, nargs="+", default=[0.0], help="the mock's latency: seconds, or LOW HIGH"
+    )
     args = ap.parse_args()
     py = sys.executable
-    mock, mock_url = _start([py, "-m", "assay.evals.mockserver", "--port", "0", "--stream-delay", "0.002"])
+    latency = [str(x) for x in args.latency]
+    mock, mock_url = _start(
+        [py, "-m", "assay.evals.mockserver", "--port", "0", "--stream-delay", "0.002", "--latency", *latency]
+    )
+    mock_port = mock_url.rsplit(":", 1)[1].split("/")[0]
+    relay, relay_url = _start([py, str(REPO / "bench/tcp_relay.py"), "127.0.0.1", mock_port])
     tmp = Path(tempfile.mkdtemp(prefix="assay-gw-bench-"))
     example = (REPO / "examples/helpdesk/assay.yaml").read_text()
     target = (
@@ -153,57 +164,72 @@ def main() -> None:
     try:
         asyncio.run(_wait_ready(mock_url))
         asyncio.run(_wait_ready(gw_url))
-        asyncio.run(_load(mock_url, 200, args.concurrency, False))  # warm both paths
-        asyncio.run(_load(gw_url, 200, args.concurrency, False))
+        paths = {"direct": mock_url, "relay": relay_url, "gateway": gw_url}
+        proxy_pid = {"direct": None, "relay": relay.pid, "gateway": gw.pid}
+        warm = min(200, args.requests)
+        for url in paths.values():  # warm every path
+            asyncio.run(_load(url, warm, args.concurrency, False))
         rows = {}
         cpu: dict[str, dict[str, float]] = {}
-        for name, url in (("direct", mock_url), ("gateway", gw_url)):
-            before = (_cpu_s(mock.pid), _tree_cpu_s(gw.pid), _self_cpu_s())
+        for name, url in paths.items():
+            pid = proxy_pid[name]
+            proxy_cpu = (lambda pid=pid: _tree_cpu_s(pid)) if pid else (lambda: 0.0)
+            before = (_cpu_s(mock.pid), proxy_cpu(), _self_cpu_s())
             wall, lat, _ = asyncio.run(_load(url, args.requests, args.concurrency, False))
-            after = (_cpu_s(mock.pid), _tree_cpu_s(gw.pid), _self_cpu_s())
+            after = (_cpu_s(mock.pid), proxy_cpu(), _self_cpu_s())
             rows[name] = (args.requests / wall, _pct(lat, 0.5), _pct(lat, 0.99))
             ms = [(b - a) / args.requests * 1000 for a, b in zip(before, after, strict=True)]
-            cpu[name] = {"mock": ms[0], "gateway": ms[1], "client": ms[2]}
-        single = {}  # one caller at a time: the gateway's own latency, without queueing
-        for name, url in (("direct", mock_url), ("gateway", gw_url)):
+            cpu[name] = {"mock": ms[0], "proxy": ms[1], "client": ms[2]}
+        single = {}  # one caller at a time: the proxy's own latency, without queueing
+        for name, url in paths.items():
             _, lat, _ = asyncio.run(_load(url, args.single_requests, 1, False))
             single[name] = _pct(lat, 0.5)
         first = {}
-        for name, url in (("direct", mock_url), ("gateway", gw_url)):
+        for name, url in paths.items():
             _, _, f = asyncio.run(_load(url, args.stream_requests, 10, True))
             first[name] = statistics.median(f) * 1000
     finally:
-        gw.terminate()
-        mock.terminate()
+        for proc in (gw, relay, mock):
+            proc.terminate()
         gw.wait(30)
+        relay.wait(10)
         mock.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)  # the manifest and the gateway's workspace
-    d, g = rows["direct"], rows["gateway"]
-    print(f"{args.requests} requests each way, {args.concurrency} concurrent callers, default rules")
+    d = rows["direct"]
+    lat = " ".join(f"{x * 1000:g}" for x in args.latency)
+    print(
+        f"{args.requests} requests each way, {args.concurrency} concurrent callers, default rules, "
+        f"mock latency {lat} ms"
+    )
     print(f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for name, (rps, p50, p99) in rows.items():
         print(f"{name:10} {rps:8.0f} {p50:8.2f} {p99:8.2f}")
-    print(f"throughput through the gateway: {g[0] / d[0]:.2f} of direct (target >= 0.80)")
-    print(f"added latency: p50 {g[1] - d[1]:+.2f} ms (target < 5 ms), p99 {g[2] - d[2]:+.2f} ms")
+    for name in ("relay", "gateway"):
+        p = rows[name]
+        target = " (targets: >= 0.80, p50 < 5 ms)" if name == "gateway" else " (the floor: bytes copied only)"
+        print(
+            f"through the {name}: {p[0] / d[0]:.2f} of direct, added p50 {p[1] - d[1]:+.2f} ms,"
+            f" p99 {p[2] - d[2]:+.2f} ms{target}"
+        )
     print(
-        f"one caller at a time, p50: direct {single['direct']:.2f} ms, gateway {single['gateway']:.2f} ms,"
-        f" added {single['gateway'] - single['direct']:+.2f} ms"
+        "one caller at a time, p50: "
+        + ", ".join(f"{n} {v:.2f} ms" for n, v in single.items())
+        + f"; the gateway adds {single['gateway'] - single['direct']:+.2f} ms"
     )
     print(
-        f"streaming, first token (median of {args.stream_requests}, 10 callers): direct "
-        f"{first['direct']:.2f} ms, gateway {first['gateway']:.2f} ms, added "
-        f"{first['gateway'] - first['direct']:+.2f} ms (target < 10 ms)"
+        f"streaming, first token (median of {args.stream_requests}, 10 callers): "
+        + ", ".join(f"{n} {v:.2f} ms" for n, v in first.items())
+        + f"; the gateway adds {first['gateway'] - first['direct']:+.2f} ms (target < 10 ms)"
     )
     cores = os.cpu_count() or 1
-    print(f"CPU ms per request (mock / gateway / client), and the most req/s {cores} cores could carry:")
+    print(f"CPU ms per request (mock / proxy / client), and the most req/s {cores} cores could carry:")
     ceiling = {}
     for name, c in cpu.items():
         ceiling[name] = cores / (sum(c.values()) / 1000)
         print(
-            f"  {name:8} {c['mock']:.3f} / {c['gateway']:.3f} / {c['client']:.3f} ms"
-            f" -> {ceiling[name]:,.0f} req/s"
+            f"  {name:8} {c['mock']:.3f} / {c['proxy']:.3f} / {c['client']:.3f} ms"
+            f" -> {ceiling[name]:,.0f} req/s ({ceiling[name] / ceiling['direct']:.2f} of direct)"
         )
-    print(f"  ceiling through the gateway: {ceiling['gateway'] / ceiling['direct']:.2f} of direct")
     print(
         json.dumps(
             {

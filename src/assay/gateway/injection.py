@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from assay.gateway.prefilter import Prefilter
 from assay.redteam.transforms import ZERO_WIDTH, normalise_text
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -44,24 +45,47 @@ class Signal:
 class _Family:
     name: str
     weight: float
+    patterns: tuple[int, ...]  # positions in _Phrases.patterns, in the file's order
+
+
+@dataclass(frozen=True)
+class _Phrases:
+    families: tuple[_Family, ...]
     patterns: tuple[re.Pattern[str], ...]
+    prefilter: Prefilter  # which patterns can match a text at all (most cannot: they are skipped)
 
 
 @cache
-def _families() -> tuple[_Family, ...]:
+def _phrases() -> _Phrases:
     from assay.yamlio import safe_load
 
     text = resources.files("assay.gateway").joinpath("data/injection-phrases.yaml").read_text("utf-8")
     data = safe_load(text, file="injection-phrases.yaml")
-    return tuple(
-        _Family(
-            name=f["family"],
-            weight=float(f["weight"]),
-            # one alternation per family: a single pass over the text instead of one per pattern
-            patterns=(re.compile("|".join(f"(?:{p})" for p in f["patterns"]), re.IGNORECASE),),
-        )
-        for f in data["phrases"]
+    sources: list[str] = []
+    families = []
+    for f in data["phrases"]:
+        first = len(sources)
+        sources.extend(f["patterns"])
+        families.append(_Family(f["family"], float(f["weight"]), tuple(range(first, len(sources)))))
+    return _Phrases(
+        families=tuple(families),
+        patterns=tuple(re.compile(p, re.IGNORECASE) for p in sources),
+        prefilter=Prefilter(sources),
     )
+
+
+def _family_match(family: _Family, text: str, candidates: set[int]) -> re.Match[str] | None:
+    """The match the family's patterns joined as one alternation would give: the leftmost, and at
+    the same place the pattern listed first (patterns that cannot match are not run)."""
+    phrases = _phrases()
+    best: re.Match[str] | None = None
+    for i in family.patterns:
+        if i not in candidates:
+            continue
+        m = phrases.patterns[i].search(text)
+        if m is not None and (best is None or m.start() < best.start()):
+            best = m
+    return best
 
 
 def _shingles(text: str) -> set[tuple[str, str, str]]:
@@ -103,13 +127,12 @@ def _decoded_payloads(text: str) -> list[tuple[str, str]]:
 
 
 def _scan(text: str, signals: list[Signal], where: str) -> None:
-    for fam in _families():
-        for pat in fam.patterns:
-            m = pat.search(text)
-            if m:
-                snippet = m.group(0)[:60]
-                signals.append(Signal(fam.name, fam.weight, f"{where}'{snippet}'"))
-                break
+    phrases = _phrases()
+    candidates = set(phrases.prefilter.candidates(text))
+    for fam in phrases.families:
+        m = _family_match(fam, text, candidates)
+        if m:
+            signals.append(Signal(fam.name, fam.weight, f"{where}'{m.group(0)[:60]}'"))
     sh = _shingles(text)
     if sh:
         for attack_id, sig in _template_signatures():
