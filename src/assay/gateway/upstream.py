@@ -4,6 +4,7 @@ is streamed to the caller in pieces)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from assay.gateway.wire import WireError, WirePool, request_head
 from assay.manifest.schema import Target as TargetSpec
 
 
@@ -37,6 +39,13 @@ class Upstream:
         # built once: a request's URL, headers and JSON are the per-request cost that is left
         self._url = URL(f"{(spec.base_url or '').rstrip('/')}/chat/completions")
         self._header_cache: dict[str, str] | None = None
+        # a plain-HTTP target (a model served nearby) gets the lean client; HTTPS keeps aiohttp's
+        self._wire: WirePool | None = None
+        self._wire_head: bytes | None = None
+        if self.kind == "openai" and self._url.scheme == "http" and self._url.host:
+            self._wire = WirePool(
+                self._url.host, self._url.port or 80, connect_timeout=min(10.0, spec.timeout_s)
+            )
         self.open_streams = 0  # upstream streams in flight (a caller that hangs up must free its own)
         self.logits_processors: list[Any] = []  # a bundled target's generation hooks (the watermark)
 
@@ -65,6 +74,21 @@ class Upstream:
             self._header_cache = self._headers()
         return self._session
 
+    def _request(self, payload: bytes) -> bytes:
+        """The whole HTTP request for the lean client: the head is built once (headers and keys read
+        from the environment when the first request goes out, as for aiohttp's)."""
+        if self._wire_head is None:
+            url = self._url
+            host = url.raw_host or ""
+            host = f"[{host}]" if ":" in host else host
+            if url.explicit_port:
+                host = f"{host}:{url.port}"
+            try:
+                self._wire_head = request_head("POST", host, url.raw_path_qs, self._headers())
+            except ValueError as exc:
+                raise UpstreamError(f"the target's headers in the manifest cannot be sent: {exc}") from exc
+        return self._wire_head + b"%d\r\n\r\n" % len(payload) + payload
+
     def _body(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
         out = {k: v for k, v in body.items() if k not in ("model", "stream", "stream_options")}
         out["model"] = self.spec.model or body.get("model")
@@ -78,8 +102,10 @@ class Upstream:
         the answer was not an HTTP body), so an answer the rules leave alone is passed on as it came."""
         if self.kind != "openai":
             return await self._via_target(body), None
-        session = await self._http()
         payload = orjson.dumps(self._body(body, False))
+        if self._wire is not None:
+            return await self._complete_wire(payload)
+        session = await self._http()
         try:
             async with session.post(self._url, data=payload, headers=self._header_cache) as resp:
                 data = await resp.read()
@@ -93,6 +119,75 @@ class Upstream:
         except ValueError as exc:
             raise UpstreamError(f"the target's answer is not JSON: {exc}", 502) from exc
 
+    async def _complete_wire(self, payload: bytes) -> tuple[dict[str, Any], bytes | None]:
+        assert self._wire is not None
+        try:
+            async with asyncio.timeout(self.spec.timeout_s):
+                answer = await self._wire.post(self._request(payload))
+        except TimeoutError as exc:
+            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
+        except WireError as exc:
+            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
+        if answer.status >= 400:
+            raise UpstreamError(f"the target answered HTTP {answer.status}: {answer.body[:200]!r}", 502)
+        try:
+            return orjson.loads(answer.body), answer.body
+        except ValueError as exc:
+            raise UpstreamError(f"the target's answer is not JSON: {exc}", 502) from exc
+
+    @staticmethod
+    def _deltas(line: bytes) -> list[str] | None:
+        """The text deltas of one server-sent-events line; None at the `[DONE]` mark."""
+        line = line.strip()
+        if not line.startswith(b"data:"):
+            return []
+        event = line[5:].strip()
+        if event == b"[DONE]":
+            return None
+        try:
+            chunk = orjson.loads(event)
+        except ValueError:
+            return []
+        out = []
+        for choice in chunk.get("choices") or [] if isinstance(chunk, dict) else []:
+            delta = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
+            if delta:
+                out.append(delta)
+        return out
+
+    async def _stream_wire(self, payload: bytes) -> AsyncIterator[str]:
+        assert self._wire is not None
+        deadline = asyncio.get_running_loop().time() + self.spec.timeout_s
+        pieces: AsyncIterator[bytes] | None = None
+        try:
+            async with asyncio.timeout_at(deadline):
+                answer, pieces = await self._wire.stream(self._request(payload))
+            if answer.status >= 400:
+                raise UpstreamError(f"the target answered HTTP {answer.status}: {answer.body[:200]!r}", 502)
+            buffer = b""
+            while True:
+                async with asyncio.timeout_at(deadline):
+                    piece = await anext(pieces, None)
+                if piece is None:
+                    break
+                buffer += piece
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    deltas = self._deltas(line)
+                    if deltas is None:
+                        return
+                    for delta in deltas:
+                        yield delta
+            for delta in self._deltas(buffer) or []:
+                yield delta
+        except TimeoutError as exc:
+            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
+        except WireError as exc:
+            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
+        finally:
+            if pieces is not None:
+                await pieces.aclose()  # type: ignore[attr-defined]
+
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         """The answer's text deltas as they arrive."""
         if self.kind != "openai":
@@ -101,9 +196,16 @@ class Upstream:
             for i in range(0, len(text), 24):
                 yield text[i : i + 24]
             return
-        session = await self._http()
         payload = orjson.dumps(self._body(body, True))
         self.open_streams += 1
+        if self._wire is not None:
+            try:
+                async for delta in self._stream_wire(payload):
+                    yield delta
+            finally:
+                self.open_streams -= 1
+            return
+        session = await self._http()
         try:
             async with session.post(self._url, data=payload, headers=self._header_cache) as resp:
                 if resp.status >= 400:
@@ -175,6 +277,8 @@ class Upstream:
         }
 
     async def aclose(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
         if self._session is not None:
             await self._session.close()
         if self._target is not None:

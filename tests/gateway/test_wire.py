@@ -1,0 +1,260 @@
+"""The gateway's lean HTTP client against servers on 127.0.0.1 that answer with exact bytes: every
+way an HTTP/1.1 answer can be framed, connections reused and dropped, and answers that are broken."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+from collections.abc import Callable
+
+import pytest
+
+from assay.gateway.wire import WireError, WirePool, request_head
+
+Script = Callable[[int, bytes], list[bytes | float | None]]  # (request number, request) -> what to do
+
+
+class ScriptedServer:
+    """Reads one request at a time and answers as `script` says: bytes are written, a float sleeps,
+    None closes the connection."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> ScriptedServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                request = head + await reader.readexactly(length)
+                self.requests.append(request)
+                for step in self.script(len(self.requests), request):
+                    if step is None:
+                        writer.close()
+                        return
+                    if isinstance(step, float):
+                        await asyncio.sleep(step)
+                    else:
+                        writer.write(step)
+                        await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+def _request(body: bytes = b'{"q": 1}') -> bytes:
+    head = request_head("POST", "example", "/v1/chat/completions", {"Content-Type": "application/json"})
+    return head + b"%d\r\n\r\n" % len(body) + body
+
+
+def _ok(body: bytes, *extra: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n" % (len(body), b"".join(extra)) + body
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_an_answer_framed_by_its_length() -> None:
+    async def go() -> None:
+        async with ScriptedServer(lambda n, r: [_ok(b'{"a": 1}', b"X-Extra: yes\r\n")]) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            first = await pool.post(_request(b'{"q": "hello"}'))
+            assert (first.status, first.body) == (200, b'{"a": 1}')
+            assert first.headers["content-length"] == "8" and first.headers["x-extra"] == "yes"
+            assert server.requests[0].endswith(b'Content-Length: 14\r\n\r\n{"q": "hello"}')
+            pool.close()
+
+    run(go())
+
+
+def test_a_chunked_answer_and_one_that_ends_with_the_connection() -> None:
+    chunked = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n'
+
+    def script(n: int, _req: bytes) -> list[bytes | float | None]:
+        if n == 1:
+            return [chunked, 0.02, b"4\r\n: 2}\r\n0\r\n\r\n"]
+        return [b'HTTP/1.1 200 OK\r\n\r\n{"a": ', 0.02, b"3}", None]  # no length: ends at close
+
+    async def go() -> None:
+        async with ScriptedServer(script) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            assert (await pool.post(_request())).body == b'{"a": 2}'
+            assert (await pool.post(_request())).body == b'{"a": 3}'
+            assert server.connections == 1  # the chunked answer left the connection reusable
+            pool.close()
+
+    run(go())
+
+
+def test_connections_are_reused_and_a_stale_one_is_replaced_once() -> None:
+    def script(n: int, _req: bytes) -> list[bytes | float | None]:
+        if n == 3:
+            return [None]  # the target drops the kept-alive connection without answering
+        return [_ok(b"{}")]
+
+    async def go() -> None:
+        async with ScriptedServer(script) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            for _ in range(2):
+                assert (await pool.post(_request())).status == 200
+            assert server.connections == 1
+            # the third request reaches the old connection, which closes unanswered: sent again
+            assert (await pool.post(_request())).status == 200
+            assert server.connections == 2 and len(server.requests) == 4
+            pool.close()
+
+    run(go())
+
+
+def test_a_new_connection_that_closes_unanswered_is_an_error_not_a_retry() -> None:
+    async def go() -> None:
+        async with ScriptedServer(lambda n, r: [None]) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            with pytest.raises(WireError, match="closed the connection"):
+                await pool.post(_request())
+            assert len(server.requests) == 1
+
+    run(go())
+
+
+def test_an_answer_cut_short_is_an_error() -> None:
+    async def go() -> None:
+        cut = b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a"'
+        async with ScriptedServer(lambda n, r: [cut, None]) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            with pytest.raises(WireError, match="before its answer was complete"):
+                await pool.post(_request())
+
+    run(go())
+
+
+def test_what_is_not_http_is_an_error() -> None:
+    async def go() -> None:
+        async with ScriptedServer(lambda n, r: [b"SSH-2.0-OpenSSH\r\n\r\n"]) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            with pytest.raises(WireError, match="not valid HTTP"):
+                await pool.post(_request())
+
+    run(go())
+
+
+def test_an_interim_100_continue_is_skipped() -> None:
+    async def go() -> None:
+        answer = [b"HTTP/1.1 100 Continue\r\n\r\n", _ok(b'{"ok": true}')]
+        async with ScriptedServer(lambda n, r: answer) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            got = await pool.post(_request())
+            assert (got.status, got.body) == (200, b'{"ok": true}')
+            pool.close()
+
+    run(go())
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_compressed_answers_are_read(coding: str) -> None:
+    body = b'{"text": "' + b"word " * 200 + b'"}'
+    packed = gzip.compress(body) if coding == "gzip" else zlib.compress(body)
+
+    async def go() -> None:
+        answer = [_ok(packed, f"Content-Encoding: {coding}\r\n".encode())]
+        async with ScriptedServer(lambda n, r: answer) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            assert (await pool.post(_request())).body == body
+            pool.close()
+
+    run(go())
+
+
+def test_an_unknown_encoding_is_refused() -> None:
+    async def go() -> None:
+        answer = [_ok(b"xx", b"Content-Encoding: br\r\n")]
+        async with ScriptedServer(lambda n, r: answer) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            with pytest.raises(WireError, match="'br'"):
+                await pool.post(_request())
+
+    run(go())
+
+
+def test_an_unreachable_target_is_a_connect_error() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def go() -> None:
+        with pytest.raises(WireError) as e:
+            await WirePool("127.0.0.1", port).post(_request())
+        assert e.value.connect and "cannot connect" in str(e.value)
+
+    run(go())
+
+
+def test_a_stream_arrives_piece_by_piece_and_stopping_early_closes_the_connection() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    def script(n: int, _req: bytes) -> list[bytes | float | None]:
+        steps: list[bytes | float | None] = [head]
+        for i in range(50):
+            piece = b"data: %d\n\n" % i
+            steps += [b"%x\r\n" % len(piece) + piece + b"\r\n", 0.01]
+        return [*steps, b"0\r\n\r\n"]
+
+    async def go() -> None:
+        async with ScriptedServer(script) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            answer, pieces = await pool.stream(_request())
+            assert answer.status == 200
+            got = []
+            async for piece in pieces:
+                got.append(piece)
+                if len(got) == 3:
+                    break
+            await pieces.aclose()  # type: ignore[attr-defined]
+            assert b"".join(got) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+            assert pool._idle == []  # not put back: the target's answer was cut off
+            answer, pieces = await pool.stream(_request())  # a whole one, on a new connection
+            text = b"".join([p async for p in pieces])
+            assert text.count(b"data: ") == 50 and server.connections == 2
+            assert len(pool._idle) == 1  # a finished stream leaves its connection reusable
+            pool.close()
+
+    run(go())
+
+
+def test_a_stream_that_is_refused_is_read_whole() -> None:
+    async def go() -> None:
+        refusal = b'{"error": "rate limited"}'
+        answer = [b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: %d\r\n\r\n" % len(refusal) + refusal]
+        async with ScriptedServer(lambda n, r: answer) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            got, pieces = await pool.stream(_request())
+            assert (got.status, got.body) == (429, refusal)
+            assert [p async for p in pieces] == []
+
+    run(go())
+
+
+def test_the_request_head_refuses_headers_that_would_break_it() -> None:
+    assert request_head("POST", "h:1", "/v1/x?y=1", {"X-A": "b"}).startswith(
+        b"POST /v1/x?y=1 HTTP/1.1\r\nHost: h:1\r\nX-A: b\r\nContent-Length: "
+    )
+    with pytest.raises(ValueError, match="line break"):
+        request_head("POST", "h", "/", {"X-A": "b\r\nEvil: 1"})
+    with pytest.raises(ValueError, match="not an HTTP token"):
+        request_head("POST", "h", "/", {"Bad Name": "b"})
