@@ -11,7 +11,7 @@ import pytest
 
 from assay.evals.mockserver import run_mock_server
 from assay.gateway.service import build_gateway, running
-from tests.gateway.conftest import SYSTEM_PROMPT, Rig, manifest_for
+from tests.gateway.conftest import ANSWERS, SYSTEM_PROMPT, Rig, manifest_for
 
 SUITES = Path(__file__).resolve().parents[2] / "src/assay/evals/suites/builtin"
 
@@ -296,3 +296,47 @@ def test_signed_answers_verify_on_the_public_checker(tmp_path: Path) -> None:
         Workspace.for_manifest(tmp_path / "assay.yaml"), text.encode(), sidecar_manifest=sidecar.content
     )
     assert v.verdict == "established", v.headline
+
+
+@pytest.mark.parametrize("client", ["lean", "aiohttp"])
+def test_both_upstream_clients_carry_answers_streams_and_failures_alike(tmp_path: Path, client: str) -> None:
+    """A plain-HTTP target gets the lean client (assay.gateway.wire); HTTPS targets get aiohttp's.
+    Both are driven here against the same mock: same answers, same streams, same 502/504."""
+    import socket
+
+    def gateway_for(base_url: str, timeout_s: float = 5.0):  # type: ignore[no-untyped-def]
+        gateway = build_gateway(manifest_for(tmp_path, base_url, timeout_s=timeout_s), "gw-target", log=False)
+        assert gateway.upstream._wire is not None  # plain HTTP: the lean client by default
+        if client == "aiohttp":
+            gateway.upstream._wire = None
+        return gateway
+
+    long = "tell me a long story"
+    with run_mock_server(answers=ANSWERS, stream_delay_s=0.001) as mock:
+        gateway = gateway_for(mock.base_url)
+        with running(gateway) as url:
+            c = _client(url)
+            hello = [{"role": "user", "content": "hello"}]
+            for _ in range(3):  # the same pooled connection, reused
+                got = c.chat.completions.create(model="mock-1", messages=hello)  # type: ignore[arg-type]
+                assert got.choices[0].message.content == ANSWERS["hello"]
+            parts = c.chat.completions.create(
+                model="mock-1", messages=[{"role": "user", "content": long}], stream=True
+            )
+            text = "".join(p.choices[0].delta.content or "" for p in parts if p.choices)
+            assert text.startswith("word0 word1") and "[SG_NRIC_FIN]" in text and "S1234567D" not in text
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    for stream in (False, True):
+        with running(gateway_for(dead)) as url, pytest.raises(openai.APIStatusError) as e:
+            r = _client(url).chat.completions.create(
+                model="mock-1", messages=[{"role": "user", "content": "hello"}], stream=stream
+            )
+            if stream:
+                list(r)  # type: ignore[call-overload]
+        assert e.value.status_code == 502 and "cannot reach" in e.value.message
+    with run_mock_server(latency_s=3.0) as slow, running(gateway_for(slow.base_url, 0.5)) as url:
+        with pytest.raises(openai.APIStatusError) as e:
+            _client(url).chat.completions.create(model="mock-1", messages=[{"role": "user", "content": "hi"}])
+        assert e.value.status_code == 504

@@ -14,8 +14,12 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from assay.gateway.wire import WireError, WirePool, request_head
 from assay.manifest.schema import Target as TargetSpec
+
+try:  # the lean client needs httptools (the `gateway` and `server` extras); aiohttp's client otherwise
+    from assay.gateway.wire import WireError, WirePool, request_head
+except ImportError:  # pragma: no cover - every extra that runs the tests installs httptools
+    WirePool = None  # type: ignore[assignment,misc]
 
 
 class UpstreamError(Exception):
@@ -42,7 +46,7 @@ class Upstream:
         # a plain-HTTP target (a model served nearby) gets the lean client; HTTPS keeps aiohttp's
         self._wire: WirePool | None = None
         self._wire_head: bytes | None = None
-        if self.kind == "openai" and self._url.scheme == "http" and self._url.host:
+        if WirePool is not None and self.kind == "openai" and self._url.scheme == "http" and self._url.host:
             self._wire = WirePool(
                 self._url.host, self._url.port or 80, connect_timeout=min(10.0, spec.timeout_s)
             )
