@@ -258,3 +258,55 @@ def test_the_request_head_refuses_headers_that_would_break_it() -> None:
         request_head("POST", "h", "/", {"X-A": "b\r\nEvil: 1"})
     with pytest.raises(ValueError, match="not an HTTP token"):
         request_head("POST", "h", "/", {"Bad Name": "b"})
+
+
+def _sse_answer(words: list[str], *, hang_after_done: bool = False) -> list[bytes | float | None]:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    steps: list[bytes | float | None] = [head]
+    events = [b'data: {"choices": [{"delta": {"content": "%s "}}]}\n\n' % w.encode() for w in words]
+    for event in [*events, b"data: [DONE]\n\n"]:
+        steps.append(b"%x\r\n" % len(event) + event + b"\r\n")
+    if hang_after_done:
+        return [*steps, 2.0, b"0\r\n\r\n"]  # the stream's end comes only after a long pause
+    return [*steps, 0.02, b"0\r\n\r\n"]  # the end comes a moment after [DONE]
+
+
+def _upstream(port: int):  # type: ignore[no-untyped-def]
+    from assay.gateway.upstream import Upstream
+    from assay.manifest.schema import Target
+
+    spec = Target(id="t", kind="openai", base_url=f"http://127.0.0.1:{port}/v1", model="m", timeout_s=10)
+    return Upstream(spec)
+
+
+def test_a_streamed_answer_read_to_its_end_leaves_the_connection_reusable() -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+
+    async def go() -> None:
+        async with ScriptedServer(lambda n, r: _sse_answer(["one", "two"])) as server:
+            up = _upstream(server.port)
+            for _ in range(3):
+                assert "".join([d async for d in up.stream(body)]) == "one two "
+            assert server.connections == 1 and up.open_streams == 0
+            assert b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" in server.requests[0]
+            await up.aclose()
+
+    run(go())
+
+
+def test_a_target_that_keeps_the_stream_open_after_done_loses_only_its_connection() -> None:
+    import time
+
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+
+    async def go() -> None:
+        async with ScriptedServer(lambda n, r: _sse_answer(["one"], hang_after_done=True)) as server:
+            up = _upstream(server.port)
+            t0 = time.monotonic()
+            assert "".join([d async for d in up.stream(body)]) == "one "
+            assert time.monotonic() - t0 < 1.5  # not held until the late end
+            assert "".join([d async for d in up.stream(body)]) == "one "
+            assert server.connections == 2
+            await up.aclose()
+
+    run(go())

@@ -22,6 +22,9 @@ except ImportError:  # pragma: no cover - every extra that runs the tests instal
     WirePool = None  # type: ignore[assignment,misc]
 
 
+DRAIN_S = 0.5  # after a stream's [DONE], how long its end may take before the connection is dropped
+
+
 class UpstreamError(Exception):
     """The target could not answer. `status` is what the gateway answers: 502, or 504 on a timeout."""
 
@@ -178,7 +181,8 @@ class Upstream:
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
                     deltas = self._deltas(line)
-                    if deltas is None:
+                    if deltas is None:  # [DONE]: read the answer's end, so the connection is reused
+                        await self._drain(pieces, deadline)
                         return
                     for delta in deltas:
                         yield delta
@@ -191,6 +195,18 @@ class Upstream:
         finally:
             if pieces is not None:
                 await pieces.aclose()  # type: ignore[attr-defined]
+
+    @staticmethod
+    async def _drain(pieces: AsyncIterator[bytes], deadline: float) -> None:
+        """Read what follows `[DONE]` (the body's last chunk, normally already on its way) for at
+        most DRAIN_S; a target that keeps the stream open after it only loses its connection."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(min(deadline, loop.time() + DRAIN_S)):
+                while await anext(pieces, None) is not None:
+                    pass
+        except (TimeoutError, WireError):
+            pass
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         """The answer's text deltas as they arrive."""
