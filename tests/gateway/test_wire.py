@@ -310,3 +310,21 @@ def test_a_target_that_keeps_the_stream_open_after_done_loses_only_its_connectio
             await up.aclose()
 
     run(go())
+
+
+def test_which_targets_get_the_lean_client() -> None:
+    from assay.gateway.upstream import Upstream
+    from assay.manifest.schema import Target
+
+    def lean(base_url: str, kind: str = "openai") -> bool:
+        return Upstream(Target(id="t", kind=kind, base_url=base_url, model="m"))._wire is not None
+
+    assert lean("http://127.0.0.1:8000/v1") and lean("http://[::1]:8000/v1") and lean("http://models/v1")
+    assert not lean("https://api.example.com/v1")  # TLS: aiohttp's client
+    assert not lean("http://user:secret@127.0.0.1:8000/v1")  # credentials in the URL: aiohttp's client
+    assert not lean("http://127.0.0.1:8000/v1", kind="http")  # not an OpenAI-compatible target
+    v6 = Upstream(Target(id="t", kind="openai", base_url="http://[::1]:8000/v1/", model="m"))
+    assert v6._request(b"{}").startswith(b"POST /v1/chat/completions HTTP/1.1\r\nHost: [::1]:8000\r\n")
+    assert v6._request(b"{}").endswith(b"Content-Length: 2\r\n\r\n{}")
+    default_port = Upstream(Target(id="t", kind="openai", base_url="http://models/v1", model="m"))
+    assert b"\r\nHost: models\r\n" in default_port._request(b"{}")

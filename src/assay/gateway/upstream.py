@@ -49,7 +49,8 @@ class Upstream:
         # a plain-HTTP target (a model served nearby) gets the lean client; HTTPS keeps aiohttp's
         self._wire: WirePool | None = None
         self._wire_head: bytes | None = None
-        if WirePool is not None and self.kind == "openai" and self._url.scheme == "http" and self._url.host:
+        plain = self._url.scheme == "http" and bool(self._url.host) and self._url.user is None
+        if WirePool is not None and self.kind == "openai" and plain:  # (credentials in the URL: aiohttp)
             self._wire = WirePool(
                 self._url.host, self._url.port or 80, connect_timeout=min(10.0, spec.timeout_s)
             )
