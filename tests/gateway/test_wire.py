@@ -23,6 +23,7 @@ class ScriptedServer:
         self.script = script
         self.requests: list[bytes] = []
         self.connections = 0
+        self.hung_up = 0  # connections the client closed
         self.server: asyncio.Server | None = None
 
     async def __aenter__(self) -> ScriptedServer:
@@ -52,6 +53,7 @@ class ScriptedServer:
                         writer.write(step)
                         await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
+            self.hung_up += 1
             writer.close()
 
 
@@ -186,6 +188,11 @@ def test_an_unknown_encoding_is_refused() -> None:
             pool = WirePool("127.0.0.1", server.port)
             with pytest.raises(WireError, match="'br'"):
                 await pool.post(_request())
+            assert pool._idle == [] and server.connections == 1
+            with pytest.raises(WireError, match="'br'"):
+                await pool.stream(_request())
+            await asyncio.sleep(0.05)
+            assert server.hung_up == 2  # each refused answer's connection was closed, not left open
 
     run(go())
 

@@ -262,13 +262,16 @@ class WirePool:
             raise
         answer = x.head.result()
         body = b"".join(x.pieces)
-        decoder = _decoder(answer.headers)
-        if decoder is not None:
-            try:
+        try:
+            decoder = _decoder(answer.headers)
+            if decoder is not None:
                 body = decoder.decompress(body) + decoder.flush()
-            except zlib.error as exc:
-                conn.close()
-                raise WireError(f"the target's answer does not decompress: {exc}") from exc
+        except zlib.error as exc:
+            conn.close()
+            raise WireError(f"the target's answer does not decompress: {exc}") from exc
+        except WireError:
+            conn.close()
+            raise
         answer.body = body
         self._release(conn, x)
         return answer
@@ -292,7 +295,11 @@ class WirePool:
                 yield b""  # pragma: no cover
 
             return answer, nothing()
-        decoder = _decoder(answer.headers)
+        try:
+            decoder = _decoder(answer.headers)
+        except WireError:
+            conn.close()
+            raise
         queue = x.queue
 
         async def pieces() -> AsyncIterator[bytes]:
