@@ -233,20 +233,11 @@ class Upstream:
                     data = await resp.read()
                     raise UpstreamError(f"the target answered HTTP {resp.status}: {data[:200]!r}", 502)
                 async for raw in resp.content:
-                    line = raw.strip()
-                    if not line.startswith(b"data:"):
-                        continue
-                    event = line[5:].strip()
-                    if event == b"[DONE]":
+                    deltas = self._deltas(raw)
+                    if deltas is None:
                         break
-                    try:
-                        chunk = orjson.loads(event)
-                    except ValueError:
-                        continue
-                    for choice in chunk.get("choices") or []:
-                        delta = (choice.get("delta") or {}).get("content")
-                        if delta:
-                            yield delta
+                    for delta in deltas:
+                        yield delta
         except TimeoutError as exc:
             raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
         except aiohttp.ClientError as exc:
