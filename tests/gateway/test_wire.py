@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from assay.gateway.wire import WireError, WirePool, request_head
+from assay.gateway.wire import Answer, WireError, WirePool, request_head
 
 Script = Callable[[int, bytes], list[bytes | float | None]]  # (request number, request) -> what to do
 
@@ -68,6 +68,20 @@ def _ok(body: bytes, *extra: bytes) -> bytes:
 
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
+
+
+def _post_once(steps: list[bytes | float | None]) -> Answer:
+    """One request to a fresh server that answers it with `steps`: the answer, or the WireError."""
+
+    async def go() -> Answer:
+        async with ScriptedServer(lambda n, r: steps) as server:
+            pool = WirePool("127.0.0.1", server.port)
+            try:
+                return await pool.post(_request())
+            finally:
+                pool.close()
+
+    return run(go())  # type: ignore[no-any-return]
 
 
 def test_an_answer_framed_by_its_length() -> None:
@@ -134,51 +148,26 @@ def test_a_new_connection_that_closes_unanswered_is_an_error_not_a_retry() -> No
 
 
 def test_an_answer_cut_short_is_an_error() -> None:
-    async def go() -> None:
-        cut = b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a"'
-        async with ScriptedServer(lambda n, r: [cut, None]) as server:
-            pool = WirePool("127.0.0.1", server.port)
-            with pytest.raises(WireError, match="before its answer was complete"):
-                await pool.post(_request())
-
-    run(go())
+    cut = b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a"'
+    with pytest.raises(WireError, match="before its answer was complete"):
+        _post_once([cut, None])
 
 
 def test_what_is_not_http_is_an_error() -> None:
-    async def go() -> None:
-        async with ScriptedServer(lambda n, r: [b"SSH-2.0-OpenSSH\r\n\r\n"]) as server:
-            pool = WirePool("127.0.0.1", server.port)
-            with pytest.raises(WireError, match="not valid HTTP"):
-                await pool.post(_request())
-
-    run(go())
+    with pytest.raises(WireError, match="not valid HTTP"):
+        _post_once([b"SSH-2.0-OpenSSH\r\n\r\n"])
 
 
 def test_an_interim_100_continue_is_skipped() -> None:
-    async def go() -> None:
-        answer = [b"HTTP/1.1 100 Continue\r\n\r\n", _ok(b'{"ok": true}')]
-        async with ScriptedServer(lambda n, r: answer) as server:
-            pool = WirePool("127.0.0.1", server.port)
-            got = await pool.post(_request())
-            assert (got.status, got.body) == (200, b'{"ok": true}')
-            pool.close()
-
-    run(go())
+    got = _post_once([b"HTTP/1.1 100 Continue\r\n\r\n", _ok(b'{"ok": true}')])
+    assert (got.status, got.body) == (200, b'{"ok": true}')
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate"])
 def test_compressed_answers_are_read(coding: str) -> None:
     body = b'{"text": "' + b"word " * 200 + b'"}'
     packed = gzip.compress(body) if coding == "gzip" else zlib.compress(body)
-
-    async def go() -> None:
-        answer = [_ok(packed, f"Content-Encoding: {coding}\r\n".encode())]
-        async with ScriptedServer(lambda n, r: answer) as server:
-            pool = WirePool("127.0.0.1", server.port)
-            assert (await pool.post(_request())).body == body
-            pool.close()
-
-    run(go())
+    assert _post_once([_ok(packed, f"Content-Encoding: {coding}\r\n".encode())]).body == body
 
 
 def test_an_unknown_encoding_is_refused() -> None:
@@ -335,3 +324,19 @@ def test_which_targets_get_the_lean_client() -> None:
     assert v6._request(b"{}").endswith(b"Content-Length: 2\r\n\r\n{}")
     default_port = Upstream(Target(id="t", kind="openai", base_url="http://models/v1", model="m"))
     assert b"\r\nHost: models\r\n" in default_port._request(b"{}")
+
+
+def test_a_manifest_header_that_would_break_the_request_is_a_clear_502() -> None:
+    from assay.gateway.upstream import Upstream, UpstreamError
+    from assay.manifest.schema import Target
+
+    spec = Target(
+        id="t", kind="openai", base_url="http://127.0.0.1:9/v1", model="m", headers={"X-A": "b\r\nEvil: 1"}
+    )
+
+    async def go() -> None:
+        with pytest.raises(UpstreamError, match="headers in the manifest cannot be sent.*X-A") as e:
+            await Upstream(spec).complete({"messages": [{"role": "user", "content": "hi"}]})
+        assert e.value.status == 502
+
+    run(go())

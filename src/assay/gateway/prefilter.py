@@ -15,13 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-
-try:  # the regex parser behind `re` (public as sre_parse before Python 3.11)
-    from re import _constants as _c
-    from re import _parser as _p
-except ImportError:  # pragma: no cover - Python < 3.11 is not supported; kept for clarity
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+from re import _constants as _c  # the parser behind `re` (sre_parse before Python 3.11)
+from re import _parser as _p
 
 KEY = 3  # starts are read up to this many characters: long enough to be rare, short enough to be read
 LONG_TEXT = 400  # above this many characters each start is looked for with `in` rather than indexed
@@ -122,13 +117,13 @@ class Prefilter:
     """For a list of patterns, which ones may match a given text."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        self.count = 0
+        patterns = list(patterns)
+        self.count = len(patterns)
         self._always: list[int] = []  # patterns whose starts cannot be read: they always run
         self._index: dict[str, list[int]] = {}  # a KEY-character start -> the patterns it begins
         self._short: list[tuple[str, int]] = []  # shorter starts (a pattern ends or branches early)
         self._needs: list[list[frozenset[str]]] = []  # what else each pattern's match must contain
         for i, pattern in enumerate(patterns):
-            self.count += 1
             self._needs.append(literal_needs(pattern))
             starts = literal_starts(pattern)
             if starts is None:

@@ -33,6 +33,22 @@ class UpstreamError(Exception):
         self.status = status
 
 
+def _too_slow(timeout_s: float) -> UpstreamError:
+    return UpstreamError(f"the target did not answer within {timeout_s:g} s", 504)
+
+
+def _unreachable(exc: Exception) -> UpstreamError:
+    return UpstreamError(f"cannot reach the target: {exc}", 502)
+
+
+def _refused(status: int, body: bytes) -> UpstreamError:
+    return UpstreamError(f"the target answered HTTP {status}: {body[:200]!r}", 502)
+
+
+def _not_json(exc: Exception) -> UpstreamError:
+    return UpstreamError(f"the target's answer is not JSON: {exc}", 502)
+
+
 class Upstream:
     """One target, with a pooled HTTP session for the OpenAI-compatible kind."""
 
@@ -112,36 +128,36 @@ class Upstream:
             return await self._via_target(body), None
         payload = orjson.dumps(self._body(body, False))
         if self._wire is not None:
-            return await self._complete_wire(payload)
-        session = await self._http()
+            status, data = await self._post_wire(payload)
+        else:
+            status, data = await self._post_aiohttp(payload)
+        if status >= 400:
+            raise _refused(status, data)
         try:
-            async with session.post(self._url, data=payload, headers=self._header_cache) as resp:
-                data = await resp.read()
-                if resp.status >= 400:
-                    raise UpstreamError(f"the target answered HTTP {resp.status}: {data[:200]!r}", 502)
-                return orjson.loads(data), data
-        except TimeoutError as exc:
-            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
+            return orjson.loads(data), data
         except ValueError as exc:
-            raise UpstreamError(f"the target's answer is not JSON: {exc}", 502) from exc
+            raise _not_json(exc) from exc
 
-    async def _complete_wire(self, payload: bytes) -> tuple[dict[str, Any], bytes | None]:
+    async def _post_wire(self, payload: bytes) -> tuple[int, bytes]:
         assert self._wire is not None
         try:
             async with asyncio.timeout(self.spec.timeout_s):
                 answer = await self._wire.post(self._request(payload))
         except TimeoutError as exc:
-            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
+            raise _too_slow(self.spec.timeout_s) from exc
         except WireError as exc:
-            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
-        if answer.status >= 400:
-            raise UpstreamError(f"the target answered HTTP {answer.status}: {answer.body[:200]!r}", 502)
+            raise _unreachable(exc) from exc
+        return answer.status, answer.body
+
+    async def _post_aiohttp(self, payload: bytes) -> tuple[int, bytes]:
+        session = await self._http()
         try:
-            return orjson.loads(answer.body), answer.body
-        except ValueError as exc:
-            raise UpstreamError(f"the target's answer is not JSON: {exc}", 502) from exc
+            async with session.post(self._url, data=payload, headers=self._header_cache) as resp:
+                return resp.status, await resp.read()
+        except TimeoutError as exc:
+            raise _too_slow(self.spec.timeout_s) from exc
+        except aiohttp.ClientError as exc:
+            raise _unreachable(exc) from exc
 
     @staticmethod
     def _deltas(line: bytes) -> list[str] | None:
@@ -156,8 +172,9 @@ class Upstream:
             chunk = orjson.loads(event)
         except ValueError:
             return []
+        choices = chunk.get("choices") if isinstance(chunk, dict) else None
         out = []
-        for choice in chunk.get("choices") or [] if isinstance(chunk, dict) else []:
+        for choice in choices if isinstance(choices, list) else []:
             delta = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
             if delta:
                 out.append(delta)
@@ -171,7 +188,7 @@ class Upstream:
             async with asyncio.timeout_at(deadline):
                 answer, pieces = await self._wire.stream(self._request(payload))
             if answer.status >= 400:
-                raise UpstreamError(f"the target answered HTTP {answer.status}: {answer.body[:200]!r}", 502)
+                raise _refused(answer.status, answer.body)
             buffer = b""
             while True:
                 async with asyncio.timeout_at(deadline):
@@ -190,9 +207,9 @@ class Upstream:
             for delta in self._deltas(buffer) or []:
                 yield delta
         except TimeoutError as exc:
-            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
+            raise _too_slow(self.spec.timeout_s) from exc
         except WireError as exc:
-            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
+            raise _unreachable(exc) from exc
         finally:
             if pieces is not None:
                 await pieces.aclose()  # type: ignore[attr-defined]
@@ -219,19 +236,19 @@ class Upstream:
             return
         payload = orjson.dumps(self._body(body, True))
         self.open_streams += 1
-        if self._wire is not None:
-            try:
-                async for delta in self._stream_wire(payload):
-                    yield delta
-            finally:
-                self.open_streams -= 1
-            return
+        try:
+            deltas = self._stream_wire(payload) if self._wire is not None else self._stream_aiohttp(payload)
+            async for delta in deltas:
+                yield delta
+        finally:
+            self.open_streams -= 1
+
+    async def _stream_aiohttp(self, payload: bytes) -> AsyncIterator[str]:
         session = await self._http()
         try:
             async with session.post(self._url, data=payload, headers=self._header_cache) as resp:
                 if resp.status >= 400:
-                    data = await resp.read()
-                    raise UpstreamError(f"the target answered HTTP {resp.status}: {data[:200]!r}", 502)
+                    raise _refused(resp.status, await resp.read())
                 async for raw in resp.content:
                     deltas = self._deltas(raw)
                     if deltas is None:
@@ -239,11 +256,9 @@ class Upstream:
                     for delta in deltas:
                         yield delta
         except TimeoutError as exc:
-            raise UpstreamError(f"the target did not answer within {self.spec.timeout_s:g} s", 504) from exc
+            raise _too_slow(self.spec.timeout_s) from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamError(f"cannot reach the target: {exc}", 502) from exc
-        finally:
-            self.open_streams -= 1
+            raise _unreachable(exc) from exc
 
     def use_model(self, engine: Any) -> None:
         """Serve a bundled target with an engine that is already loaded (tests, and callers that hold
